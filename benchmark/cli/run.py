@@ -1,0 +1,107 @@
+"""Benchmark one commit: every scenario of the matrix in its own subprocess; figures,
+device samples and the outcome go to the database (or a spool file if it is unreachable).
+
+Exit codes: 0 all scenarios succeeded; 1 a scenario failed (the rest is stored);
+2 bad input (nothing written); 3 database unavailable (result spooled: see
+`commitbench ingest`); 130/143 cancelled by SIGINT/SIGTERM (what finished is stored)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from db.url import BadDatabaseURL, default_sqlite_path, resolve_url, validate_url
+
+from .. import exitcodes, gitinfo, inputs
+from ..config import COMPILE_MODES, KINDS, SELFTEST_KINDS, ConfigError, build_config, load_config_file
+from ..models import resolve_model
+from ..runner import RunRequest, Runner
+from .errors import error
+
+HELP = "benchmark the current commit"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("what is benchmarked (default: read from the git checkout)")
+    g.add_argument("--branch")
+    g.add_argument("--commit", help="commit id (hex)")
+    g.add_argument("--message", help="commit message, any length (the seed's column keeps 70 characters)")
+    g.add_argument("--repository", help="repository name or URL (default: git remote origin)")
+    m = p.add_argument_group("benchmark")
+    m.add_argument("--config", type=Path, help="TOML or JSON file: run keys, [defaults], [[scenarios]] "
+                   "(default: $COMMITBENCH_CONFIG, else the seed's suite)")
+    m.add_argument("--model", help="preset (llama-2-7b, tiny-llama, micro-llama), checkpoint directory or hub "
+                   "id; default auto: llama-2-7b shape on CUDA, tiny-llama on CPU")
+    m.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    m.add_argument("--scenarios", type=lambda s: s.split(","), dest="kinds",
+                   help=f"comma-separated kinds to run: {','.join(KINDS + SELFTEST_KINDS)}")
+    m.add_argument("--dtype", help="auto (float16 on CUDA, float32 on CPU), float32, float16, bfloat16")
+    m.add_argument("--batch-size", type=int)
+    m.add_argument("--prompt-length", type=int)
+    m.add_argument("--new-tokens", type=int)
+    m.add_argument("--compile-mode", help=f"one of {', '.join(COMPILE_MODES)} (default reduce-overhead)")
+    m.add_argument("--attn-implementation", help="eager, sdpa (default), flash_attention_2, flex_attention")
+    m.add_argument("--cache-implementation", help="static (default) or dynamic")
+    m.add_argument("--warmup", type=int, help="uncounted calls after the first (default 1)")
+    m.add_argument("--repetitions", type=int, help="measured repetitions (default 5)")
+    m.add_argument("--timeout", type=float, dest="timeout_s", help="seconds before a scenario is killed")
+    m.add_argument("--sample-interval-ms", type=float, help="device sampler interval, 0 = off (default 100)")
+    m.add_argument("--seed", type=int, help="random weights and prompt seed (default 0)")
+    m.add_argument("--inductor-cache", help="fresh (default: cold compile in every scenario) or shared")
+    o = p.add_argument_group("output")
+    o.add_argument("--db", help="database URL (default: $DATABASE_URL, else libpq PG* variables with "
+                   f"database metrics, else SQLite at {default_sqlite_path()})")
+    o.add_argument("--json", type=Path, help="also write the whole result to this JSON file")
+    o.add_argument("--spool-dir", type=Path, help="where results go when the database is unreachable "
+                   f"(default {default_sqlite_path().parent / 'spool'})")
+
+
+OVERRIDES = ("model", "device", "seed", "sample_interval_ms", "inductor_cache", "kinds", "dtype", "batch_size",
+             "prompt_length", "new_tokens", "compile_mode", "attn_implementation", "cache_implementation",
+             "warmup", "repetitions", "timeout_s")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        request = _request(args)
+    except (ConfigError, BadDatabaseURL) as e:
+        return error(str(e), exitcodes.BAD_INPUT)
+    return Runner(request).execute()
+
+
+def _request(args: argparse.Namespace) -> RunRequest:
+    """Everything validated before anything is written."""
+    url, source = resolve_url(args.db)
+    validate_url(url)
+    config_path = args.config or (Path(os.environ["COMMITBENCH_CONFIG"]) if os.environ.get("COMMITBENCH_CONFIG")
+                                  else None)
+    data = load_config_file(config_path) if config_path else {}
+    cfg = build_config(data, {k: getattr(args, k) for k in OVERRIDES})
+    device = _device(cfg.device)
+    cfg.device = device
+    model = resolve_model(cfg.model, device.startswith("cuda"))
+    git = gitinfo.read() if None in (args.branch, args.commit, args.message, args.repository) else None
+    branch = inputs.branch(args.branch if args.branch is not None else git.branch)
+    commit = inputs.commit_id(args.commit if args.commit is not None else git.commit)
+    message = inputs.message(args.message if args.message is not None else git.message)
+    repository = args.repository if args.repository is not None else (git.repository if git else None)
+    if args.json is not None and not args.json.parent.resolve().is_dir():
+        raise ConfigError(f"--json: directory {args.json.parent} does not exist")
+    return RunRequest(config=cfg, source=model, device=device, branch=branch, commit=commit, message=message,
+                      repository=repository, db_url=url, auto_upgrade=source == "default",
+                      spool_dir=args.spool_dir or default_sqlite_path().parent / "spool", json_path=args.json)
+
+
+def _device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {requested} requested but CUDA is not available")
+        index = int(requested.split(":")[1]) if ":" in requested else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device {requested}: only {torch.cuda.device_count()} CUDA device(s)")
+    return requested

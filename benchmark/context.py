@@ -1,0 +1,90 @@
+"""What a scenario worker gets: its parameters, the model, a timer, and places to put figures."""
+
+from __future__ import annotations
+
+import resource
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .config import ScenarioParams
+from .events import Reporter
+from .models import load_model, resolve_class
+from .result import Metric
+from .timing import Timer
+
+
+@dataclass
+class Context:
+    params: ScenarioParams
+    model_path: str  # checkpoint directory or hub id
+    device: torch.device
+    dtype: str  # resolved: never "auto"
+    seed: int
+    events: Reporter
+    metrics: list[Metric] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+    def phase(self, name: str) -> None:
+        self.events.phase(name)
+
+    def progress(self, message: str) -> None:
+        self.events.progress(message)
+
+    def add(self, name: str, unit: str, samples: list[float]) -> None:
+        if samples:
+            self.metrics.append(Metric(name=name, unit=unit, samples=samples))
+
+    def timer(self) -> Timer:
+        return Timer(self.device)
+
+    def load(self):
+        """Load the model from disk onto the device; returns (model, seconds)."""
+        self.phase("load")
+        p = self.params
+        resolve_class(self.model_path)  # a lazy module import is not load time
+        return self.timer().time(load_model, self.model_path, self.dtype, p.attn_implementation,
+                                 str(self.device))
+
+    def prompt(self, model) -> torch.Tensor:
+        """Seeded random token ids: the same prompt in every scenario and every run."""
+        gen = torch.Generator().manual_seed(self.seed)
+        p = self.params
+        ids = torch.randint(0, model.config.vocab_size, (p.batch_size, p.prompt_length), generator=gen)
+        return ids.to(self.device)
+
+    def record_memory(self) -> None:
+        if self.device.type == "cuda":
+            self.add("peak_memory_allocated_bytes", "bytes", [torch.cuda.max_memory_allocated(self.device)])
+            self.add("peak_memory_reserved_bytes", "bytes", [torch.cuda.max_memory_reserved(self.device)])
+        # ru_maxrss is in KiB on Linux
+        self.add("peak_rss_bytes", "bytes", [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024])
+
+
+def split_warm(samples: list[float], warmup: int) -> list[float]:
+    """The steady-state samples: all after the first call and `warmup` more."""
+    return samples[1 + warmup:]
+
+
+def calls_needed(p: ScenarioParams, seed_calls: int) -> int:
+    """Enough calls for the seed's 1st/2nd/... figures and for `repetitions` steady-state ones."""
+    return max(seed_calls, 1 + p.warmup + p.repetitions)
+
+
+def generation_config(p: ScenarioParams):
+    """Greedy, exactly `new_tokens` tokens, the configured cache."""
+    from transformers import GenerationConfig
+
+    gc = GenerationConfig(max_new_tokens=p.new_tokens, min_new_tokens=p.new_tokens, do_sample=False,
+                          cache_implementation=p.cache_implementation, pad_token_id=0)
+    return gc
+
+
+def tokens_match(a: torch.Tensor, b: torch.Tensor) -> tuple[bool, int | None]:
+    """Equal? and, if not, the first differing position (over the batch)."""
+    if a.shape != b.shape:
+        return False, 0
+    diff = (a != b).any(dim=0).nonzero()
+    return (True, None) if diff.numel() == 0 else (False, int(diff[0, 0]))

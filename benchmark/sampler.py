@@ -1,0 +1,88 @@
+"""Device sampler: a thread in the runner (not in the benchmarked process) that reads the
+scenario worker's CPU % and RSS (psutil) and the GPU (NVML) at a fixed interval.
+
+Samples are scheduled on absolute deadlines (start + k * interval), so the achieved rate
+does not drift with the cost of a read; a slot missed entirely is skipped, not queued.
+They are kept in memory and written in one batch after the scenario, never during it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+
+from .nvml import NvmlReader
+from .result import DeviceSample, Stats
+
+LATE = 0.10  # an interval more than 10 % over the target counts as late
+
+
+class Sampler:
+    def __init__(self, interval_s: float, gpu: NvmlReader | None = None) -> None:
+        if interval_s <= 0:
+            raise ValueError("interval must be positive")
+        self.interval_s = interval_s
+        self.gpu = gpu
+        self.samples: list[DeviceSample] = []
+        self.missed = 0
+        self._phase: str | None = "startup"  # interpreter start and imports, before the first phase
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def set_phase(self, phase: str | None) -> None:
+        self._phase = phase  # a plain attribute write: atomic under the GIL
+
+    def start(self, pid: int, scenario: str) -> None:
+        self._proc = psutil.Process(pid)
+        self._proc.cpu_percent(None)  # primes the counter: the first reading is relative to this
+        self._scenario = scenario
+        self._thread = threading.Thread(target=self._loop, name="commitbench-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> list[DeviceSample]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return self.samples
+
+    def _loop(self) -> None:
+        start = time.monotonic()
+        k = 1
+        while True:
+            deadline = start + k * self.interval_s
+            if self._stop.wait(max(0.0, deadline - time.monotonic())):
+                return
+            if not self._read():
+                return  # the worker has exited
+            k += 1
+            behind = int((time.monotonic() - start) / self.interval_s) + 1
+            if behind > k:  # a read took longer than a whole interval: skip the lost slots
+                self.missed += behind - k
+                k = behind
+
+    def _read(self) -> bool:
+        now = time.time()
+        try:
+            with self._proc.oneshot():
+                cpu = self._proc.cpu_percent(None)
+                rss = self._proc.memory_info().rss / 2**20
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            return False
+        gpu = self.gpu.read() if self.gpu is not None else {}
+        self.samples.append(DeviceSample(time=now, scenario=self._scenario, phase=self._phase,
+                                         cpu_util=cpu, mem_megabytes=rss, **gpu))
+        return True
+
+    def stats(self) -> dict[str, float | int | None]:
+        """How well the interval was honoured: the evidence that the rate is real."""
+        times = [s.time for s in self.samples]
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        out: dict[str, float | int | None] = {
+            "interval_s": self.interval_s, "n": len(times), "missed_slots": self.missed}
+        if gaps:
+            st = Stats.of(gaps)
+            out.update(achieved_hz=1.0 / st.mean, interval_p50_s=st.median, interval_p99_s=st.p99,
+                       late_fraction=sum(g > self.interval_s * (1 + LATE) for g in gaps) / len(gaps))
+        return out

@@ -1,0 +1,167 @@
+"""Typed ORM models. They must match the migrated schema exactly (a test checks this).
+
+The three seed tables keep their names, columns and types so dashboards written for the
+seed keep working; everything else is additive.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.sqltypes import JSONType, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Benchmark(Base):
+    """One run of the benchmark on one commit (seed table + run metadata)."""
+
+    __tablename__ = "benchmarks"
+
+    # seed columns
+    benchmark_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch: Mapped[str | None] = mapped_column(String(255))
+    commit_id: Mapped[str | None] = mapped_column(String(72))
+    commit_message: Mapped[str | None] = mapped_column(String(70))  # first 70 chars
+    gpu_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=utcnow())
+    # commitbench columns (NULL on rows the seed wrote)
+    run_uid: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    commit_message_full: Mapped[str | None] = mapped_column(Text)
+    repository: Mapped[str | None] = mapped_column(String(512))
+    model_id: Mapped[str | None] = mapped_column(String(512))
+    synthetic: Mapped[bool | None] = mapped_column(Boolean)
+    gpu_count: Mapped[int | None] = mapped_column(Integer)
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    config_hash: Mapped[str | None] = mapped_column(String(64))
+    environment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        # a unique index rather than a constraint: SQLite can add one without a table copy
+        Index("ux_benchmarks_run_uid", "run_uid", unique=True),
+        Index("ix_benchmarks_branch_created_at", "branch", "created_at"),
+        Index("ix_benchmarks_commit_id", "commit_id"),
+        Index("ix_benchmarks_gpu_name", "gpu_name"),
+        Index("ix_benchmarks_model_id", "model_id"),
+        Index("ix_benchmarks_created_at", "created_at"),
+    )
+
+
+class DeviceMeasurement(Base):
+    """One sampler reading (seed table + GPU details, scenario/phase tags)."""
+
+    __tablename__ = "device_measurements"
+
+    measurement_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    benchmark_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("benchmarks.benchmark_id"))
+    cpu_util: Mapped[float | None] = mapped_column(Double)
+    mem_megabytes: Mapped[float | None] = mapped_column(Double)
+    gpu_util: Mapped[float | None] = mapped_column(Double)
+    gpu_mem_megabytes: Mapped[float | None] = mapped_column(Double)
+    time: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=utcnow())
+    scenario: Mapped[str | None] = mapped_column(String(255))
+    phase: Mapped[str | None] = mapped_column(String(64))
+    sm_clock_mhz: Mapped[float | None] = mapped_column(Double)
+    power_watts: Mapped[float | None] = mapped_column(Double)
+    temperature_c: Mapped[float | None] = mapped_column(Double)
+    throttle_reasons: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_device_measurements_benchmark_id_time", "benchmark_id", "time"),)
+
+
+class ModelMeasurement(Base):
+    """The seed's per-run row: `measurements` holds the 13 seed keys (seconds)."""
+
+    __tablename__ = "model_measurements"
+
+    measurement_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    benchmark_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("benchmarks.benchmark_id"))
+    measurements: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    time: Mapped[datetime] = mapped_column(DateTime, nullable=False, server_default=utcnow())
+
+    __table_args__ = (Index("ix_model_measurements_benchmark_id", "benchmark_id"),)
+
+
+class ScenarioRun(Base):
+    """One scenario of a run, with its outcome."""
+
+    __tablename__ = "scenario_runs"
+
+    scenario_run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("benchmarks.benchmark_id", ondelete="CASCADE", name="fk_scenario_runs_benchmark_id"),
+        nullable=False,
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    kind: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    status: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    signal: Mapped[str | None] = mapped_column(String(16))
+    stderr_tail: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    phases: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)  # [{name,start,end}] unix s
+    info: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    flags: Mapped[list[str] | None] = mapped_column(JSONType)
+
+    __table_args__ = (UniqueConstraint("benchmark_id", "name", name="uq_scenario_runs_benchmark_id_name"),)
+
+
+class MetricRow(Base):
+    """One figure of one scenario: its statistics and every raw sample."""
+
+    __tablename__ = "metrics"
+
+    metric_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("benchmarks.benchmark_id", ondelete="CASCADE", name="fk_metrics_benchmark_id"),
+        nullable=False,
+    )
+    scenario_run_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("scenario_runs.scenario_run_id", ondelete="CASCADE", name="fk_metrics_scenario_run_id"),
+        nullable=False,
+    )
+    scenario: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    unit: Mapped[str | None] = mapped_column(String(16))
+    n: Mapped[int | None] = mapped_column(Integer)
+    mean: Mapped[float | None] = mapped_column(Double)
+    median: Mapped[float | None] = mapped_column(Double)
+    p90: Mapped[float | None] = mapped_column(Double)
+    p99: Mapped[float | None] = mapped_column(Double)
+    min: Mapped[float | None] = mapped_column(Double)
+    max: Mapped[float | None] = mapped_column(Double)
+    stdev: Mapped[float | None] = mapped_column(Double)
+    samples: Mapped[list[float] | None] = mapped_column(JSONType)
+
+    __table_args__ = (
+        Index("ix_metrics_benchmark_id_name", "benchmark_id", "name"),
+        Index("ix_metrics_name", "name"),
+        Index("ix_metrics_scenario_run_id", "scenario_run_id"),  # for the cascade on delete
+    )

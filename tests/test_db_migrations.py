@@ -1,0 +1,373 @@
+"""Migrations on both backends: fresh upgrade, idempotence, models == schema, and adopting
+databases created by the seed's plain SQL file without losing a row."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from benchmark.result import SEED_KEYS
+from db.migrate import SchemaError, current_revision, head_revision, upgrade
+from db.models import Base
+from db.session import make_engine, session_scope
+from db.store import ingest, load_run, save_run, save_scenario
+from test_db_store import make_result
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_SQL = ROOT / "db" / "seed_schema.sql"
+
+EXPECTED_COLUMNS = {
+    "benchmarks": {
+        "benchmark_id", "branch", "commit_id", "commit_message", "gpu_name", "created_at",
+        "run_uid", "status", "error", "commit_message_full", "repository", "model_id",
+        "synthetic", "gpu_count", "config", "config_hash", "environment", "started_at",
+        "finished_at",
+    },
+    "device_measurements": {
+        "measurement_id", "benchmark_id", "cpu_util", "mem_megabytes", "gpu_util",
+        "gpu_mem_megabytes", "time", "scenario", "phase", "sm_clock_mhz", "power_watts",
+        "temperature_c", "throttle_reasons",
+    },
+    "model_measurements": {"measurement_id", "benchmark_id", "measurements", "time"},
+    "scenario_runs": {
+        "scenario_run_id", "benchmark_id", "name", "kind", "params", "status", "error",
+        "exit_code", "signal", "stderr_tail", "started_at", "finished_at", "phases", "info",
+        "flags",
+    },
+    "metrics": {
+        "metric_id", "benchmark_id", "scenario_run_id", "scenario", "name", "unit", "n", "mean",
+        "median", "p90", "p99", "min", "max", "stdev", "samples",
+    },
+}
+EXPECTED_INDEXES = {
+    "benchmarks": {
+        ("ux_benchmarks_run_uid", ("run_uid",), True),
+        ("ix_benchmarks_branch_created_at", ("branch", "created_at"), False),
+        ("ix_benchmarks_commit_id", ("commit_id",), False),
+        ("ix_benchmarks_gpu_name", ("gpu_name",), False),
+        ("ix_benchmarks_model_id", ("model_id",), False),
+        ("ix_benchmarks_created_at", ("created_at",), False),
+    },
+    "device_measurements": {
+        ("ix_device_measurements_benchmark_id_time", ("benchmark_id", "time"), False)
+    },
+    "model_measurements": {("ix_model_measurements_benchmark_id", ("benchmark_id",), False)},
+    "metrics": {
+        ("ix_metrics_benchmark_id_name", ("benchmark_id", "name"), False),
+        ("ix_metrics_name", ("name",), False),
+        ("ix_metrics_scenario_run_id", ("scenario_run_id",), False),
+    },
+    "scenario_runs": set(),
+}
+
+SEED_VALUES = {k: round(0.1 * (i + 1), 3) for i, k in enumerate(SEED_KEYS)}
+
+# SQLite stand-in for db/seed_schema.sql, written the way someone would by hand.
+SQLITE_SEED_DDL = [
+    """CREATE TABLE benchmarks (benchmark_id INTEGER PRIMARY KEY AUTOINCREMENT,
+       branch VARCHAR(255), commit_id VARCHAR(72), commit_message VARCHAR(70),
+       gpu_name VARCHAR(255), created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)""",
+    """CREATE TABLE device_measurements (measurement_id INTEGER PRIMARY KEY AUTOINCREMENT,
+       benchmark_id INTEGER REFERENCES benchmarks (benchmark_id), cpu_util DOUBLE PRECISION,
+       mem_megabytes DOUBLE PRECISION, gpu_util DOUBLE PRECISION,
+       gpu_mem_megabytes DOUBLE PRECISION,
+       time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)""",
+    """CREATE TABLE model_measurements (measurement_id INTEGER PRIMARY KEY AUTOINCREMENT,
+       benchmark_id INTEGER REFERENCES benchmarks (benchmark_id), measurements JSON,
+       time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)""",
+]
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+def schema_diffs(engine) -> list:
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(ctx, Base.metadata)
+
+
+def snapshot(engine) -> dict[str, list]:
+    """Every table's rows (all columns), in primary-key order."""
+    out = {}
+    with engine.connect() as conn:
+        for name in sa.inspect(conn).get_table_names():
+            out[name] = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY 1"))]
+    return out
+
+
+def test_empty_database_has_no_revision(engine):
+    assert current_revision(engine) is None
+
+
+def test_upgrade_from_empty_creates_everything(engine):
+    assert upgrade(engine) == head_revision() == current_revision(engine)
+    insp = sa.inspect(engine)
+    assert set(insp.get_table_names()) == set(EXPECTED_COLUMNS) | {"alembic_version"}
+    for table, columns in EXPECTED_COLUMNS.items():
+        assert {c["name"] for c in insp.get_columns(table)} == columns, table
+        indexes = {(i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                   for i in insp.get_indexes(table)}
+        assert EXPECTED_INDEXES[table] <= indexes, table
+    uniques = insp.get_unique_constraints("scenario_runs")
+    assert [u["column_names"] for u in uniques] == [["benchmark_id", "name"]]
+    fks = {(fk["referred_table"], tuple(fk["constrained_columns"]), fk["options"].get("ondelete"))
+           for fk in insp.get_foreign_keys("metrics")}
+    assert fks == {("benchmarks", ("benchmark_id",), "CASCADE"),
+                   ("scenario_runs", ("scenario_run_id",), "CASCADE")}
+
+
+def test_upgrade_is_idempotent(engine):
+    upgrade(engine)
+    with session_scope(engine) as s:
+        ingest(s, make_result())
+    before = snapshot(engine)
+    assert upgrade(engine) == head_revision()
+    assert upgrade(engine) == head_revision()
+    assert snapshot(engine) == before
+
+
+def test_models_match_migrated_schema(engine):
+    upgrade(engine)
+    assert schema_diffs(engine) == []
+
+
+def test_upgrade_step_by_step(engine):
+    assert upgrade(engine, "0001") == "0001"
+    assert set(sa.inspect(engine).get_table_names()) == {
+        "benchmarks", "device_measurements", "model_measurements", "alembic_version"}
+    assert upgrade(engine) == head_revision()
+    assert schema_diffs(engine) == []
+
+
+def test_cascade_delete(engine):
+    upgrade(engine)
+    result = make_result()
+    with session_scope(engine) as s:
+        ingest(s, result)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM device_measurements"))
+        conn.execute(text("DELETE FROM model_measurements"))
+        conn.execute(text("DELETE FROM benchmarks"))
+    counts = snapshot(engine)
+    assert counts["scenario_runs"] == [] and counts["metrics"] == []
+
+
+def test_unknown_revision_is_refused(engine):
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaError, match="9999"):
+        upgrade(engine)
+
+
+def test_wrong_shape_benchmarks_is_left_unchanged(engine):
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE benchmarks (id INTEGER PRIMARY KEY, name VARCHAR(20))"))
+        conn.execute(text("INSERT INTO benchmarks (id, name) VALUES (1, 'mine')"))
+    before = snapshot(engine)
+    with pytest.raises(SchemaError, match="benchmarks lacks seed column"):
+        upgrade(engine)
+    assert snapshot(engine) == before
+    assert current_revision(engine) is None
+
+
+def test_partial_seed_schema_is_refused(engine):
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE benchmarks (benchmark_id INTEGER PRIMARY KEY, "
+                          "branch VARCHAR(255), commit_id VARCHAR(72), commit_message VARCHAR(70), "
+                          "gpu_name VARCHAR(255), created_at TIMESTAMP NOT NULL)"))
+    before = snapshot(engine)
+    with pytest.raises(SchemaError, match="seed table device_measurements is missing"):
+        upgrade(engine)
+    assert snapshot(engine) == before
+
+
+def test_unrelated_tables_are_kept(engine):
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(20))"))
+        conn.execute(text("INSERT INTO notes VALUES (1, 'keep me')"))
+    upgrade(engine)
+    assert snapshot(engine)["notes"] == [(1, "keep me")]
+
+
+def test_alembic_cli_with_database_url(db_url, tmp_path):
+    env = dict(os.environ, DATABASE_URL=db_url)
+    alembic = Path(sys.executable).with_name("alembic")
+    r = subprocess.run([str(alembic), "-c", str(ROOT / "db" / "alembic.ini"), "upgrade", "head"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) == head_revision()
+        assert schema_diffs(engine) == []
+    finally:
+        engine.dispose()
+
+
+# -- adopting seed databases ---------------------------------------------------------
+
+def _insert_seed_rows(conn, json_sql: str) -> None:
+    """Rows written the way the seed's script did (plain SQL, created_at by default)."""
+    for i in range(3):
+        bid = conn.execute(
+            text("INSERT INTO benchmarks (branch, commit_id, commit_message, gpu_name) "
+                 "VALUES (:b, :c, :m, :g) RETURNING benchmark_id"),
+            {"b": "main" if i < 2 else "pr-1", "c": f"{i:040x}", "m": f"commit {i} ’quoted’ 'x'",
+             "g": "NVIDIA A10G"},
+        ).scalar_one()
+        for j in range(4):
+            conn.execute(
+                text("INSERT INTO device_measurements (benchmark_id, cpu_util, mem_megabytes, "
+                     "gpu_util, gpu_mem_megabytes) VALUES (:bid, :c, :m, :g, :gm)"),
+                {"bid": bid, "c": 10.0 + j, "m": 500.5, "g": 90.0 + j, "gm": 12000.25},
+            )
+        values = {k: v + i for k, v in SEED_VALUES.items()}
+        conn.execute(
+            text(f"INSERT INTO model_measurements (benchmark_id, measurements) VALUES (:bid, {json_sql})"),
+            {"bid": bid, "m": json.dumps(values)},
+        )
+
+
+def _adoption_checks(engine, dashboard_sql: str) -> None:
+    before = snapshot(engine)
+    assert current_revision(engine) is None
+    assert upgrade(engine) == head_revision()
+    after = snapshot(engine)
+    # every old row and value is still there (new columns appended, all NULL)
+    for table in ("benchmarks", "device_measurements", "model_measurements"):
+        assert len(after[table]) == len(before[table]) > 0
+        for old, new in zip(before[table], after[table]):
+            assert new[: len(old)] == old
+            assert all(v is None for v in new[len(old):])
+
+    def dashboard():
+        with engine.connect() as conn:
+            return conn.execute(text(dashboard_sql), {"branch": "main", "gpu": "NVIDIA A10G"}).all()
+
+    rows = dashboard()
+    assert [r.ttft for r in rows] == [pytest.approx(SEED_VALUES["time_to_first_token_secs"] + i)
+                                      for i in (1, 0)]
+
+    # new runs go in beside the old ones, and show up in the seed's dashboard
+    result = make_result()
+    result.branch = "main"
+    result.environment = {"gpu_name": "NVIDIA A10G", "gpu_count": 1}
+    result.started_at = datetime(2030, 1, 1).timestamp()
+    with session_scope(engine) as s:
+        bid = save_run(s, result)
+        for sc in result.scenarios:
+            save_scenario(s, bid, sc)
+    assert bid > max(r[0] for r in before["benchmarks"])
+    rows = dashboard()
+    assert len(rows) == 3 and rows[0].ttft == 2.5
+    with session_scope(engine) as s:
+        assert load_run(s, result.run_uid)["metrics"] == 6
+    # old rows untouched by the new ones
+    final = snapshot(engine)
+    for table in ("benchmarks", "device_measurements", "model_measurements"):
+        assert final[table][: len(after[table])] == after[table]
+
+
+def _unqualify(default) -> str:
+    # nextval('"public".x_seq') vs nextval('x_seq'): only the schema differs
+    return re.sub(r"""'("?\w+"?\.)""", "'", str(default))
+
+
+def test_postgres_seed_sql_matches_baseline(pg_url):
+    """Revision 0001 creates exactly what db/seed_schema.sql creates."""
+    engine = make_engine(pg_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(text("CREATE SCHEMA seed"))
+            conn.execute(text("SET LOCAL search_path TO seed"))
+            conn.exec_driver_sql(SEED_SQL.read_text())
+        insp = sa.inspect(engine)
+
+        def shape(schema):
+            return {
+                t: [(c["name"], str(c["type"]), c["nullable"], _unqualify(c["default"]))
+                    for c in insp.get_columns(t, schema=schema)]
+                for t in ("benchmarks", "device_measurements", "model_measurements")
+            }
+
+        assert shape("public") == shape("seed")
+        assert shape("seed")["model_measurements"][2][1] == "JSONB"
+        for t in ("device_measurements", "model_measurements"):
+            pub = [(f["constrained_columns"], f["referred_table"]) for f in insp.get_foreign_keys(t)]
+            seed = [(f["constrained_columns"], f["referred_table"])
+                    for f in insp.get_foreign_keys(t, schema="seed")]
+            assert pub == seed
+    finally:
+        engine.dispose()
+
+
+def test_postgres_adopts_seed_database(pg_url):
+    engine = make_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(SEED_SQL.read_text())
+            _insert_seed_rows(conn, "CAST(:m AS jsonb)")
+        _adoption_checks(
+            engine,
+            """SELECT b.commit_id, b.created_at,
+                      CAST(mm.measurements ->> 'time_to_first_token_secs' AS double precision) AS ttft
+               FROM benchmarks b JOIN model_measurements mm ON b.benchmark_id = mm.benchmark_id
+               WHERE b.branch = :branch AND b.gpu_name = :gpu
+               ORDER BY b.benchmark_id DESC LIMIT 10""",
+        )
+        with engine.connect() as conn:
+            keys = conn.execute(text(
+                "SELECT jsonb_object_keys(measurements) FROM model_measurements "
+                "WHERE benchmark_id = 1")).scalars().all()
+        assert set(keys) == set(SEED_KEYS)
+        assert schema_diffs(engine) == []  # adopted schema == models
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_adopts_seed_database(sqlite_url):
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.begin() as conn:
+            for ddl in SQLITE_SEED_DDL:
+                conn.execute(text(ddl))
+            _insert_seed_rows(conn, ":m")
+        _adoption_checks(
+            engine,
+            """SELECT b.commit_id, b.created_at,
+                      CAST(json_extract(mm.measurements, '$.time_to_first_token_secs') AS REAL) AS ttft
+               FROM benchmarks b JOIN model_measurements mm ON b.benchmark_id = mm.benchmark_id
+               WHERE b.branch = :branch AND b.gpu_name = :gpu
+               ORDER BY b.benchmark_id DESC LIMIT 10""",
+        )
+    finally:
+        engine.dispose()
+
+
+def test_seed_database_with_newer_columns_is_refused(engine):
+    """Unversioned seed tables that already have a column commitbench adds: not ours."""
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("ALTER TABLE benchmarks ADD COLUMN run_uid VARCHAR(36)"))
+    before = snapshot(engine)
+    with pytest.raises(SchemaError, match="already has column"):
+        upgrade(engine)
+    assert snapshot(engine) == before
