@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from .config import ScenarioParams
+from .decode import make_cache
 from .events import Reporter
 from .models import load_model, resolve_class
 from .result import Metric
@@ -47,6 +48,13 @@ class Context:
         resolve_class(self.model_path)  # a lazy module import is not load time
         return self.timer().time(load_model, self.model_path, self.dtype, p.attn_implementation,
                                  str(self.device))
+
+    def setup(self):
+        """Load the model; returns it with the seeded prompt, a timer and a KV cache for the run."""
+        model, _ = self.load()
+        p = self.params
+        cache = make_cache(model, p.batch_size, p.prompt_length + p.new_tokens, p.cache_implementation)
+        return model, self.prompt(model), self.timer(), cache
 
     def prompt(self, model) -> torch.Tensor:
         """Seeded random token ids: the same prompt in every scenario and every run."""

@@ -62,10 +62,12 @@ def decode_step(model, token, position, cache):
 
 
 def timed_generate(model, prompt, cache, new_tokens: int, step, timer: Timer,
-                   prefill_fn=prefill, before_step=None):
+                   prefill_fn=prefill, before_step=None, per_step: bool = True):
     """Greedy-generate `new_tokens` tokens; returns (tokens (batch, new_tokens), intervals).
 
     intervals[0] is the time to first token (prefill), intervals[i] the i-th decode step.
+    With `per_step=False` the decode steps are one interval (a tight loop with no marks
+    between steps): comparing the two shows what per-token timing itself costs.
     `before_step` runs before each compiled step (CUDA graphs want a step marker).
     """
     tokens = []
@@ -81,9 +83,12 @@ def timed_generate(model, prompt, cache, new_tokens: int, step, timer: Timer,
                 before_step()
             # clone: a CUDA-graph output buffer is overwritten by the next replay
             token = step(model, token, position, cache).clone()
-            timer.mark()
+            if per_step:
+                timer.mark()
             tokens.append(token)
             position += 1
+        if not per_step:
+            timer.mark()
         intervals = timer.stop()
     return torch.cat(tokens, dim=1), intervals
 

@@ -176,13 +176,18 @@ class Runner:
         return Sampler(ms / 1000.0, NvmlReader.open(index) if index is not None else None)
 
     def _on_event(self, name: str, sampler: Sampler | None):
+        last_phase = None
+
         def handle(event: dict[str, Any]) -> None:
+            nonlocal last_phase
             if event["event"] == "started" and sampler is not None:
                 sampler.start(event["pid"], name)
             elif event["event"] == "phase":
                 if sampler is not None:
                     sampler.set_phase(event["name"])
-                self.progress.line(f"    - {event['name']}")
+                if event["name"] != last_phase:  # a repeated phase (each load of `load`) is news to nobody
+                    self.progress.line(f"    - {event['name']}")
+                last_phase = event["name"]
             elif event["event"] == "progress":
                 self.progress.line(f"    - {event['message']}")
         return handle

@@ -7,15 +7,12 @@ import torch
 
 from ..compile_stats import CompileCounters, cudagraphs_applied
 from ..context import tokens_match
-from ..decode import decode_step, make_cache, prefill, timed_generate
+from ..decode import decode_step, prefill, timed_generate
 
 
 def run(ctx) -> None:
     p = ctx.params
-    model, _ = ctx.load()
-    prompt = ctx.prompt(model)
-    timer = ctx.timer()
-    cache = make_cache(model, p.batch_size, p.prompt_length + p.new_tokens, p.cache_implementation)
+    model, prompt, timer, cache = ctx.setup()
 
     ctx.phase("eager_reference")
     reference, _ = timed_generate(model, prompt, cache, p.new_tokens, decode_step, timer)
@@ -28,9 +25,9 @@ def run(ctx) -> None:
     uses_graphs = p.compile_mode in ("reduce-overhead", "max-autotune") and ctx.device.type == "cuda"
     mark = torch.compiler.cudagraph_mark_step_begin if uses_graphs else None
 
-    def generate():
+    def generate(per_step=True):
         return timed_generate(model, prompt, cache, p.new_tokens, step, timer,
-                              prefill_fn=prefill_c, before_step=mark)
+                              prefill_fn=prefill_c, before_step=mark, per_step=per_step)
 
     _, first = generate()  # compiles prefill (first interval) and the step (second)
     ctx.add("compile_prefill_time_secs", "s", [first[0]])
@@ -41,9 +38,12 @@ def run(ctx) -> None:
     compiled = counters.snapshot()
 
     ctx.phase("decode")
-    ttft, tt2, tt3, ttnt, means, match = [], [], [], [], [], []
+    ttft, tt2, tt3, ttnt, means, tight, match = [], [], [], [], [], [], []
     mismatch = None
     for _ in range(p.repetitions):
+        # alternate with a tight loop (one interval over all steps), side by side
+        _, (_, total) = generate(per_step=False)
+        tight.append(total / (p.new_tokens - 1))
         tokens, intervals = generate()
         steps = intervals[1:]
         ttft.append(intervals[0])
@@ -61,6 +61,7 @@ def run(ctx) -> None:
     ctx.add("time_to_third_token_secs", "s", tt3)
     ctx.add("time_to_next_token_mean_secs", "s", means)
     ctx.add("time_to_next_token_secs", "s", ttnt)
+    ctx.add("time_to_next_token_tight_loop_secs", "s", tight)
     ctx.add("decode_tokens_per_sec", "tokens/s", [p.batch_size / m for m in means])
     ctx.add("tokens_match_eager", "bool", match)
     ctx.add("graphs_compiled", "count", [compiled["unique_graphs"]])

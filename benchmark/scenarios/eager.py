@@ -5,15 +5,12 @@ from __future__ import annotations
 import torch
 
 from ..context import calls_needed, generation_config, split_warm, tokens_match
-from ..decode import decode_step, make_cache, prefill, reset_cache, timed_generate
+from ..decode import decode_step, prefill, reset_cache, timed_generate
 
 
 def run(ctx) -> None:
     p = ctx.params
-    model, _ = ctx.load()
-    prompt = ctx.prompt(model)
-    timer = ctx.timer()
-    cache = make_cache(model, p.batch_size, p.prompt_length + p.new_tokens, p.cache_implementation)
+    model, prompt, timer, cache = ctx.setup()
 
     ctx.phase("eager_forward")
     forward = []

@@ -1,0 +1,192 @@
+"""Helpers shared by the runner / CLI tests: child environments, running the CLI as a real
+subprocess, reading what a run stored, and finding leftover worker processes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from sqlalchemy import select
+
+REPO = Path(__file__).resolve().parents[1]
+COMMITBENCH = Path(sys.executable).parent / "commitbench"
+
+# Small and quick: micro-llama, 6 tokens, 2 measured repetitions after 1 warmup call.
+FAST = ["--model", "micro-llama", "--new-tokens", "6", "--repetitions", "2", "--warmup", "1"]
+IDENT = ["--branch", "test-branch", "--commit", "abcd1234", "--message", "test message"]
+
+RUN_UID = re.compile(r"^commitbench run ([0-9a-f-]{36}): ([A-Z]+)$", re.M)
+
+
+def child_env(home: Path, cache: Path, tmpdir: Path | None = None, inductor: Path | None = None,
+              **extra: str) -> dict[str, str]:
+    """The environment of a commitbench subprocess, isolated from the developer's and CI's:
+    no DATABASE_URL / PG* / GITHUB_* / COMMITBENCH_* from outside; the default SQLite under
+    `home`; synthetic checkpoints in `cache`; `tmpdir` as TMPDIR (the runner's scratch dir,
+    and so the worker spec paths, live there: that is how leftover workers are found)."""
+    env = {k: v for k, v in os.environ.items()
+           if not (k == "DATABASE_URL" or k.startswith(("PG", "GITHUB_", "COMMITBENCH_")))}
+    env["COMMITBENCH_HOME"] = str(home)
+    env["COMMITBENCH_CACHE"] = str(cache)
+    env["HF_HUB_OFFLINE"] = "1"  # no network here: fail at once instead of retrying
+    env["PYTHONUNBUFFERED"] = "1"
+    if tmpdir is not None:
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        env["TMPDIR"] = str(tmpdir)
+    if inductor is not None:
+        env["TORCHINDUCTOR_CACHE_DIR"] = str(inductor)
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[Any], env: dict[str, str], cwd: Path | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """`commitbench ARGS` in a real subprocess; stdout/stderr decoded leniently."""
+    return subprocess.run([str(COMMITBENCH), *args], env=env, cwd=cwd, capture_output=True,
+                          timeout=timeout, text=True, errors="replace")
+
+
+def run_uid(stdout: str) -> str:
+    m = RUN_UID.search(stdout)
+    assert m, f"no run line in stdout:\n{stdout}"
+    return m.group(1)
+
+
+def default_sqlite_url(home: Path) -> str:
+    return f"sqlite:///{home / 'commitbench.sqlite'}"
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs}
+
+
+def read_run(url: str, run_uid: str | None = None) -> dict[str, Any]:
+    """Everything stored for one run (the only one when run_uid is None):
+    {"benchmark": row, "scenarios": {name: row}, "metrics": {(scenario, name): row},
+     "devices": [rows], "model_measurements": [rows]}."""
+    from db.models import Benchmark, DeviceMeasurement, MetricRow, ModelMeasurement, ScenarioRun
+    from db.session import make_engine, session_scope
+
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            if run_uid is None:
+                runs = s.scalars(select(Benchmark)).all()
+                assert len(runs) == 1, f"expected one run, found {len(runs)}"
+                bench = runs[0]
+            else:
+                bench = s.scalar(select(Benchmark).where(Benchmark.run_uid == run_uid))
+                assert bench is not None, f"run {run_uid} not stored"
+            bid = bench.benchmark_id
+            return {
+                "benchmark": _row(bench),
+                "scenarios": {r.name: _row(r) for r in
+                              s.scalars(select(ScenarioRun).where(ScenarioRun.benchmark_id == bid))},
+                "metrics": {(r.scenario, r.name): _row(r) for r in
+                            s.scalars(select(MetricRow).where(MetricRow.benchmark_id == bid))},
+                "devices": [_row(r) for r in s.scalars(
+                    select(DeviceMeasurement).where(DeviceMeasurement.benchmark_id == bid)
+                    .order_by(DeviceMeasurement.time))],
+                "model_measurements": [_row(r) for r in s.scalars(
+                    select(ModelMeasurement).where(ModelMeasurement.benchmark_id == bid))],
+            }
+    finally:
+        engine.dispose()
+
+
+def table_counts(url: str) -> dict[str, int]:
+    from sqlalchemy import func
+
+    from db.models import Benchmark, DeviceMeasurement, MetricRow, ModelMeasurement, ScenarioRun
+    from db.session import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {m.__tablename__: conn.scalar(select(func.count()).select_from(m))
+                    for m in (Benchmark, ScenarioRun, MetricRow, DeviceMeasurement, ModelMeasurement)}
+    finally:
+        engine.dispose()
+
+
+def upgrade_db(url: str) -> None:
+    from db.migrate import upgrade
+    from db.session import make_engine
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def worker_processes(marker: Path | str) -> list[psutil.Process]:
+    """Live `benchmark.worker` processes whose command line mentions `marker` (a test's TMPDIR:
+    the spec file path is under it)."""
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            cmd = p.info["cmdline"] or []
+            if "benchmark.worker" in cmd and any(str(marker) in a for a in cmd) \
+                    and p.status() != psutil.STATUS_ZOMBIE:
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def no_workers_left(marker: Path | str, grace_s: float = 10.0) -> list[psutil.Process]:
+    """The workers still alive after `grace_s` (an empty list is the expected answer)."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        left = worker_processes(marker)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+class LineReader:
+    """Reads a pipe line by line in a thread, so a test can wait for a line with a deadline."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._q: queue.Queue[str | None] = queue.Queue()
+        self._t = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._t.start()
+
+    def _pump(self, stream) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            self.lines.append(line)
+            self._q.put(line)
+        self._q.put(None)
+
+    def wait_for(self, pattern: str, timeout: float) -> str:
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n{self.text()}")
+            try:
+                line = self._q.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError(f"stream closed before a line matching {pattern!r}:\n{self.text()}")
+            if rx.search(line):
+                return line
+
+    def join(self, timeout: float = 30) -> None:
+        self._t.join(timeout)
+
+    def text(self) -> str:
+        return "".join(self.lines)
