@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,14 +67,40 @@ def resolve_model(spec: str, cuda: bool) -> ModelSource:
 
 
 def _check_hub(model_id: str) -> None:
-    """Resolve the config now, so a typo fails before anything is stored."""
+    """Resolve the config now, so a typo fails before anything is stored.
+
+    The local hub cache first; the hub itself only if it answers, since an unreachable
+    hub costs half a minute of retries and a screenful of warnings.
+    """
     from transformers import AutoConfig
 
+    try:
+        AutoConfig.from_pretrained(model_id, local_files_only=True)
+        return
+    except (OSError, ValueError):
+        pass
+    if not _hub_reachable():
+        raise ConfigError(f"unknown model {model_id!r}: not in the local hub cache, and the hub is unreachable")
     try:
         AutoConfig.from_pretrained(model_id)
     except (OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"unknown model {model_id!r}: {first}") from None
+
+
+def _hub_reachable(timeout_s: float = 5.0) -> bool:
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout_s).close()
+    except OSError:
+        return False
+    return True
 
 
 def cache_root() -> Path:
@@ -115,6 +142,13 @@ def build_synthetic(preset: str, dtype: str, seed: int, device: str, out: Path) 
     model.save_pretrained(tmp, safe_serialization=True)
     tmp.replace(out)
     return out
+
+
+def download(model_id: str) -> Path:
+    """Fetch a hub model's config and weights into the hub cache, so `load` times disk -> device."""
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(model_id, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"]))
 
 
 def load_model(path_or_id: str, dtype: str, attn_implementation: str, device: str):

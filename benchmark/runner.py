@@ -150,23 +150,30 @@ class Runner:
     def _checkpoint(self, dtype: str, result: RunResult) -> tuple[str | None, str | None]:
         """Path of the model for this dtype, building the synthetic checkpoint once."""
         src = self.req.source
-        if src.kind != "preset":
+        if src.kind == "local":
             return src.model_id, None
-        if dtype in self._checkpoints:
-            return self._checkpoints[dtype]
-        path = checkpoint_dir(src, dtype, self.req.config.seed)
-        if (path / "config.json").is_file():
-            self._checkpoints[dtype] = (str(path), None)
-            return self._checkpoints[dtype]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.progress.line(f"building {src.model_id} ({dtype}) with random weights -> {path}")
-        spec = {"job": "prepare", "preset": src.model_id, "dtype": dtype, "seed": self.req.config.seed,
-                "device": self.req.device, "path": str(path)}
-        outcome = run_job(spec, workdir=self.workroot / f"prepare-{dtype}", timeout_s=PREPARE_TIMEOUT_S,
+        key = dtype if src.kind == "preset" else "hub"  # hub weights are one download for every dtype
+        if key in self._checkpoints:
+            return self._checkpoints[key]
+        if src.kind == "hub":
+            self.progress.line(f"downloading {src.model_id} into the hub cache")
+            spec: dict[str, Any] = {"job": "prepare", "hub_id": src.model_id}
+        else:
+            path = checkpoint_dir(src, dtype, self.req.config.seed)
+            if (path / "config.json").is_file():
+                self._checkpoints[key] = (str(path), None)
+                return self._checkpoints[key]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.progress.line(f"building {src.model_id} ({dtype}) with random weights -> {path}")
+            spec = {"job": "prepare", "preset": src.model_id, "dtype": dtype, "seed": self.req.config.seed,
+                    "device": self.req.device, "path": str(path)}
+        outcome = run_job(spec, workdir=self.workroot / f"prepare-{key}", timeout_s=PREPARE_TIMEOUT_S,
                           cancel=self.cancel)
-        error = None if outcome.status == SUCCEEDED else f"preparing the checkpoint failed: {outcome.error}"
-        self._checkpoints[dtype] = (str(path) if error is None else None, error)
-        return self._checkpoints[dtype]
+        if outcome.status == SUCCEEDED:
+            self._checkpoints[key] = (outcome.output["path"], None)
+        else:
+            self._checkpoints[key] = (None, f"preparing the model failed: {outcome.error}")
+        return self._checkpoints[key]
 
     def _sampler(self) -> Sampler | None:
         ms = self.req.config.sample_interval_ms

@@ -35,9 +35,12 @@ class Sampler:
         self._phase = phase  # a plain attribute write: atomic under the GIL
 
     def start(self, pid: int, scenario: str) -> None:
-        self._proc = psutil.Process(pid)
-        self._proc.cpu_percent(None)  # primes the counter: the first reading is relative to this
         self._scenario = scenario
+        try:
+            self._proc = psutil.Process(pid)
+            self._proc.cpu_percent(None)  # primes the counter: the first reading is relative to this
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            return  # the worker is already gone: nothing to sample
         self._thread = threading.Thread(target=self._loop, name="commitbench-sampler", daemon=True)
         self._thread.start()
 

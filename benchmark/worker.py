@@ -34,10 +34,13 @@ def main(argv: list[str]) -> int:
     out = Path(argv[1])
     events = Reporter.from_env()
     if spec["job"] == "prepare":
-        from .models import build_synthetic
+        from .models import build_synthetic, download
 
         events.phase("prepare")
-        path = build_synthetic(spec["preset"], spec["dtype"], spec["seed"], spec["device"], Path(spec["path"]))
+        if "hub_id" in spec:
+            path = download(spec["hub_id"])
+        else:
+            path = build_synthetic(spec["preset"], spec["dtype"], spec["seed"], spec["device"], Path(spec["path"]))
         out.write_text(json.dumps({"path": str(path)}))
         return 0
 

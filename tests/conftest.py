@@ -71,3 +71,39 @@ def sqlite_url(tmp_path):
 def db_url(request):
     # getfixturevalue: the SQLite case must not start a PostgreSQL server
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+# --- runner / CLI tests ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bench_cache(tmp_path_factory):
+    """COMMITBENCH_CACHE shared by the whole session: micro-llama's checkpoint is built once."""
+    return tmp_path_factory.mktemp("commitbench-cache")
+
+
+@pytest.fixture(scope="session")
+def inductor_cache(tmp_path_factory):
+    """TORCHINDUCTOR_CACHE_DIR shared by the session (runs use --inductor-cache shared)."""
+    return tmp_path_factory.mktemp("inductor-cache")
+
+
+class CbEnv:
+    """One test's isolated commitbench state: COMMITBENCH_HOME, TMPDIR and the child env."""
+
+    def __init__(self, root: Path, cache: Path, inductor: Path) -> None:
+        from helpers import child_env, default_sqlite_url
+
+        self.root = root
+        self.home = root / "home"  # not created: a bad-input run must leave it absent
+        self.tmp = root / "tmp"
+        self.cache = cache
+        self.inductor = inductor
+        self.env = child_env(self.home, cache, self.tmp, inductor)
+        self.sqlite_path = self.home / "commitbench.sqlite"
+        self.default_url = default_sqlite_url(self.home)
+
+
+@pytest.fixture
+def cb(tmp_path, bench_cache, inductor_cache):
+    return CbEnv(tmp_path, bench_cache, inductor_cache)
