@@ -8,6 +8,7 @@ They are kept in memory and written in one batch after the scenario, never durin
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -17,6 +18,8 @@ from .nvml import NvmlReader
 from .result import DeviceSample, Stats
 
 LATE = 0.10  # an interval more than 10 % over the target counts as late
+FIFO_PRIORITY = 10
+BOOST_NICE = -10
 
 
 class Sampler:
@@ -27,6 +30,7 @@ class Sampler:
         self.gpu = gpu
         self.samples: list[DeviceSample] = []
         self.missed = 0
+        self.priority = "normal"  # what _boost achieved: "fifo", "nice -10" or "normal"
         self._phase: str | None = "startup"  # interpreter start and imports, before the first phase
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -50,7 +54,26 @@ class Sampler:
             self._thread.join()
         return self.samples
 
+    def _boost(self) -> None:
+        """Raise this thread's priority where allowed, so a benchmark that keeps every core
+        busy does not delay its wake-ups: under CFS they came up to ~4 ms late on 2 busy
+        cores, under SCHED_FIFO they do not. The thread sleeps between reads, so a real-time
+        priority costs the benchmark only the reads themselves (~0.2 ms each). On Linux both
+        calls apply to the calling thread, not the whole runner."""
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(FIFO_PRIORITY))
+            self.priority = "fifo"
+            return
+        except (PermissionError, AttributeError):
+            pass
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BOOST_NICE)
+            self.priority = f"nice {BOOST_NICE}"
+        except PermissionError:
+            self.priority = "normal"
+
     def _loop(self) -> None:
+        self._boost()
         start = time.monotonic()
         k = 1
         while True:
@@ -83,7 +106,7 @@ class Sampler:
         times = [s.time for s in self.samples]
         gaps = [b - a for a, b in zip(times, times[1:])]
         out: dict[str, float | int | None] = {
-            "interval_s": self.interval_s, "n": len(times), "missed_slots": self.missed}
+            "interval_s": self.interval_s, "n": len(times), "missed_slots": self.missed, "priority": self.priority}
         if gaps:
             st = Stats.of(gaps)
             out.update(achieved_hz=1.0 / st.mean, interval_p50_s=st.median, interval_p99_s=st.p99,
