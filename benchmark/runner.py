@@ -34,7 +34,7 @@ class RunRequest:
     message: str
     repository: str | None
     db_url: str
-    auto_upgrade: bool  # the embedded default database is migrated by the runner itself
+    auto_upgrade: bool  # SQLite files are migrated by the runner itself
     spool_dir: Path
     json_path: Path | None = None
 

@@ -15,6 +15,12 @@ from db.url import display_url
 from .result import RunResult, ScenarioResult
 
 
+def embedded(url: str) -> bool:
+    """SQLite files are the user's own: the runner migrates them itself. A server's schema is
+    upgraded deliberately, with `commitbench db upgrade`."""
+    return url.startswith("sqlite")
+
+
 class Store:
     def __init__(self, url: str, auto_upgrade: bool) -> None:
         self.url = url

@@ -17,20 +17,20 @@ def test_cancel_during_hang(cb, sig, code):
         [str(COMMITBENCH), "run", *IDENT, "--model", "micro-llama", "--repetitions", "1",
          "--scenarios", "load,selftest_hang"],
         env=cb.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    err = LineReader(proc.stderr)
+    err, out = LineReader(proc.stderr), LineReader(proc.stdout)
     try:
         err.wait_for(r"\[2/2\] selftest_hang", timeout=120)
         err.wait_for(r"^\[\d\d:\d\d\]     - hang$", timeout=60)
         assert proc.poll() is None
         proc.send_signal(sig)
-        stdout = proc.stdout.read()  # stderr is LineReader's: no communicate()
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     err.join()
-    stdout = stdout.decode("utf-8", "replace")
+    out.join()
+    stdout = out.text()
     assert proc.returncode == code, err.text()
     assert f"CANCELLED: cancelled by {sig.name}" in err.text()
 

@@ -16,7 +16,7 @@ from db.url import BadDatabaseURL, display_url, resolve_url, validate_url
 
 from .. import exitcodes
 from ..result import RunResult
-from ..storage import Store
+from ..storage import Store, embedded
 from .errors import error
 
 HELP = "store spooled or --json result files in the database"
@@ -28,13 +28,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    url, source = resolve_url(args.db)
+    url, _ = resolve_url(args.db)
     try:
         validate_url(url)
         results = [_read(f) for f in args.files]
     except (BadDatabaseURL, ValueError) as e:
         return error(str(e), exitcodes.BAD_INPUT)
-    store = Store(url, auto_upgrade=source == "default")
+    store = Store(url, auto_upgrade=embedded(url))
     store.open()
     if not store.available:
         return error(f"database {display_url(url)} unavailable: {store.error}", exitcodes.DB_UNAVAILABLE)

@@ -17,6 +17,7 @@ from .. import exitcodes, gitinfo, inputs
 from ..config import COMPILE_MODES, KINDS, SELFTEST_KINDS, ConfigError, build_config, load_config_file
 from ..models import resolve_model
 from ..runner import RunRequest, Runner
+from ..storage import embedded
 from .errors import error
 
 HELP = "benchmark the current commit"
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace) -> RunRequest:
     """Everything validated before anything is written."""
-    url, source = resolve_url(args.db)
+    url, _ = resolve_url(args.db)
     validate_url(url)
     config_path = args.config or (Path(os.environ["COMMITBENCH_CONFIG"]) if os.environ.get("COMMITBENCH_CONFIG")
                                   else None)
@@ -89,7 +90,7 @@ def _request(args: argparse.Namespace) -> RunRequest:
     if args.json is not None and not args.json.parent.resolve().is_dir():
         raise ConfigError(f"--json: directory {args.json.parent} does not exist")
     return RunRequest(config=cfg, source=model, device=device, branch=branch, commit=commit, message=message,
-                      repository=repository, db_url=url, auto_upgrade=source == "default",
+                      repository=repository, db_url=url, auto_upgrade=embedded(url),
                       spool_dir=args.spool_dir or default_sqlite_path().parent / "spool", json_path=args.json)
 
 
