@@ -68,12 +68,14 @@ def timed_generate(model, prompt, cache, new_tokens: int, step, timer: Timer,
     intervals[0] is the time to first token (prefill), intervals[i] the i-th decode step.
     With `per_step=False` the decode steps are one interval (a tight loop with no marks
     between steps): comparing the two shows what per-token timing itself costs.
-    `before_step` runs before each compiled step (CUDA graphs want a step marker).
+    `before_step` runs before the prefill and each step (CUDA graphs want a step marker).
     """
     tokens = []
     with torch.inference_mode():
         cache = reset_cache(cache)
         position = torch.full((1, 1), prompt.shape[1], device=prompt.device, dtype=torch.long)
+        if before_step is not None:
+            before_step()
         timer.start()
         token = prefill_fn(model, prompt, cache)
         timer.mark()
