@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -67,7 +68,8 @@ class ScenarioParams:
                 raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
         if not isinstance(self.fullgraph, bool):
             raise ConfigError(f"fullgraph must be true or false, got {self.fullgraph!r}")
-        if not isinstance(self.timeout_s, (int, float)) or self.timeout_s <= 0:
+        t = self.timeout_s
+        if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t) or t <= 0:
             raise ConfigError(f"timeout_s must be a positive number, got {self.timeout_s!r}")
 
     def name(self) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -185,12 +187,22 @@ class RunResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunResult:
-        if data.get("format") != RESULT_FORMAT:
-            raise ValueError(f"not a commitbench result (format {data.get('format')!r})")
-        d = dict(data)
-        d["scenarios"] = [_scenario_from_dict(s) for s in d.get("scenarios", [])]
-        return cls(**_known(cls, d))
+    def from_dict(cls, data: Any) -> RunResult:
+        """Rebuild a result from JSON, checking every field's type (ValueError if off), so a
+        damaged file is refused before anything is stored."""
+        if not isinstance(data, dict) or data.get("format") != RESULT_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"not a commitbench result (format {found!r})")
+        try:
+            d = dict(data)
+            d["scenarios"] = [_scenario_from_dict(s) for s in d.get("scenarios", [])]
+            result = cls(**_known(cls, d))
+        except (TypeError, KeyError, AttributeError, ValueError) as e:
+            raise ValueError(f"malformed result: {e}") from None
+        _check_types(result, "result")
+        if result.status not in STATUSES:
+            raise ValueError(f"malformed result: status {result.status!r}")
+        return result
 
     def dump(self, path: Path) -> None:
         """Write atomically: a crash mid-write never leaves a truncated result."""
@@ -203,6 +215,51 @@ class RunResult:
     @classmethod
     def load(cls, path: Path) -> RunResult:
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _check_types(obj: Any, where: str) -> None:
+    """Each dataclass field holds what its annotation says (JSON numbers may be int for float)."""
+    hints = typing.get_type_hints(type(obj))
+    for f in fields(obj):
+        _check_value(getattr(obj, f.name), hints[f.name], f"{where}.{f.name}")
+
+
+def _check_value(value: Any, hint: Any, where: str) -> None:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                _check_value(value, option, where)
+                return
+            except ValueError:
+                continue
+        raise ValueError(f"malformed result: {where} = {value!r:.60}")
+    if hint is Any:
+        return
+    if origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"malformed result: {where} is not a list")
+        for i, item in enumerate(value):
+            _check_value(item, args[0], f"{where}[{i}]")
+        return
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"malformed result: {where} is not an object")
+        return
+    if hint is type(None):
+        ok = value is None
+    elif hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif hint is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif is_dataclass(hint):
+        ok = isinstance(value, hint)
+        if ok:
+            _check_types(value, where)
+    else:
+        ok = isinstance(value, hint)
+    if not ok:
+        raise ValueError(f"malformed result: {where} = {value!r:.60}")
 
 
 def _known(cls: type, d: dict[str, Any]) -> dict[str, Any]:

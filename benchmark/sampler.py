@@ -92,6 +92,8 @@ class Sampler:
         now = time.time()
         try:
             with self._proc.oneshot():
+                if self._proc.status() == psutil.STATUS_ZOMBIE:
+                    return False  # exited, not yet reaped: Linux reports its RSS as 0
                 cpu = self._proc.cpu_percent(None)
                 rss = self._proc.memory_info().rss / 2**20
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):

@@ -71,6 +71,13 @@ def _case(tmp, name):
         return [*_ident(), "--config", str(tmp / "c.toml")]
     if name == "json-dir-missing":
         return [*_ident(), *fast, "--json", str(tmp / "no-such-dir" / "r.json")]
+    if name == "json-is-a-directory":  # BUG: accepted; the run crashes at the end (IsADirectoryError)
+        (tmp / "adir").mkdir()
+        return [*_ident(), *fast, "--json", str(tmp / "adir")]
+    if name == "timeout-nan":  # BUG: accepted; every scenario "times out after nan s" at once
+        return [*_ident(), *fast, "--timeout", "nan"]
+    if name == "timeout-inf":  # BUG: accepted; the runner dies of OverflowError, the row stays "running"
+        return [*_ident(), *fast, "--timeout", "inf"]
     raise AssertionError(name)
 
 
@@ -78,7 +85,7 @@ CASES = ["empty-commit", "bad-commit", "long-commit", "empty-branch", "multiline
          "model-dir-without-config", "url-notaurl", "url-mysql", "url-pg-no-database", "unknown-scenario",
          "new-tokens-0", "compile-mode", "dtype", "device", "cuda-unavailable", "sample-interval",
          "config-unknown-key", "config-malformed-toml", "config-missing", "config-bad-scenario-param",
-         "config-duplicate-scenario", "json-dir-missing"]
+         "config-duplicate-scenario", "json-dir-missing", "json-is-a-directory", "timeout-nan", "timeout-inf"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -92,7 +99,7 @@ def test_bad_input_exits_2_and_writes_nothing(cb, case):
     assert lines[0].startswith("commitbench: error: ")
     assert r.stdout == ""
     assert not cb.home.exists()  # neither the SQLite default nor its spool dir
-    assert not (files / "no-such-dir").exists()
+    assert not (files / "no-such-dir").exists() and not (files / "adir.tmp").exists()
     assert not list(cb.tmp.iterdir())  # no scratch dir: nothing ran
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from benchmark.result import RunResult
 from helpers import (COMMITBENCH, child_env, IDENT, LineReader, no_workers_left, read_run, run_cli, run_uid,
@@ -145,6 +147,23 @@ def test_ingest_into_unreachable_database(cb, spooled):
     assert path.exists()
 
 
+def test_unusable_spool_dir_does_not_lose_the_result(cb):
+    """BUG: --spool-dir naming a regular file is accepted; with the database unreachable the
+    run then dies in RunResult.dump (FileExistsError traceback, exit 1) and the result is lost.
+    Either refuse it up front (exit 2, one line) or spool the result somewhere and say where."""
+    not_a_dir = cb.root / "afile"
+    not_a_dir.write_text("")
+    r = run_cli(["run", *IDENT, "--model", "micro-llama", "--scenarios", "selftest_error",
+                 "--db", UNREACHABLE, "--spool-dir", not_a_dir], cb.env)
+    assert "Traceback" not in r.stderr, r.stderr
+    if r.returncode == 2:
+        assert r.stderr.startswith("commitbench: error:") and len(r.stderr.splitlines()) == 1
+    else:
+        assert r.returncode == 3, r.stderr
+        spooled = r.stdout.split("result spooled to ", 1)[1].splitlines()[0]
+        assert RunResult.load(spooled).run_uid == run_uid(r.stdout)
+
+
 def test_database_goes_away_mid_run(cb, pg_server, pg_url):
     """The database disappears while the second scenario runs: the run finishes, spools the
     complete result, and ingest completes the partly written run once the database is back."""
@@ -162,10 +181,17 @@ def test_database_goes_away_mid_run(cb, pg_server, pg_url):
     try:
         err.wait_for(r"     - hang$", timeout=120)
         with admin.connect() as conn:  # the load scenario is stored by now: a partly written run
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-            conn.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{gone}"'))
-            renamed = True
+            for attempt in range(5):  # an autovacuum worker may connect in between: try again
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+                try:
+                    conn.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{gone}"'))
+                    renamed = True
+                    break
+                except OperationalError:
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     finally:

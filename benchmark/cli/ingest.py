@@ -58,7 +58,7 @@ def _read(path: Path) -> RunResult:
         return RunResult.load(path)
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror}") from None
-    except (ValueError, KeyError, TypeError) as e:
-        msg = str(e) if isinstance(e, ValueError) and not isinstance(e, json.JSONDecodeError) else \
-            f"malformed ({type(e).__name__}: {e})"
-        raise ValueError(f"{path}: {msg}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not JSON ({e})") from None
+    except ValueError as e:  # RunResult.from_dict names the field that is off
+        raise ValueError(f"{path}: {e}") from None

@@ -87,8 +87,10 @@ def _request(args: argparse.Namespace) -> RunRequest:
     commit = inputs.commit_id(args.commit if args.commit is not None else git.commit)
     message = inputs.message(args.message if args.message is not None else git.message)
     repository = args.repository if args.repository is not None else (git.repository if git else None)
-    if args.json is not None and not args.json.parent.resolve().is_dir():
-        raise ConfigError(f"--json: directory {args.json.parent} does not exist")
+    if args.json is not None and (args.json.is_dir() or not args.json.parent.resolve().is_dir()):
+        raise ConfigError(f"--json {args.json}: must be a file in an existing directory")
+    if args.spool_dir is not None and args.spool_dir.exists() and not args.spool_dir.is_dir():
+        raise ConfigError(f"--spool-dir {args.spool_dir}: exists and is not a directory")
     return RunRequest(config=cfg, source=model, device=device, branch=branch, commit=commit, message=message,
                       repository=repository, db_url=url, auto_upgrade=embedded(url),
                       spool_dir=args.spool_dir or default_sqlite_path().parent / "spool", json_path=args.json)
