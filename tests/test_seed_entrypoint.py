@@ -60,6 +60,7 @@ def test_full_default_suite(cb):
     assert m[(decode, "recompiles_during_measurement")]["samples"] == [0.0]
     assert m[(decode, "tokens_match_eager")]["n"] == 2
     assert m[(decode, "time_to_next_token_secs")]["n"] == 2 * (6 - 1)
+    assert m[(decode, "time_to_next_token_tight_loop_secs")]["n"] == 2
     assert m[(generate, "tokens_match_eager")]["n"] == 4  # max(4 seed calls, 1 + warmup + repetitions)
     assert m[(SCENARIOS[1], "decode_matches_generate")]["samples"] == [1.0]
     # the compiled scenarios' greedy tokens are the eager ones
