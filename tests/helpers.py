@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,19 @@ class LineReader:
 
     def text(self) -> str:
         return "".join(self.lines)
+
+
+@contextmanager
+def running_cli(args: list[str], env: dict[str, str]):
+    """A `commitbench` process whose stderr and stdout are read line by line; yields
+    (proc, err, out) and kills the process if it is still running at the end."""
+    proc = subprocess.Popen([str(COMMITBENCH), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err, out = LineReader(proc.stderr), LineReader(proc.stdout)
+    try:
+        yield proc, err, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        err.join()
+        out.join()

@@ -4,32 +4,21 @@ scenario is stored as cancelled, and no worker is left behind."""
 from __future__ import annotations
 
 import signal
-import subprocess
 
 import pytest
 
-from helpers import COMMITBENCH, IDENT, LineReader, no_workers_left, read_run, run_uid
+from helpers import IDENT, no_workers_left, read_run, run_uid, running_cli
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
 def test_cancel_during_hang(cb, sig, code):
-    proc = subprocess.Popen(
-        [str(COMMITBENCH), "run", *IDENT, "--model", "micro-llama", "--repetitions", "1",
-         "--scenarios", "load,selftest_hang"],
-        env=cb.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    err, out = LineReader(proc.stderr), LineReader(proc.stdout)
-    try:
+    args = ["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--scenarios", "load,selftest_hang"]
+    with running_cli(args, cb.env) as (proc, err, out):
         err.wait_for(r"\[2/2\] selftest_hang", timeout=120)
         err.wait_for(r"^\[\d\d:\d\d\]     - hang$", timeout=60)
         assert proc.poll() is None
         proc.send_signal(sig)
         proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    err.join()
-    out.join()
     stdout = out.text()
     assert proc.returncode == code, err.text()
     assert f"CANCELLED: cancelled by {sig.name}" in err.text()

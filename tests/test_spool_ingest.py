@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 
 import pytest
@@ -14,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from benchmark.result import RunResult
-from helpers import (COMMITBENCH, child_env, IDENT, LineReader, no_workers_left, read_run, run_cli, run_uid,
-                     table_counts, upgrade_db)
+from helpers import (child_env, IDENT, no_workers_left, read_run, run_cli, run_uid, running_cli, table_counts,
+                     upgrade_db)
 
 UNREACHABLE = "postgresql+psycopg2://nobody@127.0.0.1:1/x"
 ZERO = {"benchmarks": 0, "scenario_runs": 0, "metrics": 0, "device_measurements": 0, "model_measurements": 0}
@@ -172,34 +171,27 @@ def test_database_goes_away_mid_run(cb, pg_server, pg_url):
     gone = name + "_gone"
     spool = cb.root / "spool"
     admin = create_engine(pg_server.url("postgres"), isolation_level="AUTOCOMMIT")
-    proc = subprocess.Popen(
-        [str(COMMITBENCH), "run", *IDENT, "--model", "micro-llama", "--repetitions", "1",
-         "--scenarios", "load,selftest_hang", "--db", pg_url, "--spool-dir", str(spool)],
-        env=cb.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    err, out = LineReader(proc.stderr), LineReader(proc.stdout)
+    args = ["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--scenarios", "load,selftest_hang",
+            "--db", pg_url, "--spool-dir", str(spool)]
     renamed = False
     try:
-        err.wait_for(r"     - hang$", timeout=120)
-        with admin.connect() as conn:  # the load scenario is stored by now: a partly written run
-            for attempt in range(5):  # an autovacuum worker may connect in between: try again
-                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-                try:
-                    conn.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{gone}"'))
-                    renamed = True
-                    break
-                except OperationalError:
-                    if attempt == 4:
-                        raise
-                    time.sleep(0.2)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        with running_cli(args, cb.env) as (proc, err, out):
+            err.wait_for(r"     - hang$", timeout=120)
+            with admin.connect() as conn:  # the load scenario is stored by now: a partly written run
+                for attempt in range(5):  # an autovacuum worker may connect in between: try again
+                    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+                    try:
+                        conn.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{gone}"'))
+                        renamed = True
+                        break
+                    except OperationalError:
+                        if attempt == 4:
+                            raise
+                        time.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        err.join()
-        out.join()
         if renamed:
             with admin.connect() as conn:
                 conn.execute(text(f'ALTER DATABASE "{gone}" RENAME TO "{name}"'))
