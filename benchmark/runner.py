@@ -131,7 +131,7 @@ class Runner:
         dtype = resolve_dtype(params.dtype, req.device)
         resolved = replace(params, dtype=dtype)
         scenario = ScenarioResult(name=params.name(), kind=params.kind, params=resolved.to_dict())
-        model_path, error = self._checkpoint(dtype, result)
+        model_path, error = self._checkpoint(dtype)
         if error is not None:
             scenario.status, scenario.error = (CANCELLED if self.cancel.requested else FAILED), error
             return scenario
@@ -147,7 +147,7 @@ class Runner:
         _apply(scenario, outcome)
         return scenario
 
-    def _checkpoint(self, dtype: str, result: RunResult) -> tuple[str | None, str | None]:
+    def _checkpoint(self, dtype: str) -> tuple[str | None, str | None]:
         """Path of the model for this dtype, building the synthetic checkpoint once."""
         src = self.req.source
         if src.kind == "local":
