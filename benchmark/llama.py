@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from benchmark.cli import error, main  # noqa: E402
-from benchmark.exitcodes import BAD_INPUT  # noqa: E402
+from benchmark.contracts.exitcodes import BAD_INPUT  # noqa: E402
 
 if __name__ == "__main__":
     if len(sys.argv) != 4:

@@ -12,12 +12,14 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
+from .contracts.config import ConfigError
+from .contracts.inputs import model_id as check_model_id
 
 # Shapes only; weights are random. Llama-2-7B is the seed's model.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -42,31 +44,51 @@ class ModelSource:
     model_id: str  # what is stored: preset name, absolute path, or hub id
     kind: str  # "preset" | "local" | "hub"
     synthetic: bool  # random weights
+    key: str  # the model in series identities: the same model wherever it lies
+    max_positions: int | None = None  # the longest sequence it takes, where its config says
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "kind": self.kind, "synthetic": self.synthetic}
+        return {"model_id": self.model_id, "kind": self.kind, "synthetic": self.synthetic, "key": self.key}
 
 
 def resolve_model(spec: str, cuda: bool) -> ModelSource:
     """Turn `--model` into a source, or raise ConfigError (nothing has been written yet)."""
     if spec == "auto":
         spec = GPU_DEFAULT if cuda else CPU_DEFAULT
+    check_model_id(spec)
     if spec in PRESETS:
-        return ModelSource(spec, "preset", True)
+        # A preset's name is its identity: changing a preset's shape means a new name.
+        return ModelSource(spec, "preset", True, spec, PRESETS[spec]["max_position_embeddings"])
     path = Path(spec).expanduser()
     if path.exists():
-        if not (path / "config.json").is_file():
+        config = path / "config.json"
+        if not config.is_file():
             raise ConfigError(f"model directory {path} has no config.json")
-        return ModelSource(str(path.resolve()), "local", False)
+        try:
+            raw = config.read_bytes()
+            data = json.loads(raw)
+        except (OSError, ValueError, RecursionError) as e:
+            raise ConfigError(f"model config {config} is unreadable: {str(e) or type(e).__name__}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"model config {config} is not a JSON object")
+        # Keyed by directory name and architecture, not by where it lies: the same
+        # checkpoint on two CI runners is one series.
+        key = f"local:{path.resolve().name}@{hashlib.sha256(raw).hexdigest()[:12]}"
+        return ModelSource(check_model_id(str(path.resolve())), "local", False, key, _positions(data))
     if spec.startswith((".", "/", "~")) or not _HUB_ID.match(spec):
         raise ConfigError(
             f"unknown model {spec!r}: not a preset ({', '.join(PRESETS)}), "
             "an existing checkpoint directory, or a hub id")
-    _check_hub(spec)
-    return ModelSource(spec, "hub", False)
+    config = _check_hub(spec)
+    return ModelSource(spec, "hub", False, spec, _positions(config.to_dict()))
 
 
-def _check_hub(model_id: str) -> None:
+def _positions(config: dict[str, Any]) -> int | None:
+    value = config.get("max_position_embeddings") or config.get("n_positions")
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _check_hub(model_id: str):
     """Resolve the config now, so a typo fails before anything is stored.
 
     The local hub cache first; the hub itself only if it answers, since an unreachable
@@ -75,14 +97,13 @@ def _check_hub(model_id: str) -> None:
     from transformers import AutoConfig
 
     try:
-        AutoConfig.from_pretrained(model_id, local_files_only=True)
-        return
+        return AutoConfig.from_pretrained(model_id, local_files_only=True)
     except (OSError, ValueError):
         pass
     if not _hub_reachable():
         raise ConfigError(f"unknown model {model_id!r}: not in the local hub cache, and the hub is unreachable")
     try:
-        AutoConfig.from_pretrained(model_id)
+        return AutoConfig.from_pretrained(model_id)
     except (OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"unknown model {model_id!r}: {first}") from None
@@ -140,7 +161,14 @@ def build_synthetic(preset: str, dtype: str, seed: int, device: str, out: Path) 
         torch.set_default_dtype(prev)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     model.save_pretrained(tmp, safe_serialization=True)
-    tmp.replace(out)
+    try:
+        tmp.replace(out)
+    except OSError:
+        # Another run built the same checkpoint meanwhile (parallel jobs on a fresh machine):
+        # same preset, dtype and seed, so the same weights. Keep theirs.
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (out / "config.json").is_file():
+            raise
     return out
 
 

@@ -3,6 +3,10 @@
 A database made by the seed's plain SQL file (db/seed_schema.sql) has the three seed
 tables but no alembic_version. It is checked, stamped at the baseline revision 0001
 (which creates exactly those tables) and upgraded from there, so no row is touched.
+
+Two upgrades at once (two CI jobs starting together) are serialized: on PostgreSQL by an
+advisory lock taken first in the migration's transaction, on SQLite by its write lock
+(BEGIN IMMEDIATE, see db.session). The second then finds the schema at head.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BASELINE_REVISION = "0001"
+PG_MIGRATION_LOCK = 0x636F6D6D62  # pg_advisory_xact_lock key: any constant of ours
 
 # The seed's tables and columns (db/seed_schema.sql).
 SEED_COLUMNS: dict[str, set[str]] = {
@@ -61,26 +66,41 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def check_current(engine: Engine) -> str:
+    """The database's revision if it is at head; SchemaError with the way out otherwise."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return current
+    if current is not None and not _known(current):
+        raise SchemaError(f"database schema is at {current!r}, newer than this commitbench (its newest "
+                          f"is {head!r}): upgrade commitbench")
+    raise SchemaError(f"database schema is at {current or 'nothing'}, not {head}: run `commitbench db upgrade`")
+
+
+def _known(revision: str) -> bool:
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError:
+        return False
+    return True
+
+
 def upgrade(engine: Engine, revision: str = "head") -> str:
     """Apply migrations up to `revision` (default head) in one transaction; return the
     database's revision afterwards. Raises SchemaError for databases it must not touch."""
     _ensure_sqlite_dir(engine)
     cfg = alembic_config()
     script = ScriptDirectory.from_config(cfg)
-    with sqlite_migration_connection(engine) as conn:
+    with migration_connection(engine) as conn:
         cfg.attributes["connection"] = conn
         current = MigrationContext.configure(conn).get_current_revision()
         if current is None:
             if _check_unversioned(conn):
                 command.stamp(cfg, BASELINE_REVISION)
-        else:
-            try:
-                script.get_revision(current)
-            except CommandError:
-                raise SchemaError(
-                    f"database is at schema revision {current!r}, unknown to this commitbench "
-                    f"(its newest is {script.get_current_head()!r}): upgrade commitbench"
-                ) from None
+        elif not _known(current):
+            raise SchemaError(
+                f"database is at schema revision {current!r}, unknown to this commitbench "
+                f"(its newest is {script.get_current_head()!r}): upgrade commitbench")
         command.upgrade(cfg, revision)
         new = MigrationContext.configure(conn).get_current_revision()
     assert new is not None
@@ -119,8 +139,9 @@ def _check_unversioned(conn: Connection) -> bool:
 
 
 @contextmanager
-def sqlite_migration_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection inside one transaction that commits at the end.
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one transaction that commits at the end, holding the migration
+    lock (PostgreSQL: an advisory lock; SQLite: the write lock of BEGIN IMMEDIATE).
 
     On SQLite, foreign keys are switched off for the duration: batch-mode table copies
     (DROP + RENAME of a referenced table) would otherwise cascade or fail. The pragma
@@ -133,6 +154,8 @@ def sqlite_migration_connection(engine: Engine) -> Iterator[Connection]:
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_MIGRATION_LOCK)))
                 before = _fk_violations(conn) if raw is not None else 0
                 yield conn
                 if raw is not None and _fk_violations(conn) > before:

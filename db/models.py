@@ -56,10 +56,18 @@ class Benchmark(Base):
     environment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # 0003: commit order, and who runs it (a run whose runner died is recognisable)
+    commit_time: Mapped[datetime | None] = mapped_column(DateTime)  # committer date, UTC
+    commit_parents: Mapped[list[str] | None] = mapped_column(JSONType)
+    runner_host: Mapped[str | None] = mapped_column(String(255))
+    runner_pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (
         # a unique index rather than a constraint: SQLite can add one without a table copy
         Index("ux_benchmarks_run_uid", "run_uid", unique=True),
+        Index("ix_benchmarks_branch_commit_time", "branch", "commit_time"),
+        Index("ix_benchmarks_status", "status"),
         Index("ix_benchmarks_branch_created_at", "branch", "created_at"),
         Index("ix_benchmarks_commit_id", "commit_id"),
         Index("ix_benchmarks_gpu_name", "gpu_name"),
@@ -127,8 +135,12 @@ class ScenarioRun(Base):
     phases: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)  # [{name,start,end}] unix s
     info: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     flags: Mapped[list[str] | None] = mapped_column(JSONType)
+    series_key: Mapped[str | None] = mapped_column(String(32))  # 0003: see benchmark/contracts/identity.py
 
-    __table_args__ = (UniqueConstraint("benchmark_id", "name", name="uq_scenario_runs_benchmark_id_name"),)
+    __table_args__ = (
+        UniqueConstraint("benchmark_id", "name", name="uq_scenario_runs_benchmark_id_name"),
+        Index("ix_scenario_runs_series_key", "series_key"),
+    )
 
 
 class MetricRow(Base):
@@ -159,8 +171,11 @@ class MetricRow(Base):
     max: Mapped[float | None] = mapped_column(Double)
     stdev: Mapped[float | None] = mapped_column(Double)
     samples: Mapped[list[float] | None] = mapped_column(JSONType)
+    series_key: Mapped[str | None] = mapped_column(String(32))  # 0003: the scenario run's
+    direction: Mapped[str | None] = mapped_column(String(8))  # 0003: lower / higher / info (figures registry)
 
     __table_args__ = (
+        Index("ix_metrics_series_key_name", "series_key", "name"),
         Index("ix_metrics_benchmark_id_name", "benchmark_id", "name"),
         Index("ix_metrics_name", "name"),
         Index("ix_metrics_scenario_run_id", "scenario_run_id"),  # for the cascade on delete

@@ -1,21 +1,33 @@
-"""Writing RunResults into the database (and reading a summary back).
+"""The store's write side: RunResults into the database, idempotently.
 
-Functions take an open Session and never commit: the caller's session_scope does, so a
-run's rows land together or not at all.
+`Store` is the public interface (the runner, `ingest` and `db close-stale` use it; the read
+side is db.query over `Store.reading()`). Every write is one transaction, so a run's rows
+land together or not at all. Text is cleaned on the way in: PostgreSQL cannot hold NUL in
+text or jsonb, and a NUL in a crashed scenario's stderr must not cost the result.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from benchmark.result import TERMINAL_STATUSES, RunResult, ScenarioResult
+from benchmark.contracts import figures
+from benchmark.contracts.inputs import SEED_MESSAGE_CHARS
+from benchmark.contracts.result import ABANDONED, RUNNING, TERMINAL_STATUSES, RunResult, ScenarioResult
+from db.migrate import check_current, upgrade
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ModelMeasurement, ScenarioRun
+from db.query import last_seen, stale_reason
+from db.session import make_engine, read_scope, session_scope
+from db.url import display_url
 
-SEED_MESSAGE_CHARS = 70  # benchmarks.commit_message is varchar(70)
+ALREADY_STORED = "skipped (already stored)"
 
 
 def utc(ts: float | None) -> datetime | None:
@@ -25,14 +37,127 @@ def utc(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None)
 
 
+def clean(value: Any) -> Any:
+    """Strings without NUL, recursively through JSON values."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class ClosedRun:
+    run_uid: str | None
+    branch: str | None
+    commit_id: str | None
+    reason: str
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+
+    def where(self) -> str:
+        return display_url(self.url)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    def open(self, auto_upgrade: bool) -> None:
+        """Connect; migrate (SQLite files are the user's own) or check the schema is at head.
+        Raises SQLAlchemyError (unreachable) or SchemaError (with the way out)."""
+        if auto_upgrade:
+            upgrade(self.engine)
+        else:
+            check_current(self.engine)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session for db.query."""
+        with read_scope(self.engine) as session:
+            yield session
+
+    # -- writes ------------------------------------------------------------------------
+    def save_run(self, result: RunResult) -> int:
+        """Insert or update the run's row (and its seed row); returns its benchmark_id."""
+        with session_scope(self.engine) as session:
+            return _save_run(session, result)
+
+    def save_scenario(self, result: RunResult, scenario: ScenarioResult) -> int:
+        with session_scope(self.engine) as session:
+            benchmark_id = _save_run(session, result)
+            _save_scenario(session, benchmark_id, result, scenario)
+            return benchmark_id
+
+    def heartbeat(self, run_uid: str) -> None:
+        with session_scope(self.engine) as session:
+            session.execute(update(Benchmark).where(Benchmark.run_uid == run_uid)
+                            .values(heartbeat_at=_now()))
+
+    def ingest(self, result: RunResult) -> str:
+        """Store a whole result idempotently: "inserted", "completed" (a partly stored or
+        abandoned run), or ALREADY_STORED. Two ingests of one result at once store it once."""
+        with session_scope(self.engine) as session:
+            _lock(session, result.run_uid)
+            existing = _find(session, result.run_uid)
+            if existing is not None and existing.status in TERMINAL_STATUSES \
+                    and not (existing.error or "").startswith(ABANDONED):
+                return ALREADY_STORED
+            outcome = "inserted" if existing is None else "completed"
+            benchmark_id = _save_run(session, result)
+            if existing is not None:  # partly written (the database went away mid-run): rewrite it all
+                _delete_children(session, benchmark_id)
+            for scenario in result.scenarios:
+                _save_scenario(session, benchmark_id, result, scenario)
+            return outcome
+
+    def close_stale(self, older_than_s: float, host: str, alive: Callable[[int], bool],
+                    now: datetime | None = None) -> list[ClosedRun]:
+        """Close as failed every run left `running` by a runner that is gone: on this host
+        with its process dead, or silent (no heartbeat) for `older_than_s`."""
+        now = now or _now()
+        closed = []
+        with session_scope(self.engine) as session:
+            for row in session.scalars(select(Benchmark).where(Benchmark.status == RUNNING)):
+                reason = stale_reason(row, now, older_than_s, host, alive)
+                if reason is None:
+                    continue
+                row.status = "failed"
+                row.error = f"{ABANDONED}{reason}"
+                row.finished_at = last_seen(row)
+                closed.append(ClosedRun(row.run_uid, row.branch, row.commit_id, reason))
+        return closed
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
 def _find(session: Session, run_uid: str) -> Benchmark | None:
     return session.scalar(select(Benchmark).where(Benchmark.run_uid == run_uid))
 
 
-def save_run(session: Session, result: RunResult) -> int:
-    """Insert or update the run's benchmarks row and its model_measurements row."""
+def _lock(session: Session, run_uid: str) -> None:
+    """Serialize writers of one run_uid. SQLite's BEGIN IMMEDIATE already does."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(run_uid.encode()).digest()[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _save_run(session: Session, result: RunResult) -> int:
     env = result.environment or {}
-    header: dict[str, Any] = dict(
+    header: dict[str, Any] = clean(dict(
         branch=result.branch,
         commit_id=result.commit_id,
         commit_message=(result.commit_message or "")[:SEED_MESSAGE_CHARS],
@@ -47,9 +172,12 @@ def save_run(session: Session, result: RunResult) -> int:
         config=result.config,
         config_hash=result.config_hash,
         environment=env,
-        started_at=utc(result.started_at),
-        finished_at=utc(result.finished_at),
-    )
+        commit_parents=list(result.commit_parents),
+        runner_host=env.get("hostname"),
+        runner_pid=env.get("runner_pid"),
+    ))
+    header.update(started_at=utc(result.started_at), finished_at=utc(result.finished_at),
+                  commit_time=utc(result.commit_time), heartbeat_at=_now())
     if result.started_at is not None:
         header["created_at"] = utc(result.started_at)  # else the server default: now, UTC
 
@@ -65,12 +193,8 @@ def save_run(session: Session, result: RunResult) -> int:
     # The seed's dashboards read these keys; absent figures are left out, not null.
     measurements = {k: v for k, v in result.seed_measurements().items() if v is not None}
     when = utc(result.finished_at if result.finished_at is not None else result.started_at)
-    mm = session.scalar(
-        select(ModelMeasurement)
-        .where(ModelMeasurement.benchmark_id == row.benchmark_id)
-        .order_by(ModelMeasurement.measurement_id)
-        .limit(1)
-    )
+    mm = session.scalar(select(ModelMeasurement).where(ModelMeasurement.benchmark_id == row.benchmark_id)
+                        .order_by(ModelMeasurement.measurement_id).limit(1))
     if mm is None:
         mm = ModelMeasurement(benchmark_id=row.benchmark_id, measurements=measurements)
         session.add(mm)
@@ -82,12 +206,11 @@ def save_run(session: Session, result: RunResult) -> int:
     return row.benchmark_id
 
 
-def save_scenario(session: Session, benchmark_id: int, scenario: ScenarioResult) -> int:
+def _save_scenario(session: Session, benchmark_id: int, result: RunResult, scenario: ScenarioResult) -> None:
     """Replace the scenario's scenario_runs row, its metrics and its device samples."""
     _delete_scenario(session, benchmark_id, scenario.name)
-
-    run = ScenarioRun(
-        benchmark_id=benchmark_id,
+    key = result.series_key(scenario)
+    run = ScenarioRun(benchmark_id=benchmark_id, series_key=key, **clean(dict(
         name=scenario.name,
         kind=scenario.kind,
         params=scenario.params,
@@ -96,36 +219,21 @@ def save_scenario(session: Session, benchmark_id: int, scenario: ScenarioResult)
         exit_code=scenario.exit_code,
         signal=scenario.signal,
         stderr_tail=scenario.stderr_tail,
-        started_at=utc(scenario.started_at),
-        finished_at=utc(scenario.finished_at),
         phases=[{"name": p.name, "start": p.start, "end": p.end} for p in scenario.phases],
         info=scenario.info,
         flags=scenario.flags,
-    )
+    )), started_at=utc(scenario.started_at), finished_at=utc(scenario.finished_at))
     session.add(run)
     session.flush()
 
-    metric_rows = []
-    for m in scenario.metrics:
-        s = m.stats
-        metric_rows.append(
-            dict(
-                benchmark_id=benchmark_id,
-                scenario_run_id=run.scenario_run_id,
-                scenario=scenario.name,
-                name=m.name,
-                unit=m.unit,
-                n=s.n if s else len(m.samples),
-                mean=s.mean if s else None,
-                median=s.median if s else None,
-                p90=s.p90 if s else None,
-                p99=s.p99 if s else None,
-                min=s.min if s else None,
-                max=s.max if s else None,
-                stdev=s.stdev if s else None,
-                samples=list(m.samples),
-            )
-        )
+    metric_rows = [
+        dict(benchmark_id=benchmark_id, scenario_run_id=run.scenario_run_id, scenario=run.name,
+             series_key=key, name=m.name, unit=m.unit, direction=figures.direction(m.name),
+             n=s.n if s else len(m.samples), mean=s.mean if s else None, median=s.median if s else None,
+             p90=s.p90 if s else None, p99=s.p99 if s else None, min=s.min if s else None,
+             max=s.max if s else None, stdev=s.stdev if s else None, samples=list(m.samples))
+        for m in scenario.metrics for s in [m.stats]
+    ]
     if metric_rows:
         session.execute(insert(MetricRow), metric_rows)
 
@@ -133,41 +241,24 @@ def save_scenario(session: Session, benchmark_id: int, scenario: ScenarioResult)
     # PostgreSQL), no ORM objects. Rows are tagged with this scenario's name, which is
     # also what _delete_scenario matches, so re-saving replaces them.
     device_rows = [
-        dict(
-            benchmark_id=benchmark_id,
-            time=utc(d.time),
-            scenario=scenario.name,
-            phase=d.phase,
-            cpu_util=d.cpu_util,
-            mem_megabytes=d.mem_megabytes,
-            gpu_util=d.gpu_util,
-            gpu_mem_megabytes=d.gpu_mem_megabytes,
-            sm_clock_mhz=d.sm_clock_mhz,
-            power_watts=d.power_watts,
-            temperature_c=d.temperature_c,
-            throttle_reasons=d.throttle_reasons,
-        )
+        dict(benchmark_id=benchmark_id, time=utc(d.time), scenario=run.name, phase=clean(d.phase),
+             cpu_util=d.cpu_util, mem_megabytes=d.mem_megabytes, gpu_util=d.gpu_util,
+             gpu_mem_megabytes=d.gpu_mem_megabytes, sm_clock_mhz=d.sm_clock_mhz, power_watts=d.power_watts,
+             temperature_c=d.temperature_c, throttle_reasons=d.throttle_reasons)
         for d in scenario.samples
     ]
     if device_rows:
         session.execute(insert(DeviceMeasurement), device_rows)
-    return run.scenario_run_id
 
 
 def _delete_scenario(session: Session, benchmark_id: int, name: str) -> None:
-    old = select(ScenarioRun.scenario_run_id).where(
-        ScenarioRun.benchmark_id == benchmark_id, ScenarioRun.name == name
-    )
+    old = select(ScenarioRun.scenario_run_id).where(ScenarioRun.benchmark_id == benchmark_id,
+                                                    ScenarioRun.name == name)
     # explicit rather than relying on ON DELETE CASCADE (SQLite needs foreign keys on)
     session.execute(delete(MetricRow).where(MetricRow.scenario_run_id.in_(old)))
-    session.execute(
-        delete(ScenarioRun).where(ScenarioRun.benchmark_id == benchmark_id, ScenarioRun.name == name)
-    )
-    session.execute(
-        delete(DeviceMeasurement).where(
-            DeviceMeasurement.benchmark_id == benchmark_id, DeviceMeasurement.scenario == name
-        )
-    )
+    session.execute(delete(ScenarioRun).where(ScenarioRun.benchmark_id == benchmark_id, ScenarioRun.name == name))
+    session.execute(delete(DeviceMeasurement).where(DeviceMeasurement.benchmark_id == benchmark_id,
+                                                    DeviceMeasurement.scenario == name))
 
 
 def _delete_children(session: Session, benchmark_id: int) -> None:
@@ -176,35 +267,15 @@ def _delete_children(session: Session, benchmark_id: int) -> None:
     session.execute(delete(DeviceMeasurement).where(DeviceMeasurement.benchmark_id == benchmark_id))
 
 
-def ingest(session: Session, result: RunResult) -> str:
-    """Store a whole result idempotently: "inserted", "completed" or "skipped"."""
-    existing = _find(session, result.run_uid)
-    if existing is not None and existing.status in TERMINAL_STATUSES:
-        return "skipped"
-    outcome = "inserted" if existing is None else "completed"
-    benchmark_id = save_run(session, result)
-    if existing is not None:
-        # Partly written (e.g. the DB went away mid-run): rewrite every child row.
-        _delete_children(session, benchmark_id)
-    for scenario in result.scenarios:
-        save_scenario(session, benchmark_id, scenario)
-    return outcome
-
-
-def load_run(session: Session, run_uid: str) -> dict[str, Any] | None:
+def counts(session: Session, run_uid: str) -> dict[str, Any] | None:
     """The benchmarks row as a dict, plus row counts under the child tables' names:
     scenario_runs, metrics, device_measurements, model_measurements."""
     row = _find(session, run_uid)
     if row is None:
         return None
     out: dict[str, Any] = {c.key: getattr(row, c.key) for c in Benchmark.__mapper__.column_attrs}
-    for key, model in (
-        ("scenario_runs", ScenarioRun),
-        ("metrics", MetricRow),
-        ("device_measurements", DeviceMeasurement),
-        ("model_measurements", ModelMeasurement),
-    ):
-        out[key] = session.scalar(
-            select(func.count()).select_from(model).where(model.benchmark_id == row.benchmark_id)
-        )
+    for key, model in (("scenario_runs", ScenarioRun), ("metrics", MetricRow),
+                       ("device_measurements", DeviceMeasurement), ("model_measurements", ModelMeasurement)):
+        out[key] = session.scalar(select(func.count()).select_from(model).where(model.benchmark_id == row.benchmark_id))
     return out
+

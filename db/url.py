@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,8 +43,9 @@ def normalize_url(url: str) -> str:
 
 
 def resolve_url(cli_url: str | None, env: Mapping[str, str] = os.environ) -> tuple[str, str]:
-    """Return (url, source): --db, then DATABASE_URL, then libpq's PG* variables, then SQLite."""
-    if cli_url:
+    """Return (url, source): --db, then DATABASE_URL, then libpq's PG* variables, then SQLite.
+    An empty --db is an empty URL (parse_url refuses it), never "use the default"."""
+    if cli_url is not None:
         return normalize_url(cli_url), "--db"
     if env.get("DATABASE_URL"):
         return normalize_url(env["DATABASE_URL"]), "DATABASE_URL"
@@ -62,7 +64,9 @@ def parse_url(url: str) -> URL:
     try:
         parsed = make_url(text)
     except (ArgumentError, ValueError) as e:
-        raise BadDatabaseURL(f"cannot parse database URL {_mask_text(text)!r}: {e}") from None
+        # not `e`: SQLAlchemy's message repeats the URL, password and all
+        raise BadDatabaseURL(f"cannot parse database URL {_mask_text(text)!r}: expected "
+                             "sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
     # from the name alone: get_driver_name() would import the dialect (and fail oddly)
     backend, _, driver = parsed.drivername.partition("+")
     driver = driver or DEFAULT_DRIVERS.get(backend, "")
@@ -77,7 +81,16 @@ def parse_url(url: str) -> URL:
         )
     if backend == "postgresql" and not parsed.database:
         raise BadDatabaseURL(f"no database name in {display_url(text)!r}")
+    if backend == "sqlite" and _in_memory(parsed):
+        raise BadDatabaseURL(f"{text!r} is an in-memory SQLite database, gone when the command exits: "
+                             "give a file, e.g. sqlite:///results.sqlite")
     return parsed
+
+
+def _in_memory(parsed: URL) -> bool:
+    db = parsed.database or ""
+    return db in ("", ":memory:") or (db.startswith("file:") and ("mode=memory" in db or ":memory:" in db)) \
+        or parsed.query.get("mode") == "memory"
 
 
 def validate_url(url: str) -> None:
@@ -88,16 +101,14 @@ def display_url(url: str) -> str:
     """The URL with its password replaced by ***, safe for logs."""
     try:
         return make_url(normalize_url(url)).render_as_string(hide_password=True)
-    except Exception:
+    except (ArgumentError, ValueError):
         return _mask_text(url)
 
 
+_USERINFO = re.compile(r"(?P<user>[^\s:/@]*):[^\s@]*@")
+
+
 def _mask_text(text: str) -> str:
-    # Fallback for unparsable URLs: hide anything between "user:" and "@".
-    head, sep, rest = text.partition("://")
-    if sep and "@" in rest:
-        cred, _, host = rest.rpartition("@")
-        if ":" in cred:
-            cred = cred.split(":", 1)[0] + ":***"
-        return f"{head}://{cred}@{host}"
-    return text
+    """Fallback for unparsable URLs: hide whatever stands between "user:" and "@", with or
+    without a well-formed "://" before it (`postgresql//user:pw@host/db` too)."""
+    return _USERINFO.sub(lambda m: f"{m.group('user')}:***@", text)

@@ -73,6 +73,17 @@ def db_url(request):
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
+@pytest.fixture
+def store(db_url):
+    """db.store.Store on a migrated database, on both backends."""
+    from db.store import Store
+
+    s = Store(db_url)
+    s.open(auto_upgrade=True)
+    yield s
+    s.close()
+
+
 # --- runner / CLI tests ------------------------------------------------------------------
 
 

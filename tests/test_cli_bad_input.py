@@ -71,13 +71,53 @@ def _case(tmp, name):
         return [*_ident(), "--config", str(tmp / "c.toml")]
     if name == "json-dir-missing":
         return [*_ident(), *fast, "--json", str(tmp / "no-such-dir" / "r.json")]
-    if name == "json-is-a-directory":  # BUG: accepted; the run crashes at the end (IsADirectoryError)
+    if name == "json-is-a-directory":  # was accepted; the run crashed at the end (IsADirectoryError)
         (tmp / "adir").mkdir()
         return [*_ident(), *fast, "--json", str(tmp / "adir")]
-    if name == "timeout-nan":  # BUG: accepted; every scenario "times out after nan s" at once
+    if name == "timeout-nan":  # was accepted; every scenario "timed out after nan s" at once
         return [*_ident(), *fast, "--timeout", "nan"]
-    if name == "timeout-inf":  # BUG: accepted; the runner dies of OverflowError, the row stays "running"
+    if name == "timeout-inf":  # was accepted; the runner died of OverflowError, the row stayed "running"
         return [*_ident(), *fast, "--timeout", "inf"]
+    # Found by trying the runner as a hostile user would (#6): each got through before.
+    if name == "timeout-1e10":  # OverflowError mid-run
+        return [*_ident(), *fast, "--timeout", "1e10"]
+    if name == "config-empty-scenarios":  # ran the whole default suite
+        (tmp / "c.toml").write_text("scenarios = []\n")
+        return [*_ident(), "--config", str(tmp / "c.toml")]
+    if name == "config-huge-matrix":  # 10^5 scenarios: hung in validation, 10^8 died of MemoryError
+        axis = list(range(3, 103))
+        (tmp / "c.toml").write_text(f"[[scenarios]]\nkind = 'eager'\nnew_tokens = {axis}\n"
+                                    f"prompt_length = {axis}\nrepetitions = {axis[:10]}\n")
+        return [*_ident(), "--config", str(tmp / "c.toml")]
+    if name == "config-latin1":  # UnicodeDecodeError traceback
+        (tmp / "c.toml").write_bytes(b'model = "caf\xe9"\n')
+        return [*_ident(), "--config", str(tmp / "c.toml")]
+    if name == "config-deep-json":  # RecursionError traceback
+        (tmp / "c.json").write_text("[" * 100_000 + "]" * 100_000)
+        return [*_ident(), "--config", str(tmp / "c.json")]
+    if name == "seed-2**64":  # accepted; the worker failed and a failed row was written
+        return [*_ident(), *fast, "--seed", str(2**64)]
+    if name == "prompt-longer-than-model":  # micro-llama has 512 positions; was measured, exit 0
+        return [*_ident(), "--model", "micro-llama", "--scenarios", "eager", "--prompt-length", "600"]
+    if name == "db-in-memory":  # "stored" in a database gone at exit
+        return [*_ident(), *fast, "--db", "sqlite://"]
+    if name == "db-empty":  # silently used the default SQLite file
+        return [*_ident(), *fast, "--db", ""]
+    if name == "message-blank":  # stored as ''
+        return [*_ident(message="   "), *fast]
+    if name == "repository-too-long":  # longer than its column: every later ingest of its spool failed
+        return [*_ident(), *fast, "--repository", "r" * 600]
+    if name == "model-path-too-long":
+        return [*_ident(), "--model", "/" + "m" * 600, "--scenarios", "load"]
+    if name == "spool-dir-under-a-file":  # with the database down: traceback at the end, result lost
+        (tmp / "afile").write_text("")
+        return [*_ident(), *fast, "--spool-dir", str(tmp / "afile" / "spool")]
+    if name == "override-used-by-no-scenario":  # compile_mode means nothing to load
+        return [*_ident(), *fast, "--compile-mode", "default"]
+    if name == "commit-time":
+        return [*_ident(), *fast, "--commit-time", "last tuesday"]
+    if name == "parents":
+        return [*_ident(), *fast, "--parents", "abcd,not-hex"]
     raise AssertionError(name)
 
 
@@ -85,7 +125,11 @@ CASES = ["empty-commit", "bad-commit", "long-commit", "empty-branch", "multiline
          "model-dir-without-config", "url-notaurl", "url-mysql", "url-pg-no-database", "unknown-scenario",
          "new-tokens-0", "compile-mode", "dtype", "device", "cuda-unavailable", "sample-interval",
          "config-unknown-key", "config-malformed-toml", "config-missing", "config-bad-scenario-param",
-         "config-duplicate-scenario", "json-dir-missing", "json-is-a-directory", "timeout-nan", "timeout-inf"]
+         "config-duplicate-scenario", "json-dir-missing", "json-is-a-directory", "timeout-nan", "timeout-inf",
+         "timeout-1e10", "config-empty-scenarios", "config-huge-matrix", "config-latin1", "config-deep-json",
+         "seed-2**64", "prompt-longer-than-model", "db-in-memory", "db-empty", "message-blank",
+         "repository-too-long", "model-path-too-long", "spool-dir-under-a-file", "override-used-by-no-scenario",
+         "commit-time", "parents"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -108,7 +152,13 @@ def test_bad_input_messages_say_what_is_wrong(cb):
     files.mkdir()
     expect = {"bad-commit": "invalid commit id 'xyz!'", "url-mysql": "unsupported database 'mysql'",
               "dtype": "dtype must be one of", "config-unknown-key": "unknown config key(s): bogus_key",
-              "unknown-scenario": "unknown scenario kind 'bogus'"}
+              "unknown-scenario": "unknown scenario kind 'bogus'",
+              "prompt-longer-than-model": "eager[prompt_length=600]: prompt_length 600 + new_tokens 20 exceeds "
+                                          "the 512 positions of model micro-llama",
+              "db-in-memory": "in-memory SQLite database", "message-blank": "--message is blank",
+              "spool-dir-under-a-file": "is not a directory",
+              "override-used-by-no-scenario": "compile_mode applies to no scenario of this run",
+              "seed-2**64": "seed must be an integer from 0 to 4294967295"}
     for case, text in expect.items():
         r = run_cli(["run", *_case(files, case)], cb.env, cwd=files, timeout=120)
         assert r.returncode == 2 and text in r.stderr, (case, r.stderr)
@@ -129,6 +179,33 @@ def test_long_message_with_odd_characters_is_accepted(cb, pg_url):
     assert b["commit_message"] == message[:70]
     assert b["commit_id"] == "abcdef0123"  # normalized to lower case
     assert b["branch"] == "feature/odd"
+
+
+@pytest.mark.parametrize("message", ["-fix the thing", "- fix", "--fix", "-"])
+def test_a_message_or_branch_starting_with_a_dash_is_accepted(cb, message):
+    """Real commit messages start with "-"; argparse read "-fix" as an option and refused the
+    run, so that commit was never benchmarked."""
+    r = run_cli(["run", "--branch", "-dash-branch", "--commit", "abcd", "--message", message,
+                 "--model", "micro-llama", "--scenarios", "selftest_error"], cb.env)
+    assert r.returncode == 1, r.stderr  # the scenario fails on purpose; the run is stored
+    b = read_run(cb.default_url, run_uid(r.stdout))["benchmark"]
+    assert (b["commit_message_full"], b["branch"]) == (message, "-dash-branch")
+
+
+def test_escape_sequences_are_printed_escaped(cb):
+    """A branch or message with terminal escapes was echoed raw: it could retitle or rewrite
+    the reader's terminal. Stored verbatim, printed escaped."""
+    branch, message = "x\x1b]0;owned\x07", "\x1b[31mRED\x1b[0m \u202egnp.exe"
+    r = run_cli(["run", "--branch", branch, "--commit", "abcd", "--message", message,
+                 "--model", "micro-llama", "--scenarios", "selftest_error"], cb.env)
+    assert r.returncode == 1, r.stderr
+    for stream in (r.stdout, r.stderr):
+        assert "\x1b" not in stream and "\x07" not in stream and "\u202e" not in stream
+    assert "x\\x1b]0;owned\\x07" in r.stdout and "x\\x1b]0;owned\\x07" in r.stderr
+    b = read_run(cb.default_url, run_uid(r.stdout))["benchmark"]
+    assert (b["branch"], b["commit_message_full"]) == (branch, message)
+    shown = run_cli(["history"], cb.env)
+    assert shown.returncode == 0 and "\x1b" not in shown.stdout and "\\x1b" in shown.stdout
 
 
 def test_invalid_utf8_message_is_accepted(cb):

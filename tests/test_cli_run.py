@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from benchmark.result import RunResult
+from benchmark.contracts.result import RunResult
 from helpers import FAST, IDENT, no_workers_left, read_run, run_cli, run_uid, upgrade_db
 
-LOAD = "load[new_tokens=6]"
+LOAD = "load"  # load has no new_tokens: the override does not rename it
 EAGER = "eager[new_tokens=6]"
 EAGER_SEED_KEYS = {"model_load_time", "first_eager_forward_pass_time_secs", "second_eager_forward_pass_time_secs",
                    "first_eager_generate_time_secs", "second_eager_generate_time_secs"}
@@ -32,7 +32,7 @@ def test_run_on_postgresql_load_eager(cb, pg_url):
     assert "stored in postgresql+psycopg2://" in r.stdout
     assert "model_load_time" in r.stdout and "seed figures (5/13 filled)" in r.stdout
     assert f"JSON written to {out_json}" in r.stdout
-    assert "[1/2] load[new_tokens=6]" in r.stderr and "[2/2] eager[new_tokens=6]" in r.stderr
+    assert "[1/2] load" in r.stderr and "[2/2] eager[new_tokens=6]" in r.stderr
     assert "    - eager_decode" in r.stderr
     assert "stored in" not in r.stderr
 
@@ -81,8 +81,7 @@ def test_run_on_postgresql_load_eager(cb, pg_url):
     for d in dev:
         assert all(d[c] is None for c in GPU_COLUMNS)
         assert d["cpu_util"] is not None and d["mem_megabytes"] is not None
-    # not every sample > 0: a read of the exiting worker may give 0 MiB (see
-    # test_sampler.py::test_exited_child_is_not_sampled, which pins that bug down)
+    # the sampler never records the exiting worker as 0 MiB (test_sampler.py::test_exited_child_is_not_sampled)
     for name in (LOAD, EAGER):
         assert max(d["mem_megabytes"] for d in dev if d["scenario"] == name) > 50
 
@@ -159,14 +158,14 @@ def test_crash_is_isolated(cb):
     got = read_run(cb.default_url, run_uid(r.stdout))
     b = got["benchmark"]
     assert b["status"] == "failed" and "SIGSEGV" in b["error"]
-    crash = got["scenarios"]["selftest_crash[new_tokens=6]"]
+    crash = got["scenarios"]["selftest_crash"]
     assert crash["status"] == "failed" and crash["signal"] == "SIGSEGV" and crash["exit_code"] is None
     assert "SIGSEGV" in crash["error"]
     assert [p["name"] for p in crash["phases"]] == ["crash"]
     assert got["scenarios"][LOAD]["status"] == "succeeded"
     assert got["scenarios"][EAGER]["status"] == "succeeded"
     assert (EAGER, "eager_time_to_next_token_secs") in got["metrics"]
-    assert not any(k[0] == "selftest_crash[new_tokens=6]" for k in got["metrics"])
+    assert not any(k[0] == "selftest_crash" for k in got["metrics"])
     assert set(got["model_measurements"][0]["measurements"]) == EAGER_SEED_KEYS
     assert no_workers_left(cb.tmp) == []
 

@@ -17,12 +17,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from benchmark.result import SEED_KEYS
+from benchmark.contracts.result import SEED_KEYS
 from db.migrate import SchemaError, current_revision, head_revision, upgrade
 from db.models import Base
 from db.session import make_engine, session_scope
-from db.store import ingest, load_run, save_run, save_scenario
-from test_db_store import make_result
+from db.store import Store, counts
+from results import make_result
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SQL = ROOT / "db" / "seed_schema.sql"
@@ -32,7 +32,7 @@ EXPECTED_COLUMNS = {
         "benchmark_id", "branch", "commit_id", "commit_message", "gpu_name", "created_at",
         "run_uid", "status", "error", "commit_message_full", "repository", "model_id",
         "synthetic", "gpu_count", "config", "config_hash", "environment", "started_at",
-        "finished_at",
+        "finished_at", "commit_time", "commit_parents", "runner_host", "runner_pid", "heartbeat_at",
     },
     "device_measurements": {
         "measurement_id", "benchmark_id", "cpu_util", "mem_megabytes", "gpu_util",
@@ -43,11 +43,11 @@ EXPECTED_COLUMNS = {
     "scenario_runs": {
         "scenario_run_id", "benchmark_id", "name", "kind", "params", "status", "error",
         "exit_code", "signal", "stderr_tail", "started_at", "finished_at", "phases", "info",
-        "flags",
+        "flags", "series_key",
     },
     "metrics": {
         "metric_id", "benchmark_id", "scenario_run_id", "scenario", "name", "unit", "n", "mean",
-        "median", "p90", "p99", "min", "max", "stdev", "samples",
+        "median", "p90", "p99", "min", "max", "stdev", "samples", "series_key", "direction",
     },
 }
 EXPECTED_INDEXES = {
@@ -58,6 +58,8 @@ EXPECTED_INDEXES = {
         ("ix_benchmarks_gpu_name", ("gpu_name",), False),
         ("ix_benchmarks_model_id", ("model_id",), False),
         ("ix_benchmarks_created_at", ("created_at",), False),
+        ("ix_benchmarks_branch_commit_time", ("branch", "commit_time"), False),
+        ("ix_benchmarks_status", ("status",), False),
     },
     "device_measurements": {
         ("ix_device_measurements_benchmark_id_time", ("benchmark_id", "time"), False)
@@ -67,8 +69,9 @@ EXPECTED_INDEXES = {
         ("ix_metrics_benchmark_id_name", ("benchmark_id", "name"), False),
         ("ix_metrics_name", ("name",), False),
         ("ix_metrics_scenario_run_id", ("scenario_run_id",), False),
+        ("ix_metrics_series_key_name", ("series_key", "name"), False),
     },
-    "scenario_runs": set(),
+    "scenario_runs": {("ix_scenario_runs_series_key", ("series_key",), False)},
 }
 
 SEED_VALUES = {k: round(0.1 * (i + 1), 3) for i, k in enumerate(SEED_KEYS)}
@@ -100,6 +103,14 @@ def schema_diffs(engine) -> list:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         return compare_metadata(ctx, Base.metadata)
+
+
+def ingest(engine, result) -> str:
+    store = Store(str(engine.url.render_as_string(hide_password=False)))
+    try:
+        return store.ingest(result)
+    finally:
+        store.close()
 
 
 def snapshot(engine) -> dict[str, list]:
@@ -134,8 +145,7 @@ def test_upgrade_from_empty_creates_everything(engine):
 
 def test_upgrade_is_idempotent(engine):
     upgrade(engine)
-    with session_scope(engine) as s:
-        ingest(s, make_result())
+    ingest(engine, make_result())
     before = snapshot(engine)
     assert upgrade(engine) == head_revision()
     assert upgrade(engine) == head_revision()
@@ -157,9 +167,7 @@ def test_upgrade_step_by_step(engine):
 
 def test_cascade_delete(engine):
     upgrade(engine)
-    result = make_result()
-    with session_scope(engine) as s:
-        ingest(s, result)
+    ingest(engine, make_result())
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM device_measurements"))
         conn.execute(text("DELETE FROM model_measurements"))
@@ -269,15 +277,13 @@ def _adoption_checks(engine, dashboard_sql: str) -> None:
     result.branch = "main"
     result.environment = {"gpu_name": "NVIDIA A10G", "gpu_count": 1}
     result.started_at = datetime(2030, 1, 1).timestamp()
+    assert ingest(engine, result) == "inserted"
     with session_scope(engine) as s:
-        bid = save_run(s, result)
-        for sc in result.scenarios:
-            save_scenario(s, bid, sc)
-    assert bid > max(r[0] for r in before["benchmarks"])
+        stored = counts(s, result.run_uid)
+    assert stored["benchmark_id"] > max(r[0] for r in before["benchmarks"])
     rows = dashboard()
     assert len(rows) == 3 and rows[0].ttft == 2.5
-    with session_scope(engine) as s:
-        assert load_run(s, result.run_uid)["metrics"] == 6
+    assert stored["metrics"] == 6
     # old rows untouched by the new ones
     final = snapshot(engine)
     for table in ("benchmarks", "device_measurements", "model_measurements"):
@@ -371,3 +377,45 @@ def test_seed_database_with_newer_columns_is_refused(engine):
     with pytest.raises(SchemaError, match="already has column"):
         upgrade(engine)
     assert snapshot(engine) == before
+
+
+def test_0003_backfills_series_keys(engine):
+    """Runs stored before series keys existed get the key that a new run of the same
+    scenario gets, so a figure's history continues across the upgrade."""
+    from benchmark.contracts.config import ScenarioParams
+    from benchmark.contracts.result import RunResult, ScenarioResult
+    from db.sqltypes import JSONType
+
+    upgrade(engine, "0002")
+    env = {"device": "cpu", "cpu_model": "Test CPU", "gpu_name": "cpu", "hostname": "old-host",
+           "model": {"model_id": "tiny-llama", "kind": "preset", "synthetic": True}}
+    params = ScenarioParams(kind="compiled_decode", dtype="float32", compile_mode="default").to_dict()
+    bench = sa.table("benchmarks", sa.column("run_uid"), sa.column("branch"), sa.column("model_id"),
+                     sa.column("environment", JSONType), sa.column("status"))
+    runs = sa.table("scenario_runs", sa.column("benchmark_id"), sa.column("name"), sa.column("kind"),
+                    sa.column("params", JSONType), sa.column("status"))
+    mets = sa.table("metrics", sa.column("benchmark_id"), sa.column("scenario_run_id"), sa.column("name"),
+                    sa.column("unit"), sa.column("samples", JSONType))
+    with engine.begin() as conn:
+        bid = conn.execute(bench.insert().values(run_uid="old-run", branch="main", model_id="tiny-llama",
+                                                 environment=env, status="succeeded")
+                           .returning(sa.literal_column("benchmark_id"))).scalar_one()
+        sid = conn.execute(runs.insert().values(benchmark_id=bid, name="compiled_decode[compile_mode=default]",
+                                                kind="compiled_decode", params=params, status="succeeded")
+                           .returning(sa.literal_column("scenario_run_id"))).scalar_one()
+        for name in ("time_to_next_token_secs", "decode_tokens_per_sec", "graphs_compiled"):
+            conn.execute(mets.insert().values(benchmark_id=bid, scenario_run_id=sid, name=name, unit="s",
+                                              samples=[1.0]))
+    assert upgrade(engine) == head_revision()
+
+    with engine.connect() as conn:
+        (key,) = conn.execute(text("SELECT series_key FROM scenario_runs")).one()
+        metric_rows = dict(conn.execute(text("SELECT name, direction FROM metrics")).all())
+        assert {k for (k,) in conn.execute(text("SELECT series_key FROM metrics"))} == {key}
+        assert conn.execute(text("SELECT runner_host FROM benchmarks")).scalar_one() == "old-host"
+    assert metric_rows == {"time_to_next_token_secs": "lower", "decode_tokens_per_sec": "higher",
+                           "graphs_compiled": "info"}
+    new = RunResult(run_uid="new-run", branch="main", commit_id="abcd", commit_message="", repository=None,
+                    model_id="tiny-llama", synthetic=True, config={}, config_hash="",
+                    environment=env | {"model": env["model"] | {"key": "tiny-llama"}, "hostname": "new-host"})
+    assert new.series_key(ScenarioResult(name="x", kind="compiled_decode", params=params)) == key

@@ -1,134 +1,39 @@
-"""The result store on both backends: values round-trip, idempotent ingest, hostile text."""
+"""The store's write side on both backends: values round-trip, idempotent ingest, hostile
+text, series keys, liveness."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import StatementError
 
-from benchmark.result import (
-    FAILED,
-    RUNNING,
-    SEED_KEYS,
-    SUCCEEDED,
-    DeviceSample,
-    Metric,
-    Phase,
-    RunResult,
-    ScenarioResult,
-)
-from db.migrate import upgrade
+from benchmark.contracts.result import ABANDONED, FAILED, RUNNING, SEED_KEYS, SUCCEEDED, DeviceSample, RunResult
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ModelMeasurement, ScenarioRun
-from db.session import make_engine, session_scope
-from db.store import ingest, load_run, save_run, save_scenario
-
-T0 = 1_735_689_600.0  # 2025-01-01T00:00:00Z
-MESSAGE = (
-    "Fix \"quoted\" and 'single' café 🚀 handling'; DROP TABLE benchmarks; -- "
-    "and then a much longer explanation\nsecond line ✓"
-)
+from db.session import session_scope
+from db.store import ALREADY_STORED, Store, counts
+from results import MESSAGE, T0, make_result
 
 
-def make_result(run_uid: str = "0b6f8a4e-6a51-4f39-9a53-3c1f7f2f0e11", status: str = SUCCEEDED) -> RunResult:
-    """Two scenarios with metrics and device samples (GPU fields None), plus a failed one."""
-    samples = [
-        DeviceSample(time=T0 + 1 + i * 0.5, scenario="eager", phase="generate",
-                     cpu_util=50.0 + i, mem_megabytes=1024.5 + i)
-        for i in range(4)
-    ]
-    eager = ScenarioResult(
-        name="eager",
-        kind="eager",
-        params={"batch_size": 1, "new_tokens": 20},
-        status=SUCCEEDED,
-        exit_code=0,
-        started_at=T0 + 1,
-        finished_at=T0 + 3,
-        phases=[Phase("forward", T0 + 1, T0 + 2), Phase("generate", T0 + 2, T0 + 3)],
-        metrics=[
-            Metric("first_eager_forward_pass_time_secs", "s", [0.5]),
-            Metric("second_eager_forward_pass_time_secs", "s", [0.1, 0.12, 0.11]),
-            Metric("first_eager_generate_time_secs", "s", [1.5, 1.25]),
-            Metric("tokens_per_second", "tokens/s", [100.0, 110.0, 105.0, 95.0]),
-        ],
-        info={"generated_tokens": [1, 2, 3]},
-        flags=["warm"],
-        samples=samples,
-    )
-    compiled = ScenarioResult(
-        name="compiled_decode[compile_mode=default]",
-        kind="compiled_decode",
-        params={"compile_mode": "default"},
-        status=SUCCEEDED,
-        exit_code=0,
-        started_at=T0 + 4,
-        finished_at=T0 + 9,
-        metrics=[
-            Metric("time_to_first_token_secs", "s", [2.5]),
-            Metric("time_to_next_token_mean_secs", "s", [0.02, 0.021, 0.019, 0.02]),
-        ],
-        samples=[
-            DeviceSample(time=T0 + 5, scenario="compiled", phase="decode", cpu_util=99.0,
-                         mem_megabytes=2048.0, gpu_util=None, gpu_mem_megabytes=None,
-                         throttle_reasons=None)
-        ],
-    )
-    crashed = ScenarioResult(
-        name="compiled_generate[compile_mode=reduce-overhead]",
-        kind="compiled_generate",
-        params={"compile_mode": "reduce-overhead"},
-        status=FAILED,
-        error="subprocess died of SIGSEGV",
-        exit_code=-11,
-        signal="SIGSEGV",
-        stderr_tail="Fatal Python error: Segmentation fault\n…",
-        started_at=T0 + 10,
-        finished_at=T0 + 11,
-    )
-    return RunResult(
-        run_uid=run_uid,
-        branch="feature/ünïcode-branch",
-        commit_id="a" * 40,
-        commit_message=MESSAGE,
-        repository="https://github.com/huggingface/transformers",
-        model_id="synthetic-llama-tiny",
-        synthetic=True,
-        config={"warmup": 1, "repeats": 3},
-        config_hash="f" * 64,
-        environment={"gpu_name": "cpu", "gpu_count": 0, "torch": "2.11.0"},
-        status=status,
-        started_at=T0,
-        finished_at=T0 + 12,
-        scenarios=[eager, compiled, crashed],
-    )
+def table_counts(store) -> dict[str, int]:
+    with session_scope(store.engine) as s:
+        return {m.__tablename__: s.scalar(select(func.count()).select_from(m))
+                for m in (Benchmark, ModelMeasurement, DeviceMeasurement, ScenarioRun, MetricRow)}
 
 
-@pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    upgrade(eng)
-    yield eng
-    eng.dispose()
+def save_all(store: Store, result: RunResult) -> int:
+    bid = store.save_run(result)
+    for sc in result.scenarios:
+        assert store.save_scenario(result, sc) == bid
+    return bid
 
 
-def counts(engine) -> dict[str, int]:
-    with session_scope(engine) as s:
-        return {
-            m.__tablename__: s.scalar(select(func.count()).select_from(m))
-            for m in (Benchmark, ModelMeasurement, DeviceMeasurement, ScenarioRun, MetricRow)
-        }
-
-
-def test_save_and_read_back(engine):
+def test_save_and_read_back_rows(store):
     result = make_result()
-    with session_scope(engine) as s:
-        bid = save_run(s, result)
-        ids = [save_scenario(s, bid, sc) for sc in result.scenarios]
-    assert len(set(ids)) == 3
+    bid = save_all(store, result)
 
-    with session_scope(engine) as s:
+    with session_scope(store.engine) as s:
         b = s.get(Benchmark, bid)
         assert b.run_uid == result.run_uid
         assert b.branch == "feature/ünïcode-branch"
@@ -142,10 +47,10 @@ def test_save_and_read_back(engine):
         assert b.environment["torch"] == "2.11.0"
         assert b.created_at == b.started_at == datetime(2025, 1, 1, 0, 0, 0)
         assert b.finished_at == datetime(2025, 1, 1, 0, 0, 12)
+        assert b.commit_time == datetime(2024, 12, 31, 23, 0, 0) and b.commit_parents == ["b" * 40]
+        assert (b.runner_host, b.runner_pid) == ("test-host", 4242) and b.heartbeat_at is not None
 
-        mm = s.scalars(select(ModelMeasurement).where(ModelMeasurement.benchmark_id == bid)).all()
-        assert len(mm) == 1
-        m = mm[0].measurements
+        m = s.scalars(select(ModelMeasurement).where(ModelMeasurement.benchmark_id == bid)).one().measurements
         assert set(m) <= set(SEED_KEYS)
         assert m == {
             "first_eager_forward_pass_time_secs": 0.5,
@@ -159,27 +64,34 @@ def test_save_and_read_back(engine):
         assert set(runs) == {sc.name for sc in result.scenarios}
         eager = runs["eager"]
         assert eager.params == {"batch_size": 1, "new_tokens": 20}
-        assert eager.phases == [
-            {"name": "forward", "start": T0 + 1, "end": T0 + 2},
-            {"name": "generate", "start": T0 + 2, "end": T0 + 3},
-        ]
+        assert eager.phases == [{"name": "forward", "start": T0 + 1, "end": T0 + 2},
+                                {"name": "generate", "start": T0 + 2, "end": T0 + 3}]
         assert eager.info == {"generated_tokens": [1, 2, 3]} and eager.flags == ["warm"]
         crashed = runs["compiled_generate[compile_mode=reduce-overhead]"]
         assert (crashed.status, crashed.signal, crashed.exit_code) == (FAILED, "SIGSEGV", -11)
         assert crashed.error == "subprocess died of SIGSEGV"
         assert crashed.stderr_tail.endswith("…")
 
-        tps = s.scalars(select(MetricRow).where(MetricRow.name == "tokens_per_second")).one()
+        # every scenario and metric row carries its series key, the same for both
+        for sc in result.scenarios:
+            key = result.series_key(sc)
+            assert runs[sc.name].series_key == key and len(key) == 20
+            assert {r.series_key for r in s.scalars(select(MetricRow).where(
+                MetricRow.scenario_run_id == runs[sc.name].scenario_run_id))} <= {key}
+        assert len({r.series_key for r in runs.values()}) == 3
+
+        tps = s.scalars(select(MetricRow).where(MetricRow.name == "eager_generate_tokens_per_sec")).one()
         assert tps.scenario_run_id == eager.scenario_run_id and tps.scenario == "eager"
-        assert tps.unit == "tokens/s" and tps.n == 4
+        assert (tps.unit, tps.direction, tps.n) == ("tokens/s", "higher", 4)
         assert tps.samples == [100.0, 110.0, 105.0, 95.0]
         assert (tps.min, tps.max, tps.mean, tps.median) == (95.0, 110.0, 102.5, 102.5)
         assert tps.stdev == pytest.approx(6.454972243679028)
+        assert s.scalars(select(MetricRow.direction).where(MetricRow.name == "time_to_first_token_secs")).one() \
+            == "lower"
         assert s.scalar(select(func.count()).select_from(MetricRow)) == 6
 
-        dev = s.scalars(
-            select(DeviceMeasurement).order_by(DeviceMeasurement.time, DeviceMeasurement.measurement_id)
-        ).all()
+        dev = s.scalars(select(DeviceMeasurement).order_by(DeviceMeasurement.time,
+                                                           DeviceMeasurement.measurement_id)).all()
         assert len(dev) == 5
         assert [d.scenario for d in dev] == ["eager"] * 4 + ["compiled_decode[compile_mode=default]"]
         assert dev[0].phase == "generate" and dev[0].cpu_util == 50.0 and dev[0].mem_megabytes == 1024.5
@@ -190,123 +102,139 @@ def test_save_and_read_back(engine):
             assert d.sm_clock_mhz is None and d.power_watts is None
             assert d.temperature_c is None and d.throttle_reasons is None
 
-    with session_scope(engine) as s:
-        info = load_run(s, result.run_uid)
+    with session_scope(store.engine) as s:
+        info = counts(s, result.run_uid)
         assert info["benchmark_id"] == bid and info["status"] == SUCCEEDED
         assert (info["scenario_runs"], info["metrics"], info["device_measurements"],
                 info["model_measurements"]) == (3, 6, 5, 1)
-        assert load_run(s, "no-such-run") is None
+        assert counts(s, "no-such-run") is None
 
 
-def test_gpu_fields_are_stored(engine):
+def test_gpu_fields_are_stored(store):
     result = make_result()
-    result.environment = {"gpu_name": "NVIDIA H100 80GB HBM3", "gpu_count": 1}
+    result.environment = {"gpu_name": "NVIDIA H100 80GB HBM3", "gpu_count": 1, "device": "cuda:0"}
     result.scenarios[0].samples = [
         DeviceSample(time=T0, scenario="eager", phase="load", cpu_util=1.0, mem_megabytes=2.0,
                      gpu_util=97.0, gpu_mem_megabytes=15000.0, sm_clock_mhz=1980.0,
                      power_watts=650.5, temperature_c=61.0, throttle_reasons=2**40)
     ]
-    with session_scope(engine) as s:
-        bid = save_run(s, result)
-        save_scenario(s, bid, result.scenarios[0])
-    with session_scope(engine) as s:
+    bid = store.save_scenario(result, result.scenarios[0])
+    with session_scope(store.engine) as s:
         assert s.get(Benchmark, bid).gpu_name == "NVIDIA H100 80GB HBM3"
         d = s.scalars(select(DeviceMeasurement)).one()
         assert (d.gpu_util, d.gpu_mem_megabytes, d.sm_clock_mhz, d.power_watts, d.temperature_c,
                 d.throttle_reasons) == (97.0, 15000.0, 1980.0, 650.5, 61.0, 2**40)
 
 
-def test_save_scenario_replaces(engine):
+def test_save_scenario_replaces(store):
     result = make_result()
-    with session_scope(engine) as s:
-        bid = save_run(s, result)
-        for sc in result.scenarios:
-            save_scenario(s, bid, sc)
-    before = counts(engine)
-    with session_scope(engine) as s:
-        save_scenario(s, bid, result.scenarios[0])
-        save_run(s, result)
-    assert counts(engine) == before
+    save_all(store, result)
+    before = table_counts(store)
+    store.save_scenario(result, result.scenarios[0])
+    store.save_run(result)
+    assert table_counts(store) == before
 
 
-def test_ingest_twice_skips(engine):
+def test_ingest_twice_skips(store):
     result = make_result()
-    with session_scope(engine) as s:
-        assert ingest(s, result) == "inserted"
-    before = counts(engine)
+    assert store.ingest(result) == "inserted"
+    before = table_counts(store)
     assert before == {"benchmarks": 1, "model_measurements": 1, "device_measurements": 5,
                       "scenario_runs": 3, "metrics": 6}
     changed = make_result()
     changed.error = "should not be written"
-    with session_scope(engine) as s:
-        assert ingest(s, changed) == "skipped"
-    assert counts(engine) == before
-    with session_scope(engine) as s:
-        assert load_run(s, result.run_uid)["error"] is None
+    assert store.ingest(changed) == ALREADY_STORED
+    assert table_counts(store) == before
+    with session_scope(store.engine) as s:
+        assert counts(s, result.run_uid)["error"] is None
 
 
-def test_running_row_is_completed(engine):
+def test_running_row_is_completed(store):
     # what a run leaves when the DB went away mid-run: header "running", one scenario
     partial = make_result(status=RUNNING)
     partial.finished_at = None
     partial.scenarios = partial.scenarios[:1]
-    with session_scope(engine) as s:
-        bid = save_run(s, partial)
-        save_scenario(s, bid, partial.scenarios[0])
-    with session_scope(engine) as s:
-        assert load_run(s, partial.run_uid)["status"] == RUNNING
+    bid = save_all(store, partial)
+    with session_scope(store.engine) as s:
+        assert counts(s, partial.run_uid)["status"] == RUNNING
 
     final = make_result()
-    with session_scope(engine) as s:
-        assert ingest(s, final) == "completed"
-    assert counts(engine) == {"benchmarks": 1, "model_measurements": 1, "device_measurements": 5,
-                              "scenario_runs": 3, "metrics": 6}
-    with session_scope(engine) as s:
-        info = load_run(s, final.run_uid)
+    assert store.ingest(final) == "completed"
+    assert table_counts(store) == {"benchmarks": 1, "model_measurements": 1, "device_measurements": 5,
+                                   "scenario_runs": 3, "metrics": 6}
+    with session_scope(store.engine) as s:
+        info = counts(s, final.run_uid)
         assert info["benchmark_id"] == bid
         assert info["status"] == SUCCEEDED and info["finished_at"] == datetime(2025, 1, 1, 0, 0, 12)
         assert "time_to_first_token_secs" in s.scalars(select(ModelMeasurement)).one().measurements
-    with session_scope(engine) as s:
-        assert ingest(s, final) == "skipped"
+    assert store.ingest(final) == ALREADY_STORED
 
 
-def test_two_runs_are_separate(engine):
-    a, b = make_result("run-a"), make_result("run-b")
-    with session_scope(engine) as s:
-        assert ingest(s, a) == "inserted"
-        assert ingest(s, b) == "inserted"
-    assert counts(engine)["benchmarks"] == 2
-    assert counts(engine)["metrics"] == 12
+def test_two_runs_are_separate(store):
+    assert store.ingest(make_result("run-a")) == "inserted"
+    assert store.ingest(make_result("run-b")) == "inserted"
+    assert table_counts(store)["benchmarks"] == 2
+    assert table_counts(store)["metrics"] == 12
 
 
-def test_failed_transaction_leaves_nothing(engine):
-    result = make_result()
-    with pytest.raises(RuntimeError):
-        with session_scope(engine) as s:
-            ingest(s, result)
-            raise RuntimeError("boom")
-    assert counts(engine)["benchmarks"] == 0
-
-
-def test_cpu_only_run_without_start_time(engine):
+def test_cpu_only_run_without_start_time(store):
     result = make_result()
     result.started_at = result.finished_at = None
     result.environment = {"gpu_name": "cpu"}
-    with session_scope(engine) as s:
-        bid = save_run(s, result)
-    with session_scope(engine) as s:
+    bid = store.save_run(result)
+    with session_scope(store.engine) as s:
         b = s.get(Benchmark, bid)
         assert b.created_at is not None  # server default, naive UTC
         assert b.gpu_count is None and b.started_at is None
 
 
-def test_result_json_round_trip(tmp_path):
+def test_nul_in_any_text_is_stored(store):
+    """A crashed worker's stderr with NUL bytes: psycopg2 refused it with ValueError, which
+    killed the runner and left the row `running`. Every text (jsonb too) is cleaned."""
     result = make_result()
-    assert RunResult.from_dict(result.to_dict()) == result
-    assert RunResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
-    path = tmp_path / "spool" / "run.json"
-    result.dump(path)
-    assert RunResult.load(path) == result
-    assert not path.with_name("run.json.tmp").exists()
-    with pytest.raises(ValueError):
-        RunResult.from_dict({"format": "something else"})
+    crashed = result.scenarios[2]
+    crashed.stderr_tail = "before\x00after"
+    crashed.error = "worker died: \x00"
+    crashed.info = {"note\x00": ["a\x00b"]}
+    result.error = "x\x00y"
+    assert store.ingest(result) == "inserted"
+    with session_scope(store.engine) as s:
+        row = s.scalars(select(ScenarioRun).where(ScenarioRun.name == crashed.name)).one()
+        assert row.stderr_tail == "before\ufffdafter" and row.error == "worker died: \ufffd"
+        assert row.info == {"note\ufffd": ["a\ufffdb"]}
+        assert s.scalars(select(Benchmark.error)).one() == "x\ufffdy"
+
+
+def test_heartbeat_and_close_stale(store):
+    """A run left `running` by a dead runner is closed as failed: on this host when its pid
+    is gone, anywhere when its heartbeat is older than the limit. A live one is left alone."""
+    dead, silent, alive = make_result("run-dead", RUNNING), make_result("run-silent", RUNNING), \
+        make_result("run-alive", RUNNING)
+    dead.environment = dead.environment | {"hostname": "here", "runner_pid": 111}
+    silent.environment = silent.environment | {"hostname": "elsewhere", "runner_pid": 222}
+    alive.environment = alive.environment | {"hostname": "here", "runner_pid": 333}
+    for r in (dead, silent, alive):
+        store.save_run(r)
+    store.heartbeat("run-silent")
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert store.close_stale(300, "here", lambda pid: pid != 111, now=now)[0].run_uid == "run-dead"
+    later = now + timedelta(seconds=301)
+    closed = store.close_stale(300, "here", lambda pid: True, now=later)
+    assert {c.run_uid for c in closed} == {"run-silent", "run-alive"}  # both silent for 301 s
+    with session_scope(store.engine) as s:
+        rows = {b.run_uid: b for b in s.scalars(select(Benchmark))}
+        assert {b.status for b in rows.values()} == {FAILED}
+        assert rows["run-dead"].error.startswith(ABANDONED) and "111" in rows["run-dead"].error
+        assert "no heartbeat" in rows["run-silent"].error
+    # the spool of an abandoned run still completes it
+    assert store.ingest(make_result("run-dead")) == "completed"
+    with session_scope(store.engine) as s:
+        assert s.scalars(select(Benchmark.status).where(Benchmark.run_uid == "run-dead")).one() == SUCCEEDED
+
+
+def test_failed_write_leaves_nothing(store):
+    result = make_result()
+    result.scenarios[2].info = {"unserializable": object()}  # fails on the last scenario's row
+    with pytest.raises(StatementError):
+        store.ingest(result)
+    assert table_counts(store)["benchmarks"] == 0

@@ -50,9 +50,17 @@ def test_any_libpq_variable_selects_libpq(var):
     assert resolve_url(None, {var: "x"}) == ("postgresql+psycopg2:///metrics", "libpq")
 
 
-def test_empty_values_are_ignored(tmp_path):
+def test_empty_environment_values_are_ignored(tmp_path):
     env = {"DATABASE_URL": "", "PGHOST": "", "COMMITBENCH_HOME": str(tmp_path)}
-    assert resolve_url("", env)[1] == "default"
+    assert resolve_url(None, env)[1] == "default"
+
+
+def test_an_empty_db_option_is_an_error_not_the_default(tmp_path):
+    """`--db ''` (an unset CI variable, say) silently wrote to the default SQLite file."""
+    url, source = resolve_url("", {"COMMITBENCH_HOME": str(tmp_path)})
+    assert source == "--db"
+    with pytest.raises(BadDatabaseURL, match="empty database URL"):
+        validate_url(url)
 
 
 @pytest.mark.parametrize(
@@ -71,11 +79,10 @@ def test_bare_postgres_maps_to_psycopg2(given, expected):
 @pytest.mark.parametrize(
     "url",
     [
-        "sqlite://",
         "sqlite:///relative.sqlite",
         "sqlite:////abs/path/bench.sqlite",
         "sqlite+pysqlite:///x.db",
-        "sqlite:///:memory:",
+        "sqlite:///file:x.db?uri=true",
         "postgresql://user@localhost/metrics",
         "postgres://user:secret@localhost:5432/metrics",
         "postgresql+psycopg2:///metrics",
@@ -100,6 +107,10 @@ def test_valid_urls(url):
         ("postgresql+nosuch://u@h/db", "unsupported driver"),
         ("sqlite+aiosqlite:///x", "unsupported driver"),
         ("postgresql://u@h", "no database name"),
+        # in memory: the run "stored" its result in a database gone at exit
+        ("sqlite://", "in-memory SQLite database"),
+        ("sqlite:///:memory:", "in-memory SQLite database"),
+        ("sqlite:///file:mem?mode=memory&uri=true", "in-memory SQLite database"),
     ],
 )
 def test_invalid_urls(url, fragment):
@@ -115,10 +126,16 @@ def test_validation_does_not_connect():
     validate_url("postgresql://nobody:pw@host.invalid:1/nothing")
 
 
-def test_errors_do_not_leak_passwords():
+@pytest.mark.parametrize("url", [
+    "mysql://user:s3cret@h/db",
+    "postgresql//user:s3cret@host/db",  # "://" mistyped: SQLAlchemy's own message repeats the URL
+    "postgresql:/user:s3cret@host/db",
+    "postgresql+psycopg2//user:s3cret@host:5432/db?x=1",
+])
+def test_errors_do_not_leak_passwords(url):
     with pytest.raises(BadDatabaseURL) as info:
-        validate_url("mysql://user:s3cret@h/db")
-    assert "s3cret" not in str(info.value)
+        validate_url(url)
+    assert "s3cret" not in str(info.value) and ":***@" in str(info.value)
 
 
 def test_display_url_masks_password():

@@ -1,4 +1,4 @@
-"""benchmark/launcher.py run_job with the selftest scenarios: real worker subprocesses."""
+"""benchmark/run/launcher.py run_job with the selftest scenarios: real worker subprocesses."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import threading
 
 import psutil
 
-from benchmark.launcher import Cancel, run_job
+from benchmark.contracts.config import ScenarioParams
+from benchmark.contracts.jobs import ScenarioJob
+from benchmark.run.launcher import Cancel, run_job
 
 
-def spec(kind: str) -> dict:
-    return {"job": "scenario", "params": {"kind": kind}, "model_path": "unused", "device": "cpu",
-            "dtype": "float32", "seed": 0}
+def spec(kind: str) -> ScenarioJob:
+    return ScenarioJob(params=ScenarioParams(kind=kind), model_path="unused", device="cpu", seed=0)
 
 
 def test_crash(tmp_path):

@@ -1,4 +1,4 @@
-"""benchmark/sampler.py on a real child process (no GPU here: GPU fields stay None)."""
+"""benchmark/trackers/sampler.py on a real child process (no GPU here: GPU fields stay None)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 import psutil
 import pytest
 
-from benchmark.sampler import Sampler
+from benchmark.trackers.sampler import Sampler
 
 
 def _sampler_threads() -> list[threading.Thread]:
@@ -56,11 +56,9 @@ def test_samples_a_child_and_ends_with_it():
 
 
 def test_exited_child_is_not_sampled():
-    """BUG (benchmark/sampler.py _read): a child that has exited but is not reaped yet (a
-    zombie) still answers psutil's cpu_percent/memory_info on Linux (RSS 0) instead of raising
-    ZombieProcess, so the sampler goes on recording samples with mem_megabytes == 0.0 and its
-    thread does not end when the child exits. The runner reaps promptly, so there it is a race
-    that can add a bogus 0 MiB sample at the end of a scenario."""
+    """A child that has exited but is not reaped yet (a zombie) still answers psutil's
+    cpu_percent/memory_info on Linux (RSS 0) instead of raising ZombieProcess: the sampler
+    checks for it, so it records no 0 MiB samples and its thread ends with the child."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     s = Sampler(0.02)
     try:
@@ -107,3 +105,23 @@ def test_stats_without_samples():
 def test_rejects_non_positive_interval(interval):
     with pytest.raises(ValueError):
         Sampler(interval)
+
+
+def test_the_workers_process_tree_is_sampled():
+    """Inductor compiles in worker processes of its own: a sampler that read only the worker
+    saw an idle process during the compile phase. Here the sampled process sleeps while its
+    child spins and holds 200 MB: both show up in the samples."""
+    code = ("import subprocess, sys, time\n"
+            "child = subprocess.Popen([sys.executable, '-c', "
+            "'import time\\nx = bytearray(200 * 2**20)\\nend = time.time() + 2.5\\nwhile time.time() < end: pass'])\n"
+            "child.wait()\n")
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    s = Sampler(0.05)
+    try:
+        s.start(parent.pid, "tree")
+        parent.wait(timeout=60)
+    finally:
+        samples = s.stop()
+    parent_rss_mb = 30  # a Python interpreter that only waits
+    assert max(x.cpu_util for x in samples) > 50, [x.cpu_util for x in samples]
+    assert max(x.mem_megabytes for x in samples) > parent_rss_mb + 150, [x.mem_megabytes for x in samples]

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from benchmark.result import SEED_KEYS
+from benchmark.contracts.result import SEED_KEYS
 from helpers import REPO, read_run, run_uid
 
-SCENARIOS = ["load[new_tokens=6]", "eager[new_tokens=6]", "compiled_decode[new_tokens=6]",
-             "compiled_generate[new_tokens=6]"]
+# load has no new_tokens: the config's default does not rename it
+SCENARIOS = ["load", "eager[new_tokens=6]", "compiled_decode[new_tokens=6]", "compiled_generate[new_tokens=6]"]
 
 
 def seed(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
@@ -42,6 +42,8 @@ def test_full_default_suite(cb):
     for name, s in got["scenarios"].items():
         assert s["status"] == "succeeded", (name, s["error"], s["stderr_tail"])
         assert s["params"]["compile_mode"] == "reduce-overhead"  # the seed's mode by default
+    keys = {s["series_key"] for s in got["scenarios"].values()}
+    assert len(keys) == 4 and {r["series_key"] for r in got["metrics"].values()} == keys
 
     (mm,) = got["model_measurements"]
     assert set(mm["measurements"]) == set(SEED_KEYS)

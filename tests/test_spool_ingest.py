@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from benchmark.result import RunResult
+from benchmark.contracts.result import RunResult
 from helpers import (child_env, IDENT, no_workers_left, read_run, run_cli, run_uid, running_cli, table_counts,
                      upgrade_db)
 
@@ -98,9 +98,9 @@ BAD_FILES = {
     "malformed": "{not json",
     "wrong-format": json.dumps({"format": "something/else"}),
     "incomplete": json.dumps({"format": "commitbench.result/1", "run_uid": "x"}),
-    # BUG: a JSON array -> AttributeError traceback, exit 1 (benchmark/result.py from_dict)
+    # a JSON array used to give an AttributeError traceback, exit 1
     "not-an-object": "[]",
-    # BUG: wrongly typed fields pass the read check and crash in db/store.py utc(): exit 1
+    # wrongly typed fields used to pass the read check and crash in the store: exit 1
     "wrong-type": _valid_result(started_at="yesterday"),
 }
 
@@ -146,21 +146,103 @@ def test_ingest_into_unreachable_database(cb, spooled):
     assert path.exists()
 
 
-def test_unusable_spool_dir_does_not_lose_the_result(cb):
-    """BUG: --spool-dir naming a regular file is accepted; with the database unreachable the
-    run then dies in RunResult.dump (FileExistsError traceback, exit 1) and the result is lost.
-    Either refuse it up front (exit 2, one line) or spool the result somewhere and say where."""
+def test_spool_dir_under_a_file_is_refused_up_front(cb):
+    """--spool-dir under a regular file was accepted; with the database unreachable the run
+    then died at the end (NotADirectoryError traceback, exit 1), nothing spooled, and --json
+    (written after the spool) not written either: the result was lost."""
     not_a_dir = cb.root / "afile"
     not_a_dir.write_text("")
     r = run_cli(["run", *IDENT, "--model", "micro-llama", "--scenarios", "selftest_error",
-                 "--db", UNREACHABLE, "--spool-dir", not_a_dir], cb.env)
-    assert "Traceback" not in r.stderr, r.stderr
-    if r.returncode == 2:
-        assert r.stderr.startswith("commitbench: error:") and len(r.stderr.splitlines()) == 1
-    else:
-        assert r.returncode == 3, r.stderr
-        spooled = r.stdout.split("result spooled to ", 1)[1].splitlines()[0]
-        assert RunResult.load(spooled).run_uid == run_uid(r.stdout)
+                 "--db", UNREACHABLE, "--spool-dir", not_a_dir / "spool"], cb.env)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == f"commitbench: error: --spool-dir {not_a_dir / 'spool'}: {not_a_dir} is not a directory\n"
+    assert r.stdout == "" and not list(cb.tmp.iterdir())
+
+
+def test_spool_dir_lost_mid_run_falls_back_and_json_comes_first(cb):
+    """The spool directory becomes unusable while the run measures: the JSON is written
+    first, the spool goes to the fallback under the temporary directory, and the output
+    says where both are."""
+    spool = cb.root / "spool"
+    out_json = cb.root / "result.json"
+    args = ["run", *IDENT, "--model", "micro-llama", "--scenarios", "selftest_hang", "--timeout", "3",
+            "--db", UNREACHABLE, "--spool-dir", str(spool), "--json", str(out_json)]
+    with running_cli(args, cb.env) as (proc, err, out):
+        err.wait_for(r"     - hang$", timeout=120)
+        spool.write_text("now a regular file")
+        proc.wait(timeout=60)
+    assert proc.returncode == 3, err.text()
+    fallback = cb.tmp / "commitbench-spool"
+    (kept,) = list(fallback.glob("*.json"))
+    text = out.text()
+    assert f"could not spool to {spool}/{kept.name}" in text
+    assert f"result spooled to {kept}" in text and f"commitbench ingest {kept}" in text
+    assert f"JSON written to {out_json}" in text
+    assert RunResult.load(kept).run_uid == RunResult.load(out_json).run_uid == run_uid(text)
+    assert spool.read_text() == "now a regular file"
+
+
+def test_nothing_writable_puts_the_result_on_stderr(tmp_path, capsys):
+    """Last resort: no spool location and no --json file can be written."""
+    from benchmark.run.keep import STDERR_MARKER, keep
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = RunResult.load(_write(tmp_path / "r.json", _valid_result()))
+    kept = keep(result, None, blocker / "spool", fallback_dir=blocker / "fallback")
+    assert kept.spool_path is None and kept.on_stderr and len(kept.spool_errors) == 2
+    marker, payload = capsys.readouterr().err.split("\n", 1)
+    assert marker == STDERR_MARKER
+    assert RunResult.from_dict(json.loads(payload)) == result
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_nul_in_a_crashed_scenarios_stderr_is_stored(cb, pg_url, tmp_path):
+    """On PostgreSQL a NUL byte in a failing scenario's stderr made psycopg2 raise ValueError:
+    the runner died, the row stayed `running`, the next scenario never ran, nothing was
+    spooled. Now the failure is stored (NUL as U+FFFD) and the run goes on."""
+    upgrade_db(pg_url)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text('import sys\nsys.stderr.write("before\\x00after\\n")\n')
+    env = dict(cb.env, PYTHONPATH=str(site))
+    r = run_cli(["run", *IDENT, "--model", "micro-llama", "--scenarios", "selftest_error,load", "--repetitions",
+                 "1", "--db", pg_url], env)
+    assert r.returncode == 1, r.stderr
+    got = read_run(pg_url, run_uid(r.stdout))
+    assert got["benchmark"]["status"] == "failed"
+    failed = got["scenarios"]["selftest_error"]
+    assert failed["status"] == "failed" and "before\ufffdafter" in failed["stderr_tail"]
+    assert got["scenarios"]["load"]["status"] == "succeeded"  # the next scenario ran
+
+    # a result file with NUL in it (an older spool, say) ingests too
+    res = RunResult.load(_write(tmp_path / "nul.json", _valid_result()))
+    res.error = "a\x00b"
+    res.run_uid = "nul-run"
+    path = _write(tmp_path / "nul2.json", res.to_json())
+    r = run_cli(["ingest", path, "--db", pg_url], cb.env)
+    assert r.returncode == 0 and "inserted" in r.stdout, r.stderr
+    assert read_run(pg_url, "nul-run")["benchmark"]["error"] == "a\ufffdb"
+
+
+def test_ingest_refuses_a_file_it_could_never_store(cb, tmp_path, sqlite_url):
+    """A result whose repository is longer than its column (written by an older commitbench)
+    failed every ingest with exit 3, forever; now exit 2 names the field. Credentials in a
+    repository URL are dropped on the way in."""
+    upgrade_db(sqlite_url)
+    res = RunResult.load(_write(tmp_path / "r.json", _valid_result()))
+    res.repository = "r" * 600
+    r = run_cli(["ingest", _write(tmp_path / "long.json", res.to_json()), "--db", sqlite_url], cb.env)
+    assert r.returncode == 2 and "invalid repository" in r.stderr, r.stderr
+    assert table_counts(sqlite_url)["benchmarks"] == 0
+    res.repository = "https://user:s3cret-token@github.com/o/r.git"
+    r = run_cli(["ingest", _write(tmp_path / "token.json", res.to_json()), "--db", sqlite_url], cb.env)
+    assert r.returncode == 0, r.stderr
+    assert read_run(sqlite_url, res.run_uid)["benchmark"]["repository"] == "https://github.com/o/r.git"
 
 
 def test_database_goes_away_mid_run(cb, pg_server, pg_url):

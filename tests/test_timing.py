@@ -1,10 +1,10 @@
-"""benchmark/timing.py on CPU."""
+"""benchmark/trackers/timing.py on CPU."""
 
 from __future__ import annotations
 
 import torch
 
-from benchmark.timing import Timer
+from benchmark.trackers.timing import Timer
 
 
 def test_time_returns_result_and_seconds():

@@ -1,47 +1,75 @@
-"""Manage the schema: `upgrade` applies the migrations (a database made by the seed's SQL
-file is adopted with its data); `current` prints the revision a database is at."""
+"""Manage the database.
+
+  upgrade      apply the migrations (a database made by the seed's SQL file is adopted
+               with its data; two upgrades at once are serialized)
+  current      print the revision the database is at
+  close-stale  close as failed the runs left `running` by a runner that died (killed,
+               out of memory, a CI machine gone): on this host when its process is gone,
+               anywhere when it has not sent a heartbeat for --older-than seconds
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.migrate import SchemaError, current_revision, head_revision, upgrade
-from db.session import make_engine
-from db.url import BadDatabaseURL, display_url, resolve_url, validate_url
+from db.query import STALE_AFTER_S
 
-from .. import exitcodes
+from ..contracts import exitcodes
+from .common import CommandError, add_db_argument, first_line, store_for
 from .errors import error
+from .terminal import printable
 
-HELP = "upgrade or inspect the database schema"
+HELP = "upgrade or inspect the database schema; close runs whose runner died"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=("upgrade", "current"))
-    p.add_argument("--db", help="database URL (same defaults as `commitbench run`)")
+    p.add_argument("action", choices=("upgrade", "current", "close-stale"))
+    add_db_argument(p)
+    p.add_argument("--older-than", type=float, default=STALE_AFTER_S, metavar="SECONDS",
+                   help=f"close-stale: silence after which a runner counts as gone (default {STALE_AFTER_S:g})")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
-    url, _ = resolve_url(args.db)
+    if not args.older_than > 0:
+        return error(f"--older-than must be a positive number of seconds, got {args.older_than:g}",
+                     exitcodes.BAD_INPUT)
     try:
-        validate_url(url)
-    except BadDatabaseURL as e:
-        return error(str(e), exitcodes.BAD_INPUT)
-    engine = make_engine(url)
+        store = store_for(args)
+    except CommandError as e:
+        return error(str(e), e.code)
+    where = store.where()
     try:
         if args.action == "upgrade":
-            revision = upgrade(engine)
-            print(f"{display_url(url)}: schema at {revision} (head)")
-        else:
-            current = current_revision(engine)
+            print(f"{where}: schema at {upgrade(store.engine)} (head)")
+        elif args.action == "current":
+            current = current_revision(store.engine)
             state = "head" if current == head_revision() else f"head is {head_revision()}"
-            print(f"{display_url(url)}: schema at {current or 'nothing'} ({state})")
+            print(f"{where}: schema at {current or 'nothing'} ({state})")
+        else:
+            store.open(auto_upgrade=False)
+            closed = store.close_stale(args.older_than, socket.gethostname(), pid_alive)
+            for c in closed:
+                print(printable(f"closed run {c.run_uid} ({c.branch} @ {(c.commit_id or '')[:12]}): {c.reason}"))
+            print(f"{where}: {len(closed)} stale run(s) closed")
     except SchemaError as e:
         return error(str(e), exitcodes.BAD_INPUT)
     except SQLAlchemyError as e:
-        return error(f"database {display_url(url)} unavailable: {str(e).strip().splitlines()[0]}",
-                     exitcodes.DB_UNAVAILABLE)
+        return error(f"database {where} unavailable: {first_line(e)}", exitcodes.DB_UNAVAILABLE)
     finally:
-        engine.dispose()
+        store.close()
     return exitcodes.OK

@@ -2,7 +2,9 @@
 
 import sys
 
+from .terminal import printable
+
 
 def error(message: str, code: int) -> int:
-    print(f"commitbench: error: {message}", file=sys.stderr)
+    print(f"commitbench: error: {printable(message)}", file=sys.stderr)
     return code

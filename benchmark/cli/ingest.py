@@ -1,6 +1,7 @@
 """Load result files (spooled by a run whose database was unreachable, or written with
 --json) into the database. A run already stored completely is skipped, so ingesting a
-file twice creates no duplicates. All files are read and checked before any is stored."""
+file twice, or two ingests of it at once, store it once. All files are read and checked
+before any is stored."""
 
 from __future__ import annotations
 
@@ -11,43 +12,39 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.migrate import SchemaError
-from db.store import ingest
-from db.url import BadDatabaseURL, display_url, resolve_url, validate_url
 
-from .. import exitcodes
-from ..result import RunResult
-from ..storage import Store, embedded
+from ..contracts import exitcodes
+from ..contracts.result import RunResult
+from ..run.storage import embedded
+from .common import CommandError, add_db_argument, first_line, store_for
 from .errors import error
+from .terminal import printable
 
 HELP = "store spooled or --json result files in the database"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--db", help="database URL (same defaults as `commitbench run`)")
+    add_db_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    url, _ = resolve_url(args.db)
     try:
-        validate_url(url)
+        store = store_for(args)
         results = [_read(f) for f in args.files]
-    except (BadDatabaseURL, ValueError) as e:
+    except CommandError as e:
+        return error(str(e), e.code)
+    except ValueError as e:
         return error(str(e), exitcodes.BAD_INPUT)
-    store = Store(url, auto_upgrade=embedded(url))
-    store.open()
-    if not store.available:
-        return error(f"database {display_url(url)} unavailable: {store.error}", exitcodes.DB_UNAVAILABLE)
-    from db.session import session_scope
-
     try:
+        store.open(auto_upgrade=embedded(store.url))
         for path, result in zip(args.files, results):
-            with session_scope(store._engine) as session:
-                outcome = ingest(session, result)
-            print(f"{path}: {outcome} (run {result.run_uid}, {result.branch} @ {result.commit_id[:12]})")
-    except (SQLAlchemyError, SchemaError) as e:
-        return error(f"database {display_url(url)} failed: {str(e).strip().splitlines()[0]}",
-                     exitcodes.DB_UNAVAILABLE)
+            outcome = store.ingest(result)
+            print(printable(f"{path}: {outcome} (run {result.run_uid}, {result.branch} @ {result.commit_id[:12]})"))
+    except SchemaError as e:
+        return error(f"database {store.where()}: {e}", exitcodes.DB_UNAVAILABLE)
+    except SQLAlchemyError as e:
+        return error(f"database {store.where()} unavailable: {first_line(e)}", exitcodes.DB_UNAVAILABLE)
     finally:
         store.close()
     return exitcodes.OK
@@ -55,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _read(path: Path) -> RunResult:
     try:
-        return RunResult.load(path)
+        result = RunResult.load(path)
+        result.check_storable()
+        return result
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror}") from None
     except json.JSONDecodeError as e:

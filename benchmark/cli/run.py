@@ -3,7 +3,8 @@ device samples and the outcome go to the database (or a spool file if it is unre
 
 Exit codes: 0 all scenarios succeeded; 1 a scenario failed (the rest is stored);
 2 bad input (nothing written); 3 database unavailable (result spooled: see
-`commitbench ingest`); 130/143 cancelled by SIGINT/SIGTERM (what finished is stored)."""
+`commitbench ingest`); 4 the --json file could not be written (the result is stored);
+130/143 cancelled by SIGINT/SIGTERM (what finished is stored)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from pathlib import Path
 
 from db.url import BadDatabaseURL, default_sqlite_path, resolve_url, validate_url
 
-from .. import exitcodes, gitinfo, inputs
-from ..config import COMPILE_MODES, KINDS, SELFTEST_KINDS, ConfigError, build_config, load_config_file
-from ..models import resolve_model
-from ..runner import RunRequest, Runner
-from ..storage import embedded
+from ..contracts import exitcodes, inputs
+from ..contracts.config import COMPILE_MODES, KINDS, ConfigError, build_config, load_config_file
+from ..models import ModelSource, resolve_model
+from ..run import gitinfo
+from ..run.runner import RunRequest, Runner
+from ..run.storage import embedded
 from .errors import error
+from .report import Progress, print_outcome
 
 HELP = "benchmark the current commit"
+FREE_TEXT = ("--branch", "--commit", "--message", "--repository")  # may start with "-"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,15 +32,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--branch")
     g.add_argument("--commit", help="commit id (hex)")
     g.add_argument("--message", help="commit message, any length (the seed's column keeps 70 characters)")
-    g.add_argument("--repository", help="repository name or URL (default: git remote origin)")
+    g.add_argument("--repository", help="repository name or URL (default: git remote origin, without credentials)")
+    g.add_argument("--commit-time", help="when the commit was made, unix seconds or ISO 8601 (default: its "
+                   "committer date from git); history is ordered by it")
+    g.add_argument("--parents", help="the commit's parent ids, comma-separated (default: from git)")
     m = p.add_argument_group("benchmark")
     m.add_argument("--config", type=Path, help="TOML or JSON file: run keys, [defaults], [[scenarios]] "
-                   "(default: $COMMITBENCH_CONFIG, else the seed's suite)")
+                   "(default: $COMMITBENCH_CONFIG, else the seed's suite; examples in benchmark/configs/)")
     m.add_argument("--model", help="preset (llama-2-7b, tiny-llama, micro-llama), checkpoint directory or hub "
                    "id; default auto: llama-2-7b shape on CUDA, tiny-llama on CPU")
     m.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
-    m.add_argument("--scenarios", type=lambda s: s.split(","), dest="kinds",
-                   help=f"comma-separated kinds to run: {','.join(KINDS + SELFTEST_KINDS)}")
+    m.add_argument("--scenarios", type=lambda s: [k.strip() for k in s.split(",")], dest="kinds",
+                   help=f"comma-separated kinds to run: {','.join(KINDS)}")
     m.add_argument("--dtype", help="auto (float16 on CUDA, float32 on CPU), float32, float16, bfloat16")
     m.add_argument("--batch-size", type=int)
     m.add_argument("--prompt-length", type=int)
@@ -68,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
         request = _request(args)
     except (ConfigError, BadDatabaseURL) as e:
         return error(str(e), exitcodes.BAD_INPUT)
-    return Runner(request).execute()
+    outcome = Runner(request, Progress().line).execute()
+    print_outcome(outcome)
+    return outcome.exit_code
 
 
 def _request(args: argparse.Namespace) -> RunRequest:
@@ -79,24 +88,34 @@ def _request(args: argparse.Namespace) -> RunRequest:
                                   else None)
     data = load_config_file(config_path) if config_path else {}
     cfg = build_config(data, {k: getattr(args, k) for k in OVERRIDES})
-    device = _device(cfg.device)
-    cfg.device = device
-    model = resolve_model(cfg.model, device.startswith("cuda"))
+    cfg = cfg.resolve(_device(cfg.device))
+    model = resolve_model(cfg.model, cfg.device.startswith("cuda"))
+    _check_lengths(cfg.scenarios, model, cfg.device)
     git = gitinfo.read() if None in (args.branch, args.commit, args.message, args.repository) else None
     branch = inputs.branch(args.branch if args.branch is not None else git.branch)
     commit = inputs.commit_id(args.commit if args.commit is not None else git.commit)
-    message = inputs.message(args.message if args.message is not None else git.message)
-    repository = args.repository if args.repository is not None else (git.repository if git else None)
-    if args.json is not None and (args.json.is_dir() or not args.json.parent.resolve().is_dir()):
-        raise ConfigError(f"--json {args.json}: must be a file in an existing directory")
-    if args.spool_dir is not None and args.spool_dir.exists() and not args.spool_dir.is_dir():
-        raise ConfigError(f"--spool-dir {args.spool_dir}: exists and is not a directory")
-    return RunRequest(config=cfg, source=model, device=device, branch=branch, commit=commit, message=message,
-                      repository=repository, db_url=url, auto_upgrade=embedded(url),
-                      spool_dir=args.spool_dir or default_sqlite_path().parent / "spool", json_path=args.json)
+    facts = gitinfo.commit_facts(commit) if args.commit_time is None or args.parents is None \
+        or args.message is None else None
+    if args.message is not None:
+        message = inputs.message(args.message, explicit=True)
+    else:
+        message = inputs.message(facts.message if facts else git.message)
+    commit_time = inputs.commit_time(args.commit_time if args.commit_time is not None
+                                     else (facts.time if facts else None))
+    parents = inputs.parents(args.parents if args.parents is not None else (facts.parents if facts else None))
+    repository = inputs.repository(args.repository if args.repository is not None
+                                   else (git.repository if git else None))
+    _check_json(args.json)
+    spool_dir = args.spool_dir or default_sqlite_path().parent / "spool"
+    _check_spool_dir(spool_dir)
+    return RunRequest(config=cfg, source=model, branch=branch, commit=commit, message=message,
+                      repository=repository, db_url=url, auto_upgrade=embedded(url), spool_dir=spool_dir,
+                      json_path=args.json, commit_time=commit_time, commit_parents=tuple(parents))
 
 
 def _device(requested: str) -> str:
+    # Ask NVML, not the CUDA runtime, whether there is a GPU: the runner stays free of CUDA.
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     import torch
 
     if requested == "auto":
@@ -108,3 +127,38 @@ def _device(requested: str) -> str:
         if index >= torch.cuda.device_count():
             raise ConfigError(f"device {requested}: only {torch.cuda.device_count()} CUDA device(s)")
     return requested
+
+
+def _check_lengths(scenarios, model: ModelSource, device: str) -> None:
+    """A prompt plus its new tokens must fit the model's positions: beyond them a model
+    computes garbage (or fails on the GPU) and the figures would mean nothing."""
+    if model.max_positions is None:
+        return
+    for s in scenarios:
+        if "prompt_length" in KINDS[s.kind].params and s.prompt_length + s.new_tokens > model.max_positions:
+            raise ConfigError(
+                f"{s.name(device)}: prompt_length {s.prompt_length} + new_tokens {s.new_tokens} exceeds the "
+                f"{model.max_positions} positions of model {model.model_id}")
+
+
+def _check_json(path: Path | None) -> None:
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(f"--json {path}: is a directory")
+    if not path.exists() and not Path(os.path.realpath(path)).parent.is_dir():
+        raise ConfigError(f"--json {path}: its directory does not exist")
+
+
+def _check_spool_dir(path: Path) -> None:
+    """The spool must be creatable before anything is measured (a run spools only at the
+    end, when a mistake here would cost the result; keep.py still has a fallback)."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"--spool-dir {path}: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"--spool-dir {path}: {probe} is not writable")

@@ -46,14 +46,14 @@ def run_online() -> None:
         _run_with(connection)
         return
 
-    from db.migrate import sqlite_migration_connection
+    from db.migrate import migration_connection
     from db.session import make_engine
     from db.url import resolve_url
 
     url, _ = resolve_url(config.get_main_option("sqlalchemy.url"))
     engine = make_engine(url)
     try:
-        with sqlite_migration_connection(engine) as conn:
+        with migration_connection(engine) as conn:
             _run_with(conn)
     finally:
         engine.dispose()

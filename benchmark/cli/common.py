@@ -1,0 +1,66 @@
+"""What the database commands share: the --db option and opening the store."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from db.migrate import SchemaError
+from db.store import Store
+from db.url import BadDatabaseURL, display_url, resolve_url, validate_url
+
+from ..contracts import exitcodes
+from ..run.storage import embedded
+
+
+class CommandError(Exception):
+    """A one-line error and the exit code it carries."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_db_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="database URL (same defaults as `commitbench run`)")
+
+
+def store_for(args: argparse.Namespace) -> Store:
+    url, _ = resolve_url(args.db)
+    try:
+        validate_url(url)
+    except BadDatabaseURL as e:
+        raise CommandError(str(e), exitcodes.BAD_INPUT) from None
+    return Store(url)
+
+
+@contextmanager
+def reading(args: argparse.Namespace) -> Iterator[Session]:
+    """A read-only session on the database at head. A SQLite file that does not exist is
+    an error (reading must not create one); an older one is migrated, as `run` would."""
+    store = store_for(args)
+    db_file = store.engine.url.database if store.engine.url.get_backend_name() == "sqlite" else None
+    try:
+        if db_file is not None and not Path(db_file).expanduser().is_file():
+            raise CommandError(f"no results stored yet: {db_file} does not exist", exitcodes.BAD_INPUT)
+        try:
+            store.open(auto_upgrade=embedded(store.url))
+            with store.reading() as session:
+                yield session
+        except SchemaError as e:
+            raise CommandError(str(e), exitcodes.DB_UNAVAILABLE) from None
+        except SQLAlchemyError as e:
+            raise CommandError(f"database {display_url(store.url)} unavailable: {first_line(e)}",
+                               exitcodes.DB_UNAVAILABLE) from None
+    finally:
+        store.close()
+
+
+def first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -1,0 +1,152 @@
+"""History in commit order.
+
+  commitbench history                       runs, newest commit first
+  commitbench history --series-list         the series stored, with their keys
+  commitbench history --scenario NAME --metric FIGURE
+  commitbench history --series KEY --metric FIGURE
+                                            one figure of one series, oldest commit first,
+                                            with a bar per commit
+
+Filters: --branch, --repository, --commit (a prefix), --limit. A run left `running` by a
+runner that is gone shows as `stale` (see `commitbench db close-stale`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from datetime import datetime, timezone
+
+from db import query
+
+from ..contracts import exitcodes
+from ..contracts.figures import FIGURES
+from .common import CommandError, add_db_argument, reading
+from .db import pid_alive
+from .errors import error
+from .report import fmt
+from .terminal import printable
+
+HELP = "runs and figures in commit order"
+BAR = 24  # characters of the widest bar
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--branch")
+    p.add_argument("--repository")
+    p.add_argument("--commit", help="runs of commits starting with this")
+    p.add_argument("--limit", type=int, default=20, help="newest N (default 20; 0: all)")
+    p.add_argument("--metric", help="a figure's name (see the README's table): show its history")
+    p.add_argument("--scenario", help="with --metric: the scenario's name, e.g. compiled_decode")
+    p.add_argument("--series", help="with --metric: the series key (or a prefix of it)")
+    p.add_argument("--series-list", action="store_true", help="list the series stored")
+    add_db_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        return error(f"--limit must be 0 (all) or more, got {args.limit}", exitcodes.BAD_INPUT)
+    if args.metric is not None and args.metric not in FIGURES:
+        return error(f"unknown figure {args.metric!r} (the README lists them)", exitcodes.BAD_INPUT)
+    if args.metric is not None and (args.scenario is None) == (args.series is None):
+        return error("--metric needs one of --scenario NAME or --series KEY", exitcodes.BAD_INPUT)
+    if args.metric is None and (args.scenario or args.series) and not args.series_list:
+        return error("--scenario and --series go with --metric (or --series-list)", exitcodes.BAD_INPUT)
+    try:
+        with reading(args) as session:
+            if args.series_list:
+                return _series_list(session, args)
+            if args.metric is not None:
+                return _figure(session, args)
+            return _runs(session, args)
+    except CommandError as e:
+        return error(str(e), e.code)
+
+
+def when(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def table(rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print(printable("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()))
+
+
+def _runs(session, args: argparse.Namespace) -> int:
+    found = query.runs(session, branch=args.branch, repository=args.repository, commit=args.commit,
+                       limit=args.limit or None, host=socket.gethostname(), alive=pid_alive)
+    if not found:
+        print("no runs stored" + (f" for branch {args.branch}" if args.branch else ""))
+        return exitcodes.OK
+    rows = [["COMMIT", "COMMITTED (UTC)", "BRANCH", "STATE", "MODEL", "DEVICE", "RUN", "MESSAGE"]]
+    for r in found:
+        message = (r.commit_message or "").splitlines()[0] if r.commit_message else ""
+        rows.append([(r.commit_id or "")[:12], when(r.commit_time or r.started_at), r.branch or "",
+                     r.state or "", r.model_id or "", r.gpu_name or "", (r.run_uid or f"#{r.benchmark_id}")[:8],
+                     message[:50]])
+    table(rows)
+    return exitcodes.OK
+
+
+def _series_list(session, args: argparse.Namespace) -> int:
+    found = query.series(session, branch=args.branch, repository=args.repository,
+                         scenario=args.scenario or args.series)
+    if not found:
+        print("no series stored")
+        return exitcodes.OK
+    rows = [["SERIES", "SCENARIO", "MODEL", "DEVICE", "RUNS"]]
+    rows += [[s.series_key, s.scenario, s.model_id or "", s.gpu_name or "", str(s.runs)] for s in found]
+    table(rows)
+    return exitcodes.OK
+
+
+def resolve_series(session, args: argparse.Namespace) -> query.SeriesInfo:
+    """--scenario NAME or --series KEY(-prefix) -> the one series it names here."""
+    found = query.series(session, branch=args.branch, repository=args.repository,
+                         scenario=args.scenario or args.series)
+    keys = {s.series_key: s for s in found}
+    if not keys:
+        what = f"scenario {args.scenario!r}" if args.scenario else f"series {args.series!r}"
+        raise CommandError(f"no {what} stored" + (f" on branch {args.branch}" if args.branch else ""),
+                           exitcodes.BAD_INPUT)
+    if len(keys) > 1:
+        options = "; ".join(f"{s.series_key} ({s.scenario}, {s.model_id} on {s.gpu_name})" for s in keys.values())
+        raise CommandError(f"{len(keys)} series match, give --series KEY: {options}", exitcodes.BAD_INPUT)
+    return next(iter(keys.values()))
+
+
+def _figure(session, args: argparse.Namespace) -> int:
+    s = resolve_series(session, args)
+    points = query.series_history(session, s.series_key, args.metric, branch=args.branch,
+                                  repository=args.repository, limit=args.limit or None)
+    figure = FIGURES[args.metric]
+    better = {"lower": "lower is better", "higher": "higher is better"}.get(figure.direction, "informational")
+    print(printable(f"{args.metric} of {s.scenario} ({s.model_id} on {s.gpu_name}; series {s.series_key})"
+                    f" - {better}"))
+    if not points:
+        print("no values stored for this figure")
+        return exitcodes.OK
+    medians = [p.stats.median for p in points if p.stats is not None]
+    lo, hi = (min(medians), max(medians)) if medians else (0.0, 0.0)
+    rows = [["COMMIT", "COMMITTED (UTC)", "MEDIAN", "P90", "MIN", "N", "", "RUN"]]
+    for p in points:
+        st = p.stats
+        if st is None:
+            rows.append([(p.commit_id or "")[:12], when(p.commit_time or p.started_at), "-", "-", "-", "0",
+                         p.status or "", (p.run_uid or "")[:8]])
+            continue
+        rows.append([(p.commit_id or "")[:12], when(p.commit_time or p.started_at), fmt(st.median, figure.unit),
+                     fmt(st.p90, figure.unit), fmt(st.min, figure.unit), str(st.n), _bar(st.median, lo, hi),
+                     (p.run_uid or "")[:8]])
+    table(rows)
+    return exitcodes.OK
+
+
+def _bar(value: float, lo: float, hi: float) -> str:
+    """A bar from the smallest median (1 cell) to the largest (BAR cells), in eighths."""
+    frac = 1.0 if hi == lo else (value - lo) / (hi - lo)
+    eighths = 8 + round(frac * (BAR - 1) * 8)
+    full, part = divmod(eighths, 8)
+    return "\u2588" * full + (" \u258f\u258e\u258d\u258c\u258b\u258a\u2589"[part] if part else "")
+

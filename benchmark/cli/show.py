@@ -1,0 +1,42 @@
+"""Show one stored run: every scenario and figure, its series keys, the seed's figures.
+
+RUN is a run id (or 4+ of its first characters), `#N` for the row with benchmark_id N
+(runs the seed stored have no run id), or `latest` (of --branch, if given)."""
+
+from __future__ import annotations
+
+import argparse
+
+from db import query
+
+from ..contracts import exitcodes
+from .common import CommandError, add_db_argument, reading
+from .errors import error
+from .report import print_result
+
+HELP = "show a stored run"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", metavar="RUN", help="run id or prefix, #BENCHMARK_ID, or latest")
+    p.add_argument("--branch", help="with `latest`: the latest run of this branch")
+    add_db_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        with reading(args) as session:
+            result = load(session, args.run, args.branch)
+            print_result(result, series=True)
+    except CommandError as e:
+        return error(str(e), e.code)
+    return exitcodes.OK
+
+
+def load(session, ref: str, branch: str | None):
+    try:
+        if ref == "latest":
+            return query.latest_run(session, branch=branch)
+        return query.get_run(session, ref)
+    except query.NotFound as e:
+        raise CommandError(str(e), exitcodes.BAD_INPUT) from None

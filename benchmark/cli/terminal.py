@@ -1,0 +1,26 @@
+"""Text from outside (branch names, commit messages, a crashed worker's stderr) goes to
+the terminal escaped: an ESC sequence in a branch name must not recolour, retitle or
+rewrite the screen of whoever reads the output."""
+
+from __future__ import annotations
+
+# C0 and C1 controls, DEL, and the bidirectional overrides that can make text read other
+# than it is ("Trojan Source").
+_BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+
+
+def printable(text: str, newlines: bool = False) -> str:
+    """`text` with every control character written as an escape (\\x1b, \\u202e);
+    with `newlines`, line breaks and tabs stay as they are."""
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if newlines and ch in "\n\t":
+            out.append(ch)
+        elif o < 0x20 or 0x7F <= o < 0xA0:
+            out.append(f"\\x{o:02x}")
+        elif o in _BIDI:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -1,0 +1,333 @@
+"""Benchmark configuration: the kinds of scenario, their parameters, and the matrix.
+
+Each kind declares the measurement parameters it uses. Only those name its scenarios and
+key its series; `[defaults]` and command-line overrides touch only the kinds that use
+them, so `--compile-mode default` renames the compiled scenarios and leaves `load` and
+`eager` alone. A config file (TOML or JSON) has run-level keys, a `[defaults]` table and
+`[[scenarios]]` entries; a parameter given as a list is a matrix axis:
+
+    model = "tiny-llama"
+    [defaults]
+    new_tokens = 32
+    [[scenarios]]
+    kind = "compiled_decode"
+    compile_mode = ["reduce-overhead", "default"]
+
+`auto` values are resolved (`BenchConfig.resolve`) before anything is named or stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message is one line meant for the user."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    params: tuple[str, ...]  # the measurement parameters it uses: they name it and key its series
+    selftest: bool = False  # fails on purpose, to show the isolation works
+
+
+MODEL_PARAMS = ("dtype", "attn_implementation")
+SHAPE_PARAMS = ("batch_size", "prompt_length", "new_tokens", "cache_implementation")
+COMPILE_PARAMS = ("compile_mode", "fullgraph")
+# How long and how often to measure does not change what is measured: every kind takes
+# these, and they never name a scenario or key a series.
+RUN_CONTROL = ("warmup", "repetitions", "timeout_s")
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("load", MODEL_PARAMS),
+    Kind("eager", MODEL_PARAMS + SHAPE_PARAMS),
+    Kind("compiled_decode", MODEL_PARAMS + SHAPE_PARAMS + COMPILE_PARAMS),
+    Kind("compiled_generate", MODEL_PARAMS + SHAPE_PARAMS + COMPILE_PARAMS),
+    Kind("selftest_crash", (), selftest=True),
+    Kind("selftest_hang", (), selftest=True),
+    Kind("selftest_error", (), selftest=True),
+)}
+SUITE = tuple(k for k, v in KINDS.items() if not v.selftest)  # the seed's suite, the default
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2", "flex_attention")
+CACHE_IMPLEMENTATIONS = ("static", "dynamic")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+MAX_SCENARIOS = 256  # a matrix larger than this is a typo, not a plan
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+MAX_SEED = 2**32 - 1  # what every seeded library (torch, numpy, random) accepts
+SCENARIO_NAME_CHARS = 255  # scenario_runs.name
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    if dtype != "auto":
+        return dtype
+    return "float16" if device.startswith("cuda") else "float32"
+
+
+@dataclass(frozen=True)
+class ScenarioParams:
+    """Parameters of one scenario. A kind uses some of the measurement parameters (see
+    KINDS); the others stay at their defaults. Every field can be a matrix axis."""
+
+    kind: str
+    dtype: str = "auto"  # auto: float16 on CUDA, float32 on CPU
+    batch_size: int = 1
+    prompt_length: int = 8  # the seed's prompt is 8 tokens with Llama-2's tokenizer
+    new_tokens: int = 20
+    attn_implementation: str = "sdpa"
+    cache_implementation: str = "static"
+    compile_mode: str = "reduce-overhead"  # the seed's choice
+    fullgraph: bool = True
+    warmup: int = 1
+    repetitions: int = 5
+    timeout_s: float = 1800.0
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"unknown scenario kind {self.kind!r} (one of {', '.join(KINDS)})")
+        _choice("dtype", self.dtype, DTYPES)
+        _choice("attn_implementation", self.attn_implementation, ATTN_IMPLEMENTATIONS)
+        _choice("cache_implementation", self.cache_implementation, CACHE_IMPLEMENTATIONS)
+        _choice("compile_mode", self.compile_mode, COMPILE_MODES)
+        for name, low in (("batch_size", 1), ("prompt_length", 1), ("new_tokens", 3),
+                          ("warmup", 0), ("repetitions", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 10**6:
+                raise ConfigError(f"{name} must be an integer from {low} to 1000000, got {value!r}")
+        if not isinstance(self.fullgraph, bool):
+            raise ConfigError(f"fullgraph must be true or false, got {self.fullgraph!r}")
+        t = self.timeout_s
+        if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t) \
+                or not 0 < t <= MAX_TIMEOUT_S:
+            raise ConfigError(f"timeout_s must be a number of seconds in (0, {MAX_TIMEOUT_S:g}], got {t!r}")
+        unused = [f for f in measurement_fields() if f not in KINDS[self.kind].params
+                  and getattr(self, f) != DEFAULTS[f]]
+        if unused:
+            raise ConfigError(_not_a_parameter(unused[0], self.kind))
+
+    def used(self) -> dict[str, Any]:
+        """The measurement parameters this kind uses, with their values."""
+        return {p: getattr(self, p) for p in KINDS[self.kind].params}
+
+    def name(self, device: str) -> str:
+        """Kind plus the used parameters that differ from the defaults on `device`: stable
+        across runs, and the same whether a value was spelled `auto` or explicitly."""
+        diffs = [f"{p}={v}" for p, v in self.resolved(device).used().items() if v != _default(p, device)]
+        return f"{self.kind}[{','.join(diffs)}]" if diffs else self.kind
+
+    def resolved(self, device: str) -> ScenarioParams:
+        return replace(self, dtype=resolve_dtype(self.dtype, device))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SCENARIO_FIELDS = tuple(f.name for f in fields(ScenarioParams))
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(ScenarioParams) if f.name != "kind"}
+
+
+def measurement_fields() -> tuple[str, ...]:
+    return tuple(f for f in SCENARIO_FIELDS if f not in ("kind", *RUN_CONTROL))
+
+
+def applies(kind: str, param: str) -> bool:
+    return param in RUN_CONTROL or param in KINDS[kind].params
+
+
+def parse_name(name: str) -> tuple[str, dict[str, str]]:
+    """`compiled_decode[compile_mode=default]` -> ("compiled_decode", {"compile_mode": "default"})."""
+    kind, _, rest = name.partition("[")
+    pairs = [p.split("=", 1) for p in rest.rstrip("]").split(",") if "=" in p]
+    return kind, {k: v for k, v in pairs}
+
+
+def _default(param: str, device: str) -> Any:
+    return resolve_dtype("auto", device) if param == "dtype" else DEFAULTS[param]
+
+
+def _not_a_parameter(param: str, kind: str) -> str:
+    own = ", ".join(KINDS[kind].params + RUN_CONTROL)
+    return f"{param} is not a parameter of {kind} (its parameters: {own})"
+
+
+@dataclass
+class BenchConfig:
+    model: str = "auto"  # auto / preset name / local checkpoint dir / hub id
+    device: str = "auto"  # auto / cpu / cuda / cuda:N
+    seed: int = 0
+    sample_interval_ms: float = 100.0  # 0 turns the device sampler off
+    inductor_cache: str = "fresh"  # fresh: each scenario compiles cold, so compile time is comparable
+    scenarios: list[ScenarioParams] = field(default_factory=list)
+
+    def validate(self) -> None:
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ConfigError("model must be a non-empty string")
+        if not (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)):
+            raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be an integer from 0 to {MAX_SEED}, got {self.seed!r}")
+        ms = self.sample_interval_ms
+        if not isinstance(ms, (int, float)) or isinstance(ms, bool) or not (ms == 0 or 1 <= ms <= 60000):
+            raise ConfigError(f"sample_interval_ms must be 0 (off) or 1..60000, got {ms!r}")
+        _choice("inductor_cache", self.inductor_cache, ("fresh", "shared"))
+        if not self.scenarios:
+            raise ConfigError("no scenarios to run")
+        for s in self.scenarios:
+            s.validate()
+        # With the device still "auto", two scenarios are surely one if they are one on
+        # either kind of device; resolve() checks again once the device is known.
+        try:
+            self.names()
+        except ConfigError:
+            if self.device != "auto":
+                raise
+            self.names("cuda")
+
+    def names(self, device: str | None = None) -> list[str]:
+        """Scenario names on this config's device; ConfigError if two are the same scenario."""
+        names = [s.name(device or self.device) for s in self.scenarios]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup:
+            raise ConfigError(f"scenario {dup!r} appears twice in the matrix (after resolving auto values)")
+        if too_long := next((n for n in names if len(n) > SCENARIO_NAME_CHARS), None):
+            raise ConfigError(f"scenario name {too_long[:60]!r}... is longer than {SCENARIO_NAME_CHARS} characters")
+        return names
+
+    def resolve(self, device: str) -> BenchConfig:
+        """The same config on a concrete device, with every `auto` value resolved."""
+        cfg = replace(self, device=device, scenarios=[s.resolved(device) for s in self.scenarios])
+        cfg.names()
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["scenarios"] = [s.to_dict() for s in self.scenarios]
+        return d
+
+    def hash(self) -> str:
+        """Stable over key order: two runs with the same hash measured the same matrix."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def build_config(data: dict[str, Any], overrides: dict[str, Any] | None = None) -> BenchConfig:
+    """Config-file data + command-line overrides -> a validated (unresolved) BenchConfig.
+
+    `overrides` holds run-level keys, `kinds` (a filter) and scenario parameters; a
+    scenario parameter overrides the file for every scenario whose kind uses it.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    run_keys = {f.name for f in fields(BenchConfig)} - {"scenarios"}
+    unknown = set(data) - run_keys - {"defaults", "scenarios"}
+    if unknown:
+        raise ConfigError(f"unknown config key(s): {', '.join(sorted(unknown))}")
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise ConfigError("defaults must be a table")
+    _check_keys(defaults, "[defaults]")
+    entries = _entries(data, overrides.pop("kinds", None))
+    scenario_over = {k: overrides.pop(k) for k in list(overrides) if k in SCENARIO_FIELDS}
+    if "kind" in scenario_over:
+        raise ConfigError("kind cannot be overridden (use --scenarios)")
+    for param in scenario_over:
+        if not any(applies(e["kind"], param) for e in entries):
+            users = [k for k in KINDS if param in KINDS[k].params]
+            raise ConfigError(f"{param} applies to no scenario of this run (it is a parameter of "
+                              f"{', '.join(users)})")
+    merged = []
+    for e in entries:
+        kind = e["kind"]
+        for param in e:
+            if param != "kind" and not applies(kind, param):
+                raise ConfigError(_not_a_parameter(param, kind))
+        merged.append({**{k: v for k, v in defaults.items() if applies(kind, k)}, **e,
+                       **{k: v for k, v in scenario_over.items() if applies(kind, k)}})
+    size = sum(math.prod(len(v) if isinstance(v, list) else 1 for v in m.values()) for m in merged)
+    if size > MAX_SCENARIOS:
+        raise ConfigError(f"the matrix expands to {size} scenarios, more than {MAX_SCENARIOS}")
+    run = {k: v for k, v in data.items() if k in run_keys}
+    run.update({k: v for k, v in overrides.items() if k in run_keys})
+    extra = set(overrides) - run_keys
+    if extra:
+        raise ConfigError(f"unknown option(s): {', '.join(sorted(extra))}")
+    cfg = BenchConfig(**run, scenarios=[s for m in merged for s in expand(m)])
+    cfg.validate()
+    return cfg
+
+
+def _entries(data: dict[str, Any], kinds: list[str] | None) -> list[dict[str, Any]]:
+    """The `[[scenarios]]` entries (the seed's suite when the file has none), kind-filtered."""
+    if kinds is not None:
+        for k in kinds:
+            if k not in KINDS:
+                raise ConfigError(f"unknown scenario kind {k!r} (one of {', '.join(KINDS)})")
+    if "scenarios" not in data:
+        return [{"kind": k} for k in (kinds or SUITE)]
+    entries = data["scenarios"]
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError("scenarios must be a list of tables")
+    if not entries:
+        raise ConfigError("scenarios is an empty list: leave the key out to run the default suite")
+    for e in entries:
+        if "kind" not in e:
+            raise ConfigError("every scenario needs a kind")
+        if not isinstance(e["kind"], str) or e["kind"] not in KINDS:
+            raise ConfigError(f"unknown scenario kind {e['kind']!r} (one of {', '.join(KINDS)})")
+        _check_keys(e, f"scenario {e['kind']}")
+    if kinds is not None:
+        entries = [e for e in entries if e["kind"] in kinds]
+        if not entries:
+            raise ConfigError(f"none of the configured scenarios is of kind {', '.join(kinds)}")
+    return entries
+
+
+def _check_keys(table: dict[str, Any], where: str) -> None:
+    allowed = set(SCENARIO_FIELDS) - ({"kind"} if where == "[defaults]" else set())
+    if unknown := set(table) - allowed:
+        raise ConfigError(f"unknown scenario parameter(s) in {where}: {', '.join(sorted(unknown))}")
+
+
+def expand(entry: dict[str, Any]) -> list[ScenarioParams]:
+    """One merged scenario entry -> scenarios; list values are matrix axes."""
+    axes = {k: (v if isinstance(v, list) else [v]) for k, v in entry.items()}
+    empty = [k for k, v in axes.items() if not v]
+    if empty:
+        raise ConfigError(f"empty list for {empty[0]}")
+    keys = list(axes)
+    return [ScenarioParams(**dict(zip(keys, combo))) for combo in itertools.product(*axes.values())]
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config {path} is not UTF-8 text (byte {e.start})") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"cannot parse config {path}: {str(e).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"cannot parse config {path}: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a table/object at the top level")
+    return data
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r:.60}")
+
+
+def _is_cuda_index(device: Any) -> bool:
+    return isinstance(device, str) and device.startswith("cuda:") and device[5:].isdigit()

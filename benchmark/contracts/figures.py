@@ -1,0 +1,109 @@
+"""The registry of figures: every metric a scenario may report, with its unit, which
+direction is better, and the seed key it fills. The printed table, the stored rows, and
+later compare and the dashboards all read it, so a figure means one thing everywhere.
+
+A scenario can only report a registered figure (`figure()` refuses others): adding a
+figure is one line here, with a description the README's table is checked against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LOWER, HIGHER, INFO = "lower", "higher", "info"  # which way is better; INFO: neither
+DIRECTIONS = (LOWER, HIGHER, INFO)
+# "s" timings, "tokens/s" throughput, "bytes" memory; "bool" a per-repetition check (1 = true);
+# "count" an integer tally. Booleans and counts are never timings: no percentile of them is shown.
+UNITS = ("s", "tokens/s", "bytes", "bool", "count")
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    unit: str
+    direction: str
+    description: str
+    seed_kind: str | None = None  # the scenario kind whose figure fills the seed key of this name
+
+    @property
+    def is_check(self) -> bool:
+        return self.unit in ("bool", "count")
+
+
+def _timing(name: str, description: str, seed_kind: str | None = None) -> Figure:
+    return Figure(name, "s", LOWER, description, seed_kind)
+
+
+_FIGURES = (
+    # load
+    _timing("model_load_time", "from_pretrained from the local checkpoint, then .to(device)", "load"),
+    # eager
+    _timing("first_eager_forward_pass_time_secs", "prompt forward (prefill), 1st call", "eager"),
+    _timing("second_eager_forward_pass_time_secs", "prompt forward, 2nd call", "eager"),
+    _timing("eager_forward_time_secs", "prompt forward, steady state"),
+    _timing("first_eager_generate_time_secs", "generate, 1st call", "eager"),
+    _timing("second_eager_generate_time_secs", "generate, 2nd call", "eager"),
+    _timing("eager_generate_time_secs", "generate, steady state"),
+    Figure("eager_generate_tokens_per_sec", "tokens/s", HIGHER, "generated tokens / generate time"),
+    _timing("eager_time_to_first_token_secs", "hand-written decode loop: prefill"),
+    _timing("eager_time_to_next_token_secs", "hand-written decode loop: every decode step"),
+    Figure("eager_decode_tokens_per_sec", "tokens/s", HIGHER, "batch / mean decode step, eager"),
+    Figure("decode_matches_generate", "bool", HIGHER, "the decode loop's tokens equal generate's"),
+    # compiled_decode
+    _timing("compile_prefill_time_secs", "first call of the compiled prefill (includes compilation)"),
+    _timing("compile_decode_step_time_secs", "first call of the compiled decode step (includes compilation)"),
+    _timing("time_to_first_token_secs", "compiled prefill, steady state", "compiled_decode"),
+    _timing("time_to_second_token_secs", "1st compiled decode step of each repetition", "compiled_decode"),
+    _timing("time_to_third_token_secs", "2nd compiled decode step of each repetition", "compiled_decode"),
+    _timing("time_to_next_token_mean_secs", "per repetition, the mean compiled decode step", "compiled_decode"),
+    _timing("time_to_next_token_secs", "every compiled decode step, pooled"),
+    _timing("time_to_next_token_tight_loop_secs", "compiled decode steps timed as one interval, per step"),
+    Figure("decode_tokens_per_sec", "tokens/s", HIGHER, "batch / mean compiled decode step"),
+    Figure("tokens_match_eager", "bool", HIGHER, "compiled greedy tokens equal eager ones"),
+    Figure("graphs_compiled", "count", INFO, "graphs dynamo compiled"),
+    Figure("recompiles_during_measurement", "count", LOWER, "graphs compiled after warmup"),
+    Figure("graph_breaks", "count", LOWER, "dynamo graph breaks"),
+    # compiled_generate
+    _timing("first_compile_generate_time_secs", "compiled generate, 1st call (compiles)", "compiled_generate"),
+    _timing("second_compile_generate_time_secs", "compiled generate, 2nd call", "compiled_generate"),
+    _timing("third_compile_generate_time_secs", "compiled generate, 3rd call", "compiled_generate"),
+    _timing("fourth_compile_generate_time_secs", "compiled generate, 4th call", "compiled_generate"),
+    _timing("compiled_generate_time_secs", "compiled generate, steady state"),
+    Figure("compiled_generate_tokens_per_sec", "tokens/s", HIGHER, "generated tokens / compiled generate time"),
+    # every kind
+    Figure("peak_memory_allocated_bytes", "bytes", LOWER, "CUDA allocator peak (allocated)"),
+    Figure("peak_memory_reserved_bytes", "bytes", LOWER, "CUDA allocator peak (reserved)"),
+    Figure("peak_rss_bytes", "bytes", LOWER, "the scenario process's peak resident memory"),
+)
+
+FIGURES: dict[str, Figure] = {f.name: f for f in _FIGURES}
+
+# The seed's `model_measurements.measurements` keys, in its order (all seconds).
+SEED_KEYS = (
+    "model_load_time",
+    "first_eager_forward_pass_time_secs",
+    "second_eager_forward_pass_time_secs",
+    "first_eager_generate_time_secs",
+    "second_eager_generate_time_secs",
+    "time_to_first_token_secs",
+    "time_to_second_token_secs",
+    "time_to_third_token_secs",
+    "time_to_next_token_mean_secs",
+    "first_compile_generate_time_secs",
+    "second_compile_generate_time_secs",
+    "third_compile_generate_time_secs",
+    "fourth_compile_generate_time_secs",
+)
+
+
+def figure(name: str) -> Figure:
+    try:
+        return FIGURES[name]
+    except KeyError:
+        raise ValueError(f"unregistered figure {name!r}: add it to benchmark/contracts/figures.py") from None
+
+
+def direction(name: str) -> str | None:
+    """A stored figure's direction; None for a name this version does not know."""
+    f = FIGURES.get(name)
+    return f.direction if f else None

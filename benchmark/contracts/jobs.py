@@ -1,0 +1,92 @@
+"""What the runner asks of a worker subprocess, and what the worker answers.
+
+A job goes to the worker as JSON ({"job": name, ...fields}) and its output comes back as
+JSON, both through `codec`: the same dataclasses on both sides of the process boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import codec
+from .config import ScenarioParams
+from .result import Metric
+
+RUNNER_PID_ENV = "COMMITBENCH_RUNNER_PID"  # the worker dies with this process
+
+
+@dataclass
+class ScenarioJob:
+    """Measure one scenario."""
+
+    params: ScenarioParams  # resolved: dtype is never "auto"
+    model_path: str  # checkpoint directory or hub id
+    device: str  # "cpu" or "cuda[:N]"
+    seed: int
+
+
+@dataclass
+class ScenarioOutput:
+    metrics: list[Metric]
+    info: dict[str, Any] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PrepareJob:
+    """Put the model's weights on disk: build a preset with seeded random weights, or
+    download a hub model into the hub cache."""
+
+    source: str  # preset name or hub id
+    source_kind: str  # "preset" or "hub"
+    dtype: str = "float32"
+    seed: int = 0
+    device: str = "cpu"
+    path: str | None = None  # where a preset's checkpoint goes
+
+
+@dataclass
+class PrepareOutput:
+    path: str
+
+
+@dataclass
+class ProbeJob:
+    """What the runner must not find out itself, because asking CUDA would create a
+    context in the runner's process: the GPU's name and identity."""
+
+    device: str
+
+
+@dataclass
+class ProbeOutput:
+    gpu_name: str | None
+    gpu_count: int
+    uuid: str | None = None  # NVML's form, "GPU-..."; how the sampler finds the same GPU
+
+
+JOBS: dict[str, tuple[type, type]] = {
+    "scenario": (ScenarioJob, ScenarioOutput),
+    "prepare": (PrepareJob, PrepareOutput),
+    "probe": (ProbeJob, ProbeOutput),
+}
+
+
+def job_name(job: Any) -> str:
+    return next(name for name, (cls, _) in JOBS.items() if isinstance(job, cls))
+
+
+def encode_job(job: Any) -> dict[str, Any]:
+    return {"job": job_name(job), **codec.encode(job)}
+
+
+def decode_job(data: Any) -> Any:
+    name = data.get("job") if isinstance(data, dict) else None
+    if name not in JOBS:
+        raise codec.DecodeError(f"unknown job {name!r}")
+    return codec.decode(JOBS[name][0], {k: v for k, v in data.items() if k != "job"}, f"{name} job")
+
+
+def output_type(job: Any) -> type:
+    return JOBS[job_name(job)][1]

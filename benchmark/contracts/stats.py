@@ -1,0 +1,39 @@
+"""Summary statistics of raw samples: what every stored figure carries beside its samples."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default) of already sorted values."""
+    if not sorted_values:
+        raise ValueError("percentile of no values")
+    pos = (len(sorted_values) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+@dataclass
+class Stats:
+    n: int
+    mean: float
+    median: float
+    p90: float
+    p99: float
+    min: float
+    max: float
+    stdev: float  # sample standard deviation; 0.0 for a single value
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stats:
+        if not values:
+            raise ValueError("statistics of no values")
+        s = sorted(values)
+        n = len(s)
+        mean = math.fsum(s) / n
+        var = math.fsum((v - mean) ** 2 for v in s) / (n - 1) if n > 1 else 0.0
+        return cls(n=n, mean=mean, median=percentile(s, 50), p90=percentile(s, 90), p99=percentile(s, 99),
+                   min=s[0], max=s[-1], stdev=math.sqrt(var))

@@ -1,0 +1,61 @@
+"""Branch, commit, message and commit order from the git checkout we run in (or CI's variables).
+
+Commit order is the committer date and the parents of the commit: history is ordered by
+commit, not by when a runner got to it. In a shallow clone of depth 1 git knows no
+parents; check out with depth 2 (or pass --parents).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class GitInfo:
+    branch: str | None
+    commit: str | None
+    message: str | None
+    repository: str | None
+
+
+@dataclass
+class CommitFacts:
+    time: float  # committer date, unix seconds
+    parents: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace", timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def read(cwd: Path | None = None) -> GitInfo:
+    cwd = cwd or Path.cwd()
+    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME") or \
+        _git(["rev-parse", "--abbrev-ref", "HEAD"], cwd)
+    if branch == "HEAD":  # detached checkout: no branch name to report
+        branch = None
+    repository = os.environ.get("GITHUB_REPOSITORY") or _git(["config", "--get", "remote.origin.url"], cwd)
+    if repository is None and _git(["rev-parse", "--show-toplevel"], cwd):
+        repository = Path(_git(["rev-parse", "--show-toplevel"], cwd)).name
+    return GitInfo(branch=branch, commit=_git(["rev-parse", "HEAD"], cwd),
+                   message=_git(["log", "-1", "--format=%B"], cwd), repository=repository)
+
+
+def commit_facts(commit: str, cwd: Path | None = None) -> CommitFacts | None:
+    """Time, parents and message of `commit`, or None where this checkout does not have it."""
+    out = _git(["show", "-s", "--format=%ct%x00%P%x00%B", f"{commit}^{{commit}}", "--"], cwd or Path.cwd())
+    if not out:
+        return None
+    stamp, parents, message = (out.split("\x00", 2) + ["", ""])[:3]
+    try:
+        return CommitFacts(time=float(stamp), parents=parents.split(), message=message.strip())
+    except ValueError:
+        return None

@@ -1,0 +1,63 @@
+"""Software and hardware metadata stored with every run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+from importlib import metadata
+from typing import Any
+
+from ..contracts.jobs import ProbeOutput
+from .nvml import NvmlReader
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def collect(device: str, gpu: NvmlReader | None = None, probe: ProbeOutput | None = None) -> dict[str, Any]:
+    """What ran, where. `gpu_name` is "cpu" on machines without a GPU so dashboards can filter.
+
+    GPU facts come from NVML, else from the probe worker: asking torch.cuda here would
+    create a CUDA context (and take GPU memory) in the runner's own process.
+    """
+    import torch
+
+    env: dict[str, Any] = {
+        "hostname": socket.gethostname(),
+        "runner_pid": os.getpid(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "transformers": _version("transformers"),
+        "commitbench": _version("commitbench"),
+        "device": device,
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu_name": "cpu",
+        "gpu_count": 0,
+    }
+    if probe is not None:
+        env.update(gpu_name=probe.gpu_name, gpu_count=probe.gpu_count, gpu_uuid=probe.uuid)
+    if gpu is not None:
+        env.update({k: v for k, v in gpu.info().items() if v is not None})
+    return env

@@ -1,0 +1,116 @@
+"""What a scenario worker gets: its parameters, the model, a timer, and places to put figures."""
+
+from __future__ import annotations
+
+import resource
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..contracts.config import ScenarioParams
+from ..contracts.jobs import ScenarioOutput
+from ..contracts.result import Metric
+from ..models import load_model, resolve_class
+from ..trackers.events import Reporter
+from ..trackers.timing import Timer
+from .decode import make_cache
+
+
+@dataclass
+class Context:
+    params: ScenarioParams  # resolved: dtype is never "auto"
+    model_path: str  # checkpoint directory or hub id
+    device: torch.device
+    seed: int
+    events: Reporter
+    metrics: list[Metric] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+    def phase(self, name: str) -> None:
+        self.events.phase(name)
+
+    def progress(self, message: str) -> None:
+        self.events.progress(message)
+
+    def add(self, name: str, samples: list[float]) -> None:
+        """Report a registered figure (contracts/figures.py); no samples, no figure."""
+        if samples:
+            self.metrics.append(Metric.of(name, samples))
+
+    def timer(self) -> Timer:
+        return Timer(self.device)
+
+    def load(self):
+        """Load the model from disk onto the device; returns (model, seconds)."""
+        self.phase("load")
+        p = self.params
+        resolve_class(self.model_path)  # a lazy module import is not load time
+        model, seconds = self.timer().time(load_model, self.model_path, p.dtype, p.attn_implementation,
+                                           str(self.device))
+        no_end_of_sequence(model)
+        return model, seconds
+
+    def setup(self):
+        """Load the model; returns it with the seeded prompt, a timer and a KV cache for the run."""
+        model, _ = self.load()
+        p = self.params
+        cache = make_cache(model, p.batch_size, p.prompt_length + p.new_tokens, p.cache_implementation)
+        return model, self.prompt(model), self.timer(), cache
+
+    def prompt(self, model) -> torch.Tensor:
+        """Seeded random token ids: the same prompt in every scenario and every run."""
+        gen = torch.Generator().manual_seed(self.seed)
+        p = self.params
+        ids = torch.randint(0, model.config.vocab_size, (p.batch_size, p.prompt_length), generator=gen)
+        return ids.to(self.device)
+
+    def record_memory(self) -> None:
+        if self.device.type == "cuda":
+            self.add("peak_memory_allocated_bytes", [torch.cuda.max_memory_allocated(self.device)])
+            self.add("peak_memory_reserved_bytes", [torch.cuda.max_memory_reserved(self.device)])
+        # ru_maxrss is in KiB on Linux
+        self.add("peak_rss_bytes", [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024])
+
+    def output(self) -> ScenarioOutput:
+        self.record_memory()
+        self.info["torch_threads"] = torch.get_num_threads()
+        self.info["torch_cuda"] = torch.version.cuda
+        return ScenarioOutput(metrics=self.metrics, info=self.info, flags=self.flags)
+
+
+def no_end_of_sequence(model) -> None:
+    """Every path generates exactly `new_tokens` tokens by one rule: no token ends a
+    sequence. Otherwise `generate` would stop at (or, with min_new_tokens, mask) the
+    end-of-sequence id while the hand-written loop does neither, and a correct run would
+    differ from it whenever the greedy argmax is that id."""
+    model.config.eos_token_id = None
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.eos_token_id = None
+
+
+def split_warm(samples: list, warmup: int) -> list:
+    """The steady-state samples: all after the first call and `warmup` more."""
+    return samples[1 + warmup:]
+
+
+def calls_needed(p: ScenarioParams, seed_calls: int) -> int:
+    """Enough calls for the seed's 1st/2nd/... figures and for `repetitions` steady-state ones."""
+    return max(seed_calls, 1 + p.warmup + p.repetitions)
+
+
+def generation_config(p: ScenarioParams):
+    """Greedy, exactly `new_tokens` tokens (no end-of-sequence id: see no_end_of_sequence)."""
+    from transformers import GenerationConfig
+
+    return GenerationConfig(max_new_tokens=p.new_tokens, do_sample=False, eos_token_id=None,
+                            cache_implementation=p.cache_implementation, pad_token_id=0)
+
+
+def tokens_match(a: torch.Tensor, b: torch.Tensor) -> tuple[bool, int | None]:
+    """Equal? and, if not, the first differing position (over the batch)."""
+    if a.shape != b.shape:
+        return False, 0
+    diff = (a != b).any(dim=0).nonzero()
+    return (True, None) if diff.numel() == 0 else (False, int(diff[0, 0]))

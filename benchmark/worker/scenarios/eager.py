@@ -1,0 +1,60 @@
+"""Eager: prompt forward, `generate`, and the hand-written greedy decode loop, uncompiled."""
+
+from __future__ import annotations
+
+import torch
+
+from ..context import calls_needed, generation_config, split_warm, tokens_match
+from ..decode import decode_step, prefill, reset_cache, timed_generate
+
+
+def run(ctx) -> None:
+    p = ctx.params
+    model, prompt, timer, cache = ctx.setup()
+
+    ctx.phase("eager_forward")
+    forward = []
+    with torch.inference_mode():
+        for _ in range(calls_needed(p, 2)):
+            cache = reset_cache(cache)
+            _, seconds = timer.time(prefill, model, prompt, cache)
+            forward.append(seconds)
+    ctx.add("first_eager_forward_pass_time_secs", forward[:1])
+    ctx.add("second_eager_forward_pass_time_secs", forward[1:2])
+    ctx.add("eager_forward_time_secs", split_warm(forward, p.warmup))
+
+    ctx.phase("eager_generate")
+    gc = generation_config(p)
+    gc.disable_compile = True  # transformers would otherwise compile a static-cache generate on CUDA
+    mask = torch.ones_like(prompt)
+    generate, out = [], None
+    for i in range(calls_needed(p, 2)):
+        ctx.progress(f"eager generate {i + 1}")
+        with torch.inference_mode():
+            out, seconds = timer.time(model.generate, input_ids=prompt, attention_mask=mask,
+                                      generation_config=gc)
+        generate.append(seconds)
+    ctx.add("first_eager_generate_time_secs", generate[:1])
+    ctx.add("second_eager_generate_time_secs", generate[1:2])
+    steady = split_warm(generate, p.warmup)
+    ctx.add("eager_generate_time_secs", steady)
+    ctx.add("eager_generate_tokens_per_sec", [p.batch_size * p.new_tokens / s for s in steady])
+
+    ctx.phase("eager_decode")
+    runs = []
+    for i in range(calls_needed(p, 0)):
+        ctx.progress(f"eager decode {i + 1}")
+        runs.append(timed_generate(model, prompt, cache, p.new_tokens, decode_step, timer))
+    tokens = runs[-1][0]
+    timed = [intervals for _, intervals in split_warm(runs, p.warmup)]  # like every other figure
+    ctx.add("eager_time_to_first_token_secs", [i[0] for i in timed])
+    ctx.add("eager_time_to_next_token_secs", [t for i in timed for t in i[1:]])
+    ctx.add("eager_decode_tokens_per_sec", [p.batch_size * len(i[1:]) / sum(i[1:]) for i in timed])
+
+    # Our decode loop must produce what transformers' own generate produces.
+    same, first = tokens_match(out[:, prompt.shape[1]:].cpu(), tokens.cpu())
+    ctx.info["eager_tokens"] = tokens.cpu().tolist()
+    ctx.add("decode_matches_generate", [float(same)])
+    if not same:
+        ctx.flags.append("decode_loop_differs_from_generate")
+        ctx.info["decode_first_mismatch"] = first

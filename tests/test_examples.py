@@ -1,0 +1,27 @@
+"""The example configurations in benchmark/configs/ run end to end on CPU (on micro-llama,
+shortened by command-line overrides), with real torch.compile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import IDENT, read_run, run_cli, run_uid
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "benchmark" / "configs").glob("*.toml"))
+SHORT = ["--model", "micro-llama", "--prompt-length", "8", "--new-tokens", "6", "--repetitions", "1", "--warmup",
+         "0", "--inductor-cache", "shared"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_example_runs(cb, config):
+    r = run_cli(["run", *IDENT, "--config", config, *SHORT], cb.env, timeout=1500)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    got = read_run(cb.default_url, run_uid(r.stdout))
+    assert got["scenarios"] and all(s["status"] == "succeeded" for s in got["scenarios"].values())
+    assert len({s["series_key"] for s in got["scenarios"].values()}) == len(got["scenarios"])
+    for (scenario, name), m in got["metrics"].items():
+        if name in ("tokens_match_eager", "decode_matches_generate"):
+            assert set(m["samples"]) == {1.0}, (scenario, name)

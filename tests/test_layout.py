@@ -1,0 +1,105 @@
+"""The parts and the ways between them (shared/reference/architecture.md), checked on the
+source: contracts know no runner, database, CLI or torch; the store knows no runner and no
+torch; a worker never reaches the store or the CLI; trackers only measure. And the
+registries agree: every kind has a scenario, every figure is documented."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmark.contracts.config import KINDS
+from benchmark.contracts.figures import FIGURES, SEED_KEYS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# part -> the parts (and heavy libraries) it must never import
+FORBIDDEN = {
+    "benchmark.contracts": ("benchmark.run", "benchmark.worker", "benchmark.trackers", "benchmark.cli",
+                            "benchmark.models", "db", "torch", "transformers", "sqlalchemy"),
+    "db": ("benchmark.run", "benchmark.worker", "benchmark.trackers", "benchmark.cli", "benchmark.models",
+           "torch", "transformers"),
+    "benchmark.worker": ("benchmark.run", "benchmark.cli", "db", "sqlalchemy"),
+    "benchmark.trackers": ("benchmark.run", "benchmark.worker", "benchmark.cli", "benchmark.models", "db",
+                           "sqlalchemy"),
+    "benchmark.run": ("benchmark.cli", "benchmark.worker"),
+    "benchmark.models": ("benchmark.run", "benchmark.worker", "benchmark.cli", "db"),
+}
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in [*ROOT.glob("benchmark/**/*.py"), *ROOT.glob("db/**/*.py")]:
+        rel = path.relative_to(ROOT).with_suffix("")
+        out[".".join(p for p in rel.parts if p != "__init__")] = path
+    return out
+
+
+def imports(name: str, path: Path) -> set[str]:
+    """Absolute names of everything a module imports (relative imports resolved)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.add(target)
+            found |= {f"{target}.{a.name}" for a in node.names}
+    return found
+
+
+def test_no_forbidden_way_between_parts():
+    wrong = []
+    for name, path in modules().items():
+        if "migrations" in name:
+            continue  # alembic's scripts: they import db and contracts only, checked by running them
+        for part, banned in FORBIDDEN.items():
+            if name == part or name.startswith(part + "."):
+                for imp in imports(name, path):
+                    if any(imp == b or imp.startswith(b + ".") for b in banned):
+                        wrong.append(f"{name} imports {imp}")
+    assert wrong == []
+
+
+def test_trackers_sit_together():
+    names = {p.stem for p in (ROOT / "benchmark" / "trackers").glob("*.py")}
+    assert {"timing", "sampler", "nvml", "compile_stats", "environment", "events"} <= names
+
+
+def test_every_kind_has_a_scenario_and_every_scenario_a_kind():
+    from benchmark.worker.scenarios import SCENARIOS
+
+    assert set(SCENARIOS) == set(KINDS)
+
+
+def test_every_reported_figure_is_registered():
+    reported = set()
+    for path in (ROOT / "benchmark" / "worker").rglob("*.py"):
+        reported |= set(re.findall(r'ctx\.add\(f?"([a-z_{}]+)"', path.read_text()))
+    reported = {r.replace("{key}", k) for r in reported for k in (["first", "second", "third", "fourth"]
+                                                                    if "{key}" in r else [""])}
+    assert reported and reported <= set(FIGURES)
+
+
+def test_the_registry_is_coherent():
+    for f in FIGURES.values():
+        assert f.unit in ("s", "tokens/s", "bytes", "bool", "count") and f.direction in ("lower", "higher", "info")
+        assert f.description
+        if f.unit == "s":
+            assert f.direction == "lower"
+    assert [k for k in SEED_KEYS if FIGURES[k].seed_kind] == list(SEED_KEYS)
+    assert {FIGURES[k].seed_kind for k in SEED_KEYS} == {"load", "eager", "compiled_decode", "compiled_generate"}
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_the_readme_explains_every_figure(name):
+    assert f"`{name}`" in (ROOT / "README.md").read_text()
