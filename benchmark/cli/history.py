@@ -128,7 +128,7 @@ def _figure(session, args: argparse.Namespace) -> int:
         print("no values stored for this figure")
         return exitcodes.OK
     medians = [p.stats.median for p in points if p.stats is not None]
-    lo, hi = (min(medians), max(medians)) if medians else (0.0, 0.0)
+    hi = max(medians, default=0.0)
     rows = [["COMMIT", "COMMITTED (UTC)", "MEDIAN", "P90", "MIN", "N", "", "RUN"]]
     for p in points:
         st = p.stats
@@ -137,16 +137,16 @@ def _figure(session, args: argparse.Namespace) -> int:
                          p.status or "", (p.run_uid or "")[:8]])
             continue
         rows.append([(p.commit_id or "")[:12], when(p.commit_time or p.started_at), fmt(st.median, figure.unit),
-                     fmt(st.p90, figure.unit), fmt(st.min, figure.unit), str(st.n), _bar(st.median, lo, hi),
+                     fmt(st.p90, figure.unit), fmt(st.min, figure.unit), str(st.n), _bar(st.median, hi),
                      (p.run_uid or "")[:8]])
     table(rows)
     return exitcodes.OK
 
 
-def _bar(value: float, lo: float, hi: float) -> str:
-    """A bar from the smallest median (1 cell) to the largest (BAR cells), in eighths."""
-    frac = 1.0 if hi == lo else (value - lo) / (hi - lo)
-    eighths = 8 + round(frac * (BAR - 1) * 8)
-    full, part = divmod(eighths, 8)
+def _bar(value: float, hi: float) -> str:
+    """A bar from zero, BAR cells for the largest median, in eighths of a cell: a change
+    looks as large as it is (a bar from the smallest value would make noise look like a cliff)."""
+    eighths = round(value / hi * BAR * 8) if hi > 0 else 0
+    full, part = divmod(max(eighths, 0), 8)
     return "\u2588" * full + (" \u258f\u258e\u258d\u258c\u258b\u258a\u2589"[part] if part else "")
 
