@@ -63,8 +63,8 @@ def parse_url(url: str) -> URL:
     text = normalize_url(url)
     try:
         parsed = make_url(text)
-    except (ArgumentError, ValueError) as e:
-        # not `e`: SQLAlchemy's message repeats the URL, password and all
+    except (ArgumentError, ValueError):
+        # not the exception's text: SQLAlchemy's message repeats the URL, password and all
         raise BadDatabaseURL(f"cannot parse database URL {_mask_text(text)!r}: expected "
                              "sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
     # from the name alone: get_driver_name() would import the dialect (and fail oddly)

@@ -3,7 +3,6 @@ real server)."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
