@@ -90,6 +90,8 @@ def test_series_list_and_ambiguous_names(cb, filled, tmp_path):
     (["export", "--format", "csv"], "give a RUN, or a series"),
     (["export", "latest", "--scenario", DECODE, "--format", "csv"], "give a RUN, or a series"),
     (["history", "--db", "sqlite://"], "in-memory SQLite database"),
+    (["db", "close-stale", "--older-than", "inf"], "--older-than must be a number of seconds in (0, "),
+    (["db", "close-stale", "--older-than", "0"], "--older-than must be a number of seconds in (0, "),
 ])
 def test_read_commands_refuse_bad_input(cb, filled, args, message):
     r = run_cli(args, cb.env)
@@ -141,9 +143,11 @@ def test_export_a_series(cb, filled):
     assert len(data["points"]) == 2 * 4
 
 
-def test_nothing_stored_yet(cb):
-    r = run_cli(["history"], cb.env)
-    assert r.returncode == 2 and "no results stored yet" in r.stderr
+@pytest.mark.parametrize("args", [["history"], ["show", "latest"], ["export", "latest", "--format", "json"],
+                                  ["db", "current"], ["db", "close-stale"]])
+def test_nothing_stored_yet(cb, args):
+    r = run_cli(args, cb.env)
+    assert r.returncode == 2 and "no results stored yet" in r.stderr and r.stdout == ""
     assert not cb.home.exists()  # reading never creates the database
 
 

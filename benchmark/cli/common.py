@@ -44,10 +44,8 @@ def reading(args: argparse.Namespace) -> Iterator[Session]:
     """A read-only session on the database at head. A SQLite file that does not exist is
     an error (reading must not create one); an older one is migrated, as `run` would."""
     store = store_for(args)
-    db_file = store.engine.url.database if store.engine.url.get_backend_name() == "sqlite" else None
     try:
-        if db_file is not None and not Path(db_file).expanduser().is_file():
-            raise CommandError(f"no results stored yet: {db_file} does not exist", exitcodes.BAD_INPUT)
+        require_existing(store)
         try:
             store.open(auto_upgrade=embedded(store.url))
             with store.reading() as session:
@@ -59,6 +57,13 @@ def reading(args: argparse.Namespace) -> Iterator[Session]:
                                exitcodes.DB_UNAVAILABLE) from None
     finally:
         store.close()
+
+
+def require_existing(store: Store) -> None:
+    """Commands that read (or close runs) never create a SQLite file, as connecting would."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and not Path(url.database).expanduser().is_file():
+        raise CommandError(f"no results stored yet: {url.database} does not exist", exitcodes.BAD_INPUT)
 
 
 def first_line(e: BaseException) -> str:

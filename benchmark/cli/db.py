@@ -20,11 +20,12 @@ from db.migrate import SchemaError, current_revision, head_revision, upgrade
 from db.query import STALE_AFTER_S
 
 from ..contracts import exitcodes
-from .common import CommandError, add_db_argument, first_line, store_for
+from .common import CommandError, add_db_argument, first_line, require_existing, store_for
 from .errors import error
 from .terminal import printable
 
 HELP = "upgrade or inspect the database schema; close runs whose runner died"
+MAX_OLDER_THAN_S = 10 * 365 * 24 * 3600.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,11 +46,13 @@ def pid_alive(pid: int) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.older_than > 0:
-        return error(f"--older-than must be a positive number of seconds, got {args.older_than:g}",
+    if not 0 < args.older_than <= MAX_OLDER_THAN_S:  # nan and inf fail this too
+        return error(f"--older-than must be a number of seconds in (0, {MAX_OLDER_THAN_S:g}], got {args.older_than:g}",
                      exitcodes.BAD_INPUT)
     try:
         store = store_for(args)
+        if args.action != "upgrade":
+            require_existing(store)
     except CommandError as e:
         return error(str(e), e.code)
     where = store.where()
