@@ -206,6 +206,8 @@ def test_escape_sequences_are_printed_escaped(cb):
     assert (b["branch"], b["commit_message_full"]) == (branch, message)
     shown = run_cli(["history"], cb.env)
     assert shown.returncode == 0 and "\x1b" not in shown.stdout and "\\x1b" in shown.stdout
+    header, row = shown.stdout.splitlines()
+    assert row.index(" failed ") + 1 == header.index("STATE")  # columns align as printed
 
 
 def test_invalid_utf8_message_is_accepted(cb):

@@ -46,6 +46,18 @@ def test_a_fifo_is_written_in_place(tmp_path):
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
 
+def test_a_fifo_nobody_reads_is_an_error_not_a_hang(tmp_path):
+    """The run used to block at its very end, opening the FIFO, deaf to SIGTERM."""
+    import pytest
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="no process is reading this FIFO"):
+        write_text(fifo, "nobody hears this")
+    kept = keep(make_result(), fifo, None)
+    assert kept.json_error == f"{fifo}: no process is reading this FIFO"
+
+
 def test_json_first_then_spool_with_fallback(tmp_path):
     result = make_result()
     blocked = tmp_path / "afile"
@@ -53,7 +65,7 @@ def test_json_first_then_spool_with_fallback(tmp_path):
     kept = keep(result, tmp_path / "r.json", blocked / "spool", fallback_dir=tmp_path / "fallback")
     assert kept.json_path == tmp_path / "r.json" and kept.json_error is None
     assert kept.spool_path == tmp_path / "fallback" / f"{result.run_uid}.json"
-    assert kept.spool_errors == [f"{blocked / 'spool' / (result.run_uid + '.json')}: Not a directory"]
+    assert kept.spool_errors == [f"{blocked / 'spool' / (result.run_uid + '.json')}: {blocked} is not a directory"]
     assert not kept.on_stderr
     assert json.loads(kept.spool_path.read_text()) == json.loads((tmp_path / "r.json").read_text())
 
@@ -67,4 +79,4 @@ def test_a_json_file_that_cannot_be_written_is_reported(tmp_path):
     blocked = tmp_path / "afile"
     blocked.write_text("")
     kept = keep(make_result(), blocked / "r.json", None)
-    assert kept.json_path is None and kept.json_error.startswith(f"{blocked / 'r.json'}: ")
+    assert kept.json_path is None and kept.json_error == f"{blocked / 'r.json'}: {blocked} is not a directory"

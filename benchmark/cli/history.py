@@ -68,9 +68,10 @@ def when(ts: float | None) -> str:
 
 
 def table(rows: list[list[str]]) -> None:
+    rows = [[printable(c) for c in r] for r in rows]  # escaped first: the columns align as shown
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print(printable("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()))
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
 def _runs(session, args: argparse.Namespace) -> int:

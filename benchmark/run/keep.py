@@ -4,6 +4,7 @@ the result lands somewhere and the output says where."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import tempfile
@@ -28,10 +29,18 @@ class Kept:
 def write_text(path: Path, text: str) -> None:
     """Write a file without ever leaving a truncated one. A regular file (or a new path) is
     written beside and renamed over; a symlink is written through to its target; anything
-    else (a FIFO, /dev/stdout) is written in place, since a rename would replace it."""
+    else (a FIFO, /dev/stdout) is written in place, since a rename would replace it. A FIFO
+    nobody reads is an error at once (ENXIO), never a run that hangs at its very end."""
     target = Path(os.path.realpath(path))
     if target.exists() and not target.is_file():
-        with open(target, "w", encoding="utf-8") as f:
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno == errno.ENXIO:
+                raise OSError(e.errno, "no process is reading this FIFO") from None
+            raise
+        os.set_blocking(fd, True)  # the reader is there: let it take its time
+        with open(fd, "w", encoding="utf-8") as f:
             f.write(text)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +63,7 @@ def keep(result: RunResult, json_path: Path | None, spool_dir: Path | None,
             write_text(json_path, text)
             kept.json_path = json_path
         except OSError as e:
-            kept.json_error = f"{json_path}: {e.strerror or e}"
+            kept.json_error = f"{json_path}: {_why(json_path, e)}"
     if spool_dir is not None:
         for directory in (spool_dir, fallback_dir or Path(tempfile.gettempdir()) / FALLBACK_SPOOL):
             path = directory / f"{result.run_uid}.json"
@@ -63,9 +72,18 @@ def keep(result: RunResult, json_path: Path | None, spool_dir: Path | None,
                 kept.spool_path = path
                 break
             except OSError as e:
-                kept.spool_errors.append(f"{path}: {e.strerror or e}")
+                kept.spool_errors.append(f"{path}: {_why(path, e)}")
         if kept.spool_path is None and kept.json_path is None:
             print(STDERR_MARKER, file=sys.stderr)
             print(text, file=sys.stderr, flush=True)
             kept.on_stderr = True
     return kept
+
+
+def _why(path: Path, e: OSError) -> str:
+    """The reason in words a person can act on: "File exists" from a mkdir means that
+    something on the way is not a directory."""
+    for parent in Path(os.path.realpath(path)).parents:
+        if parent.exists():
+            return e.strerror or str(e) if parent.is_dir() else f"{parent} is not a directory"
+    return e.strerror or str(e)
