@@ -183,15 +183,19 @@ def latest_run(session: Session, branch: str | None = None, repository: str | No
     return load_result(session, latest(session, branch, repository))
 
 
+def _stats(m: MetricRow) -> Stats | None:
+    if m.median is None:
+        return None
+    return Stats(n=m.n or 0, mean=m.mean, median=m.median, p90=m.p90, p99=m.p99, min=m.min, max=m.max, stdev=m.stdev)
+
+
 def load_result(session: Session, row: Benchmark) -> RunResult:
     """The stored run as the full result object, raw samples and device samples included."""
     bid = row.benchmark_id
     metrics: dict[int, list[Metric]] = {}
     for m in session.scalars(select(MetricRow).where(MetricRow.benchmark_id == bid).order_by(MetricRow.metric_id)):
-        stats = None if m.median is None else Stats(n=m.n or 0, mean=m.mean, median=m.median, p90=m.p90, p99=m.p99,
-                                                    min=m.min, max=m.max, stdev=m.stdev)
         metrics.setdefault(m.scenario_run_id, []).append(
-            Metric(name=m.name, unit=m.unit or "", samples=list(m.samples or []), stats=stats))
+            Metric(name=m.name, unit=m.unit or "", samples=list(m.samples or []), stats=_stats(m)))
     samples: dict[str | None, list[DeviceSample]] = {}
     for d in session.scalars(select(DeviceMeasurement).where(DeviceMeasurement.benchmark_id == bid)
                              .order_by(DeviceMeasurement.time, DeviceMeasurement.measurement_id)):
@@ -235,10 +239,7 @@ def series_history(session: Session, series_key: str, metric: str, branch: str |
     points = [
         HistoryPoint(run_uid=b.run_uid, branch=b.branch, commit_id=b.commit_id, commit_time=unix(b.commit_time),
                      started_at=unix(b.started_at), scenario=m.scenario or "", status=status, metric=m.name,
-                     unit=m.unit, direction=m.direction,
-                     stats=None if m.median is None else Stats(n=m.n or 0, mean=m.mean, median=m.median, p90=m.p90,
-                                                               p99=m.p99, min=m.min, max=m.max, stdev=m.stdev),
-                     samples=list(m.samples or []))
+                     unit=m.unit, direction=m.direction, stats=_stats(m), samples=list(m.samples or []))
         for m, status, b in session.execute(stmt)
     ]
     return points[::-1]

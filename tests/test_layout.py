@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.contracts.config import KINDS
-from benchmark.contracts.figures import FIGURES, SEED_KEYS
+from benchmark.contracts.figures import DIRECTIONS, FIGURES, SEED_KEYS, UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,7 +92,7 @@ def test_every_reported_figure_is_registered():
 
 def test_the_registry_is_coherent():
     for f in FIGURES.values():
-        assert f.unit in ("s", "tokens/s", "bytes", "bool", "count") and f.direction in ("lower", "higher", "info")
+        assert f.unit in UNITS and f.direction in DIRECTIONS
         assert f.description
         if f.unit == "s":
             assert f.direction == "lower"

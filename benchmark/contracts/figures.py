@@ -25,10 +25,6 @@ class Figure:
     description: str
     seed_kind: str | None = None  # the scenario kind whose figure fills the seed key of this name
 
-    @property
-    def is_check(self) -> bool:
-        return self.unit in ("bool", "count")
-
 
 def _timing(name: str, description: str, seed_kind: str | None = None) -> Figure:
     return Figure(name, "s", LOWER, description, seed_kind)

@@ -43,8 +43,8 @@ def read(cwd: Path | None = None) -> GitInfo:
     if branch == "HEAD":  # detached checkout: no branch name to report
         branch = None
     repository = os.environ.get("GITHUB_REPOSITORY") or _git(["config", "--get", "remote.origin.url"], cwd)
-    if repository is None and _git(["rev-parse", "--show-toplevel"], cwd):
-        repository = Path(_git(["rev-parse", "--show-toplevel"], cwd)).name
+    if repository is None and (top := _git(["rev-parse", "--show-toplevel"], cwd)):
+        repository = Path(top).name
     return GitInfo(branch=branch, commit=_git(["rev-parse", "HEAD"], cwd),
                    message=_git(["log", "-1", "--format=%B"], cwd), repository=repository)
 

@@ -85,5 +85,5 @@ def _why(path: Path, e: OSError) -> str:
     something on the way is not a directory."""
     for parent in Path(os.path.realpath(path)).parents:
         if parent.exists():
-            return e.strerror or str(e) if parent.is_dir() else f"{parent} is not a directory"
+            return (e.strerror or str(e)) if parent.is_dir() else f"{parent} is not a directory"
     return e.strerror or str(e)
