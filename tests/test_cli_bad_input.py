@@ -190,6 +190,8 @@ def test_a_message_or_branch_starting_with_a_dash_is_accepted(cb, message):
     assert r.returncode == 1, r.stderr  # the scenario fails on purpose; the run is stored
     b = read_run(cb.default_url, run_uid(r.stdout))["benchmark"]
     assert (b["commit_message_full"], b["branch"]) == (message, "-dash-branch")
+    shown = run_cli(["history", "--branch", "-dash-branch"], cb.env)  # and reading it back by branch
+    assert shown.returncode == 0 and "-dash-branch" in shown.stdout.splitlines()[1], shown.stderr
 
 
 def test_escape_sequences_are_printed_escaped(cb):

@@ -11,6 +11,8 @@ import argparse
 from . import db, export, history, ingest, run, show
 from .errors import error  # noqa: F401  (re-exported for benchmark/llama.py)
 
+# Options that take free text (which may start with "-") wherever they appear.
+FREE_TEXT = ("--branch", "--commit", "--message", "--repository")
 COMMANDS = {"run": run, "history": history, "show": show, "export": export, "ingest": ingest, "db": db}
 
 
@@ -44,9 +46,7 @@ def glue_free_text(argv: list[str], options: tuple[str, ...]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     import sys
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["run"]:
-        argv = glue_free_text(argv, run.FREE_TEXT)
+    argv = glue_free_text(list(sys.argv[1:] if argv is None else argv), FREE_TEXT)
     args = parser().parse_args(argv)
     try:
         return args.handler(args)

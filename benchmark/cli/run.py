@@ -24,7 +24,6 @@ from .errors import error
 from .report import Progress, print_outcome
 
 HELP = "benchmark the current commit"
-FREE_TEXT = ("--branch", "--commit", "--message", "--repository")  # may start with "-"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
