@@ -62,6 +62,10 @@ class Benchmark(Base):
     runner_host: Mapped[str | None] = mapped_column(String(255))
     runner_pid: Mapped[int | None] = mapped_column(Integer)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # 0004: the time axis of dashboards (commit time, else start), and the roofline's inputs
+    plotted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    weight_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_bandwidth_bytes_per_s: Mapped[float | None] = mapped_column(Double)  # bytes read + written
 
     __table_args__ = (
         # a unique index rather than a constraint: SQLite can add one without a table copy
@@ -73,6 +77,7 @@ class Benchmark(Base):
         Index("ix_benchmarks_gpu_name", "gpu_name"),
         Index("ix_benchmarks_model_id", "model_id"),
         Index("ix_benchmarks_created_at", "created_at"),
+        Index("ix_benchmarks_plotted_at", "plotted_at"),
     )
 
 

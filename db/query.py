@@ -223,7 +223,8 @@ def load_result(session: Session, row: Benchmark) -> RunResult:
         environment={"gpu_name": row.gpu_name} | dict(row.environment or {}),  # the seed kept only the name
         status=row.status or "", error=row.error, started_at=unix(row.started_at),
         finished_at=unix(row.finished_at), commit_time=unix(row.commit_time),
-        commit_parents=list(row.commit_parents or []), scenarios=scenarios)
+        commit_parents=list(row.commit_parents or []), weight_bytes=row.weight_bytes,
+        memory_bandwidth_bytes_per_s=row.memory_bandwidth_bytes_per_s, scenarios=scenarios)
 
 
 def series_history(session: Session, series_key: str, metric: str, branch: str | None = None,

@@ -144,6 +144,10 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
+
+
 def _find(session: Session, run_uid: str) -> Benchmark | None:
     return session.scalar(select(Benchmark).where(Benchmark.run_uid == run_uid))
 
@@ -175,9 +179,12 @@ def _save_run(session: Session, result: RunResult) -> int:
         commit_parents=list(result.commit_parents),
         runner_host=env.get("hostname"),
         runner_pid=env.get("runner_pid"),
+        weight_bytes=result.weight_bytes,
+        memory_bandwidth_bytes_per_s=result.memory_bandwidth_bytes_per_s,
     ))
     header.update(started_at=utc(result.started_at), finished_at=utc(result.finished_at),
-                  commit_time=utc(result.commit_time), heartbeat_at=_now())
+                  commit_time=utc(result.commit_time), heartbeat_at=_now(),
+                  plotted_at=utc(_first(result.commit_time, result.started_at)) or _now())
     if result.started_at is not None:
         header["created_at"] = utc(result.started_at)  # else the server default: now, UTC
 

@@ -4,10 +4,17 @@
 # then pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+# Debian's packages: PostgreSQL (a real server per test session), Chromium (the HTML report is
+# checked in a real headless browser), docker-compose (`config -q` validates docker-compose.yml
+# without a container engine).
+NEED=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || NEED+=(postgresql)
+command -v chromium >/dev/null 2>&1 || NEED+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || NEED+=(docker-compose)
+if [ ${#NEED[@]} -gt 0 ]; then
   SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${NEED[@]}" >/dev/null
 fi
 bash benchmark/install.sh test
 . .venv/bin/activate

@@ -33,6 +33,7 @@ EXPECTED_COLUMNS = {
         "run_uid", "status", "error", "commit_message_full", "repository", "model_id",
         "synthetic", "gpu_count", "config", "config_hash", "environment", "started_at",
         "finished_at", "commit_time", "commit_parents", "runner_host", "runner_pid", "heartbeat_at",
+        "plotted_at", "weight_bytes", "memory_bandwidth_bytes_per_s",
     },
     "device_measurements": {
         "measurement_id", "benchmark_id", "cpu_util", "mem_megabytes", "gpu_util",
@@ -60,6 +61,7 @@ EXPECTED_INDEXES = {
         ("ix_benchmarks_created_at", ("created_at",), False),
         ("ix_benchmarks_branch_commit_time", ("branch", "commit_time"), False),
         ("ix_benchmarks_status", ("status",), False),
+        ("ix_benchmarks_plotted_at", ("plotted_at",), False),
     },
     "device_measurements": {
         ("ix_device_measurements_benchmark_id_time", ("benchmark_id", "time"), False)
@@ -257,12 +259,14 @@ def _adoption_checks(engine, dashboard_sql: str) -> None:
     assert current_revision(engine) is None
     assert upgrade(engine) == head_revision()
     after = snapshot(engine)
-    # every old row and value is still there (new columns appended, all NULL)
+    # every old row and value is still there (new columns appended, all NULL but 0004's
+    # plotted_at: a seed run sits on the time axis at its created_at)
     for table in ("benchmarks", "device_measurements", "model_measurements"):
         assert len(after[table]) == len(before[table]) > 0
         for old, new in zip(before[table], after[table]):
             assert new[: len(old)] == old
-            assert all(v is None for v in new[len(old):])
+            created_at = old[5] if table == "benchmarks" else None
+            assert [v for v in new[len(old):] if v is not None] == ([created_at] if created_at else [])
 
     def dashboard():
         with engine.connect() as conn:
@@ -419,3 +423,56 @@ def test_0003_backfills_series_keys(engine):
                     model_id="tiny-llama", synthetic=True, config={}, config_hash="",
                     environment=env | {"model": env["model"] | {"key": "tiny-llama"}, "hostname": "new-host"})
     assert new.series_key(ScenarioResult(name="x", kind="compiled_decode", params=params)) == key
+
+
+def test_0004_plots_old_runs_and_reads_them_through_the_view(engine):
+    """Runs stored before 0004 get a time axis (commit time, else start, else created_at),
+    and run_figures gives each figure beside its run's identity."""
+    upgrade(engine, "0003")
+    bench = sa.table("benchmarks", sa.column("run_uid"), sa.column("branch"), sa.column("commit_time"),
+                     sa.column("started_at"), sa.column("created_at"), sa.column("gpu_name"), sa.column("status"))
+    t = [datetime(2026, 1, d) for d in (1, 2, 3)]
+    with engine.begin() as conn:
+        conn.execute(bench.insert(), [
+            dict(run_uid="a", branch="main", commit_time=t[0], started_at=t[1], created_at=t[2], status="succeeded"),
+            dict(run_uid="b", branch="main", commit_time=None, started_at=t[1], created_at=t[2], status=None),
+            dict(run_uid="c", branch="main", commit_time=None, started_at=None, created_at=t[2], status=None)])
+        bid = conn.execute(text("SELECT benchmark_id FROM benchmarks WHERE run_uid = 'a'")).scalar_one()
+        conn.execute(text("INSERT INTO scenario_runs (benchmark_id, name) VALUES (:b, 'eager')"), {"b": bid})
+        sid = conn.execute(text("SELECT scenario_run_id FROM scenario_runs")).scalar_one()
+        conn.execute(text("INSERT INTO metrics (benchmark_id, scenario_run_id, scenario, name, median) "
+                          "VALUES (:b, :s, 'eager', 'model_load_time', 1.5)"), {"b": bid, "s": sid})
+    assert upgrade(engine) == head_revision()
+    with engine.connect() as conn:
+        plotted = dict(conn.execute(text("SELECT run_uid, plotted_at FROM benchmarks")).all())
+        view = conn.execute(text("SELECT run_uid, time, gpu, repository, scenario, figure, median "
+                                 "FROM run_figures")).all()
+    assert {k: v if isinstance(v, datetime) else datetime.fromisoformat(v) for k, v in plotted.items()} \
+        == {"a": t[0], "b": t[1], "c": t[2]}
+    assert [tuple(r)[:1] + tuple(r)[2:] for r in view] == [("a", "cpu", "", "eager", "model_load_time", 1.5)]
+
+
+def test_0004_reader_role_reads_and_cannot_write(pg_url):
+    from db.reader import READER_ROLE, ensure_reader
+
+    engine = sa.create_engine(pg_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            state = ensure_reader(conn, "it's a secret")  # a quote: quoted by the server, not by us
+            assert state.exists and state.can_login and state.password_set
+            grants = {(r.table_name, r.privilege_type) for r in conn.execute(text(
+                "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
+                "WHERE grantee = :r AND table_catalog = current_database()"), {"r": READER_ROLE})}
+        assert grants == {(t, "SELECT") for t in ("benchmarks", "metrics", "scenario_runs", "device_measurements",
+                                                  "model_measurements", "run_figures")}
+        reader = sa.create_engine(sa.engine.make_url(pg_url).set(username=READER_ROLE, password="it's a secret"))
+        try:
+            with reader.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM benchmarks")).scalar() == 0
+                with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                    conn.execute(text("UPDATE benchmarks SET branch = 'x'"))
+        finally:
+            reader.dispose()
+    finally:
+        engine.dispose()

@@ -1,7 +1,9 @@
 """Manage the database.
 
   upgrade      apply the migrations (a database made by the seed's SQL file is adopted
-               with its data; two upgrades at once are serialized)
+               with its data; two upgrades at once are serialized). On PostgreSQL also
+               grant the read-only role commitbench_reader (Grafana's) SELECT on what
+               the dashboards read, and set its password from $COMMITBENCH_READER_PASSWORD
   current      print the revision the database is at
   close-stale  close as failed the runs left `running` by a runner that died (killed,
                out of memory, a CI machine gone): on this host when its process is gone,
@@ -18,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.migrate import SchemaError, current_revision, head_revision, upgrade
 from db.query import STALE_AFTER_S
+from db.reader import PASSWORD_ENV, READER_ROLE, ensure_reader
 
 from ..contracts import exitcodes
 from .common import CommandError, add_db_argument, first_line, require_existing, store_for
@@ -45,6 +48,18 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _reader(store) -> str:
+    """Grants for Grafana's read-only role, and its password from the environment."""
+    with store.engine.begin() as conn:
+        state = ensure_reader(conn, os.environ.get(PASSWORD_ENV) or None)
+    if not state.exists:
+        return (f"read-only role {READER_ROLE}: absent, and this user may not create it "
+                "(an admin can: CREATE ROLE commitbench_reader NOLOGIN; then upgrade again)")
+    login = "password set from $" + PASSWORD_ENV if state.password_set else \
+        ("can log in" if state.can_login else f"cannot log in until ${PASSWORD_ENV} is set here")
+    return f"read-only role {READER_ROLE}: SELECT granted; {login}"
+
+
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.older_than <= MAX_OLDER_THAN_S:  # nan and inf fail this too
         return error(f"--older-than must be a number of seconds in (0, {MAX_OLDER_THAN_S:g}], got {args.older_than:g}",
@@ -59,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.action == "upgrade":
             print(f"{where}: schema at {upgrade(store.engine)} (head)")
+            if store.engine.dialect.name == "postgresql":
+                print(_reader(store))
         elif args.action == "current":
             current = current_revision(store.engine)
             state = "head" if current == head_revision() else f"head is {head_revision()}"

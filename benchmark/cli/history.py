@@ -24,7 +24,7 @@ from ..contracts.figures import FIGURES
 from .common import CommandError, add_db_argument, reading
 from .db import pid_alive
 from .errors import error
-from .report import fmt
+from .table import fmt
 from .terminal import printable
 
 HELP = "runs and figures in commit order"

@@ -12,7 +12,7 @@ from db import query
 from ..contracts import exitcodes
 from .common import CommandError, add_db_argument, reading
 from .errors import error
-from .report import print_result
+from .table import print_result
 
 HELP = "show a stored run"
 

@@ -14,7 +14,8 @@ LOWER, HIGHER, INFO = "lower", "higher", "info"  # which way is better; INFO: ne
 DIRECTIONS = (LOWER, HIGHER, INFO)
 # "s" timings, "tokens/s" throughput, "bytes" memory; "bool" a per-repetition check (1 = true);
 # "count" an integer tally. Booleans and counts are never timings: no percentile of them is shown.
-UNITS = ("s", "tokens/s", "bytes", "bool", "count")
+# "ratio" a fraction (1 = 100 %); "J" joules.
+UNITS = ("s", "tokens/s", "bytes", "bool", "count", "ratio", "J")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ _FIGURES = (
     Figure("graphs_compiled", "count", INFO, "graphs dynamo compiled"),
     Figure("recompiles_during_measurement", "count", LOWER, "graphs compiled after warmup"),
     Figure("graph_breaks", "count", LOWER, "dynamo graph breaks"),
+    Figure("energy_per_token_joules", "J", LOWER, "GPU energy (NVML total-energy counter) over the decode "
+           "phase / generated tokens; NULL where unreadable"),
     # compiled_generate
     _timing("first_compile_generate_time_secs", "compiled generate, 1st call (compiles)", "compiled_generate"),
     _timing("second_compile_generate_time_secs", "compiled generate, 2nd call", "compiled_generate"),
@@ -66,6 +69,9 @@ _FIGURES = (
     _timing("fourth_compile_generate_time_secs", "compiled generate, 4th call", "compiled_generate"),
     _timing("compiled_generate_time_secs", "compiled generate, steady state"),
     Figure("compiled_generate_tokens_per_sec", "tokens/s", HIGHER, "generated tokens / compiled generate time"),
+    # eager and compiled_decode, added by the runner (contracts/roofline.py)
+    Figure("decode_roofline_fraction", "ratio", HIGHER, "decode lower bound (weight bytes / memory bandwidth) "
+           "/ measured decode step, per repetition"),
     # every kind
     Figure("peak_memory_allocated_bytes", "bytes", LOWER, "CUDA allocator peak (allocated)"),
     Figure("peak_memory_reserved_bytes", "bytes", LOWER, "CUDA allocator peak (reserved)"),

@@ -54,16 +54,19 @@ class PrepareOutput:
 @dataclass
 class ProbeJob:
     """What the runner must not find out itself, because asking CUDA would create a
-    context in the runner's process: the GPU's name and identity."""
+    context in the runner's process: the GPU's name and identity; and the device's memory
+    bandwidth, measured in a process of its own (a copy of `bandwidth_bytes`; 0: none)."""
 
     device: str
+    bandwidth_bytes: int = 0
 
 
 @dataclass
 class ProbeOutput:
-    gpu_name: str | None
-    gpu_count: int
+    gpu_name: str | None = None
+    gpu_count: int = 0
     uuid: str | None = None  # NVML's form, "GPU-..."; how the sampler finds the same GPU
+    memory_bandwidth_bytes_per_s: float | None = None
 
 
 JOBS: dict[str, tuple[type, type]] = {

@@ -123,6 +123,10 @@ class RunResult:
     finished_at: float | None = None
     commit_time: float | None = None  # unix seconds, the committer date: history is ordered by it
     commit_parents: list[str] = field(default_factory=list)
+    # the decode roofline's inputs, once per run (None where not measured): the model's
+    # weight bytes and the device's copy bandwidth, bytes read + written per second
+    weight_bytes: int | None = None
+    memory_bandwidth_bytes_per_s: float | None = None
     scenarios: list[ScenarioResult] = field(default_factory=list)
     format: str = RESULT_FORMAT
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..contracts import exitcodes
+from ..contracts import exitcodes, roofline
 from ..contracts.config import BenchConfig, ScenarioParams
 from ..contracts.jobs import PrepareJob, ProbeJob, ProbeOutput, ScenarioJob
-from ..contracts.result import CANCELLED, FAILED, RUNNING, SUCCEEDED, RunResult, ScenarioResult
+from ..contracts.result import CANCELLED, FAILED, RUNNING, SUCCEEDED, Metric, RunResult, ScenarioResult
 from ..models import ModelSource, checkpoint_dir
 from ..trackers import environment
+from ..trackers.bandwidth import DEFAULT_BYTES as BANDWIDTH_BYTES
 from ..trackers.nvml import NvmlReader, nvml_target
 from ..trackers.sampler import Sampler
 from .keep import Kept, keep
@@ -85,6 +86,7 @@ class Runner:
         self.store = RunStore(req.db_url, req.auto_upgrade)
         self.gpu: NvmlReader | None = None  # one NVML reader for the whole run
         self._checkpoints: dict[str, tuple[str | None, str | None]] = {}  # dtype -> (path, error)
+        self.bandwidth: float | None = None  # the probe's, bytes read + written per second
 
     # -- the run -----------------------------------------------------------------------
     def execute(self) -> RunOutcome:
@@ -108,7 +110,7 @@ class Runner:
             repository=req.repository, model_id=req.source.model_id, synthetic=req.source.synthetic,
             config=cfg.to_dict(), config_hash=cfg.hash(), environment=self._environment(),
             status=RUNNING, started_at=time.time(), commit_time=req.commit_time,
-            commit_parents=list(req.commit_parents))
+            commit_parents=list(req.commit_parents), memory_bandwidth_bytes_per_s=self.bandwidth)
         self.say(f"database: {self.store.where()}")
         self.store.open()
         self.store.save_run(result)
@@ -123,6 +125,7 @@ class Runner:
                 break
             self.say(f"[{i}/{total}] {params.name(req.device)}")
             scenario = self._run_scenario(params, result)
+            self._add_roofline(scenario, result)
             result.scenarios.append(scenario)
             self._report_scenario(scenario)
             self.store.save_scenario(result, scenario)
@@ -141,17 +144,24 @@ class Runner:
         return RunOutcome(result=result, store=self.store, kept=kept, cancelled_by=self.cancel.requested)
 
     def _environment(self) -> dict[str, Any]:
-        """Software and hardware, with the GPU found once for the whole run (see trackers/nvml)."""
+        """Software and hardware, with the GPU found once for the whole run (see trackers/nvml),
+        and the memory bandwidth measured once when a scenario decodes (the roofline's)."""
         device = self.req.device
         probe = None
         index = gpu_index(device)
-        if index is not None:
-            self.say(f"probing {device}")
-            outcome = run_job(ProbeJob(device=device), workdir=self.workroot / "probe", timeout_s=PROBE_TIMEOUT_S,
-                              cancel=self.cancel)
+        decodes = any(p.kind in roofline.THROUGHPUT_FIGURE for p in self.req.config.scenarios)
+        if index is not None or decodes:
+            self.say(f"probing {device}" + (f" (memory bandwidth: a {BANDWIDTH_BYTES / 2**30:g} GiB copy)"
+                                            if decodes else ""))
+            job = ProbeJob(device=device, bandwidth_bytes=BANDWIDTH_BYTES if decodes else 0)
+            outcome = run_job(job, workdir=self.workroot / "probe", timeout_s=PROBE_TIMEOUT_S, cancel=self.cancel)
             probe = outcome.output if isinstance(outcome.output, ProbeOutput) else None
             if probe is None:
-                self.say(f"warning: the device probe failed ({outcome.error}); GPU facts come from NVML alone")
+                self.say(f"warning: the device probe failed ({outcome.error}); GPU facts come from NVML alone, "
+                         "and no decode roofline")
+            else:
+                self.bandwidth = probe.memory_bandwidth_bytes_per_s
+        if index is not None:
             self.gpu = NvmlReader.open(nvml_target(index, os.environ.get("CUDA_VISIBLE_DEVICES"),
                                                    probe.uuid if probe else None))
         return environment.collect(device, self.gpu, probe) | {"model": self.req.source.to_dict()}
@@ -175,6 +185,20 @@ class Runner:
             scenario.info["sampler"] = sampler.stats()
         _apply(scenario, outcome)
         return scenario
+
+    def _add_roofline(self, scenario: ScenarioResult, result: RunResult) -> None:
+        """The fraction of the decode roofline a decoding scenario reached (contracts/roofline)."""
+        weight_bytes = scenario.info.get("weight_bytes")
+        if result.weight_bytes is None and isinstance(weight_bytes, int):
+            result.weight_bytes = weight_bytes  # the run's: the first scenario that loaded the model
+        throughput = scenario.metric(roofline.THROUGHPUT_FIGURE.get(scenario.kind, ""))
+        if throughput is None or not weight_bytes or not self.bandwidth:
+            return
+        samples = roofline.fractions(weight_bytes, self.bandwidth, throughput.samples, scenario.params["batch_size"])
+        metric = Metric.of(roofline.FIGURE, samples)
+        scenario.metrics.append(metric)
+        bound = roofline.step_bound_s(weight_bytes, self.bandwidth)
+        self.say(f"    decode roofline: {metric.value:.1%} of the {bound * 1e3:.3f} ms/step bound")
 
     def _checkpoint(self, dtype: str) -> tuple[str | None, str | None]:
         """Path of the model for this dtype, building the synthetic checkpoint once."""

@@ -56,7 +56,7 @@ def collect(device: str, gpu: NvmlReader | None = None, probe: ProbeOutput | Non
         "gpu_name": "cpu",
         "gpu_count": 0,
     }
-    if probe is not None:
+    if probe is not None and probe.gpu_name is not None:  # a CPU probe measures bandwidth only
         env.update(gpu_name=probe.gpu_name, gpu_count=probe.gpu_count, gpu_uuid=probe.uuid)
     if gpu is not None:
         env.update({k: v for k, v in gpu.info().items() if v is not None})

@@ -85,6 +85,10 @@ class NvmlReader:
             "throttle_reasons": self._opt(throttle_fn),
         }
 
+    def energy_mj(self) -> int | None:
+        """Millijoules since the driver loaded (Volta and newer); None where unsupported."""
+        return self._opt(self._nv.nvmlDeviceGetTotalEnergyConsumption)
+
     def info(self) -> dict[str, Any]:
         nv = self._nv
         return {

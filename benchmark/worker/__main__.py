@@ -66,11 +66,19 @@ def _prepare(job: PrepareJob, events: Reporter) -> PrepareOutput:
 def _probe(job: ProbeJob) -> ProbeOutput:
     import torch
 
-    index = torch.device(job.device).index or 0
-    props = torch.cuda.get_device_properties(index)
-    uuid = getattr(props, "uuid", None)
-    return ProbeOutput(gpu_name=props.name, gpu_count=torch.cuda.device_count(),
-                       uuid=str(uuid) if uuid is not None else None)
+    from ..trackers.bandwidth import copy_bandwidth
+
+    device = torch.device(job.device)
+    out = ProbeOutput()
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device.index or 0)
+        uuid = getattr(props, "uuid", None)
+        out = ProbeOutput(gpu_name=props.name, gpu_count=torch.cuda.device_count(),
+                          uuid=str(uuid) if uuid is not None else None)
+        torch.cuda.set_device(device)
+    if job.bandwidth_bytes:
+        out.memory_bandwidth_bytes_per_s = copy_bandwidth(device, job.bandwidth_bytes)
+    return out
 
 
 def _scenario(job: ScenarioJob, events: Reporter):

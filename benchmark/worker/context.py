@@ -39,6 +39,11 @@ class Context:
         if samples:
             self.metrics.append(Metric.of(name, samples))
 
+    def add_unmeasured(self, name: str, reason: str) -> None:
+        """A figure this device cannot give: stored as NULL, with the reason in info."""
+        self.metrics.append(Metric.of(name, []))
+        self.info[f"{name}_unmeasured"] = reason
+
     def timer(self) -> Timer:
         return Timer(self.device)
 
@@ -50,6 +55,8 @@ class Context:
         model, seconds = self.timer().time(load_model, self.model_path, p.dtype, p.attn_implementation,
                                            str(self.device))
         no_end_of_sequence(model)
+        # what a decode step must read at least once: the roofline's numerator
+        self.info["weight_bytes"] = sum(t.numel() * t.element_size() for t in model.parameters())
         return model, seconds
 
     def setup(self):

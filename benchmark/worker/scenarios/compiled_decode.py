@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from ...trackers.compile_stats import CompileCounters, cudagraphs_applied
+from ...trackers.energy import EnergyMeter
 from ..context import tokens_match
 from ..decode import decode_step, prefill, timed_generate
 
@@ -40,6 +41,8 @@ def run(ctx) -> None:
     ctx.phase("decode")
     ttft, tt2, tt3, ttnt, means, tight, match = [], [], [], [], [], [], []
     mismatch = None
+    meter, no_energy = EnergyMeter.open(ctx.device)
+    joules_before = meter.joules() if meter else None
     for _ in range(p.repetitions):
         # alternate with a tight loop (one interval over all steps), side by side
         _, (_, total) = generate(per_step=False)
@@ -55,6 +58,14 @@ def run(ctx) -> None:
         match.append(float(same))
         mismatch = mismatch if same else first_diff
     measured = counters.snapshot()
+    joules_after = meter.joules() if meter else None
+    if meter is not None:
+        meter.close()
+    if joules_before is not None and joules_after is not None:
+        generated = 2 * p.repetitions * p.new_tokens * p.batch_size  # tight + measured, each repetition
+        ctx.add("energy_per_token_joules", [(joules_after - joules_before) / generated])
+    else:
+        ctx.add_unmeasured("energy_per_token_joules", no_energy or "NVML energy counter read failed")
 
     ctx.add("time_to_first_token_secs", ttft)
     ctx.add("time_to_second_token_secs", tt2)

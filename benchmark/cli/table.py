@@ -36,12 +36,17 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.1f} tok/s"
     if unit == "count":
         return f"{value:.0f}" if value == int(value) else f"{value:g}"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if unit == "J":
+        return f"{value * 1e3:.2f} mJ" if value < 1 else f"{value:.3f} J"
     return f"{value:g}"
 
 
 def metric_row(m: Metric) -> str:
     st = m.stats
-    assert st is not None
+    if st is None:  # stored as NULL: e.g. energy where NVML cannot read it
+        return f"    {m.name:<40} {'not measured':>14}"
     if m.unit == "bool":
         true = sum(1 for v in m.samples if v)
         return f"    {m.name:<40} {('yes' if true == st.n else 'NO') + f' {true}/{st.n}':>14}"
@@ -62,6 +67,11 @@ def print_result(result: RunResult, out: IO[str] | None = None, series: bool = F
     w(f"commitbench run {result.run_uid}: {result.status.upper()}")
     w(f"  {result.branch} @ {result.commit_id}  model {result.model_id}"
       f"{' (synthetic weights)' if result.synthetic else ''}  on {result.environment.get('gpu_name')}")
+    bandwidth, weights = result.memory_bandwidth_bytes_per_s, result.weight_bytes
+    if bandwidth:
+        bound = f"; weights {fmt(weights, 'bytes')}: decode bound {fmt(weights / bandwidth, 's')}/step" \
+            if weights else ""
+        w(f"  memory bandwidth {bandwidth / 1e9:.1f} GB/s (timed copy, bytes read + written){bound}")
     for s in result.scenarios:
         w()
         mark = "ok" if s.status == SUCCEEDED else s.status.upper()

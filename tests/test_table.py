@@ -1,10 +1,10 @@
-"""benchmark/cli/report.py: what a person reads, from literal results."""
+"""benchmark/cli/table.py: what a person reads, from literal results."""
 
 from __future__ import annotations
 
 import io
 
-from benchmark.cli.report import fmt, metric_row, print_outcome, print_result
+from benchmark.cli.table import fmt, metric_row, print_outcome, print_result
 from benchmark.contracts.result import Metric
 from benchmark.run.keep import Kept
 from benchmark.run.runner import RunOutcome
