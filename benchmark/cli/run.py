@@ -21,7 +21,7 @@ from ..run import gitinfo
 from ..run.runner import RunRequest, Runner
 from ..run.storage import embedded
 from .errors import error
-from .report import Progress, print_outcome
+from .table import Progress, print_outcome
 
 HELP = "benchmark the current commit"
 
