@@ -9,22 +9,27 @@ text or jsonb, and a NUL in a crashed scenario's stderr must not cost the result
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from benchmark.contracts import figures
 from benchmark.contracts.inputs import SEED_MESSAGE_CHARS
-from benchmark.contracts.result import ABANDONED, RUNNING, TERMINAL_STATUSES, RunResult, ScenarioResult
+from benchmark.contracts.result import (ABANDONED, RUNNING, TERMINAL_STATUSES, DeviceSample, RunResult,
+                                        ScenarioResult)
 from db.migrate import check_current, upgrade
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ModelMeasurement, ScenarioRun
 from db.query import last_seen, stale_reason
 from db.session import make_engine, read_scope, session_scope
+from db.sqltypes import utcnow
 from db.url import display_url
 
 ALREADY_STORED = "skipped (already stored)"
@@ -244,18 +249,126 @@ def _save_scenario(session: Session, benchmark_id: int, result: RunResult, scena
     if metric_rows:
         session.execute(insert(MetricRow), metric_rows)
 
-    # Tens of thousands of samples: one executemany (batched "insertmanyvalues" on
-    # PostgreSQL), no ORM objects. Rows are tagged with this scenario's name, which is
-    # also what _delete_scenario matches, so re-saving replaces them.
-    device_rows = [
-        dict(benchmark_id=benchmark_id, time=utc(d.time), scenario=run.name, phase=clean(d.phase),
-             cpu_util=d.cpu_util, mem_megabytes=d.mem_megabytes, gpu_util=d.gpu_util,
-             gpu_mem_megabytes=d.gpu_mem_megabytes, sm_clock_mhz=d.sm_clock_mhz, power_watts=d.power_watts,
-             temperature_c=d.temperature_c, throttle_reasons=d.throttle_reasons)
-        for d in scenario.samples
-    ]
-    if device_rows:
-        session.execute(insert(DeviceMeasurement), device_rows)
+    # Rows are tagged with this scenario's name, which is also what _delete_scenario
+    # matches, so re-saving replaces them.
+    _write_samples(session, benchmark_id, run.name, scenario.samples)
+
+
+# -- device samples ------------------------------------------------------------------------
+# Tens of thousands per scenario, so no ORM objects. On PostgreSQL (psycopg2) they are
+# COPYed in CSV on the session's own connection, inside its transaction: ~10x the rows/s
+# of an executemany, and as atomic (dashboards/bench_scale.py measures both). Elsewhere
+# (SQLite) one executemany.
+SAMPLE_COLUMNS = ("benchmark_id", "time", "scenario", "phase", "cpu_util", "mem_megabytes", "gpu_util",
+                  "gpu_mem_megabytes", "sm_clock_mhz", "power_watts", "temperature_c", "throttle_reasons")
+_COPY_SAMPLES = (f"COPY {DeviceMeasurement.__tablename__} ({', '.join(SAMPLE_COLUMNS)}) "
+                 "FROM STDIN WITH (FORMAT csv)")
+_COPY_CHUNK = 5000  # rows per piece handed to the driver: the CSV is never built whole
+
+
+def _write_samples(session: Session, benchmark_id: int, scenario: str, samples: list[DeviceSample]) -> None:
+    """Insert one scenario's device samples (`scenario`: its stored, cleaned name)."""
+    if not samples:
+        return
+    conn = session.connection()
+    if _can_copy(conn):
+        _copy_samples(conn, benchmark_id, scenario, samples)
+    else:
+        session.execute(insert(DeviceMeasurement), [
+            dict(benchmark_id=benchmark_id, time=utc(d.time), scenario=scenario, phase=clean(d.phase),
+                 cpu_util=d.cpu_util, mem_megabytes=d.mem_megabytes, gpu_util=d.gpu_util,
+                 gpu_mem_megabytes=d.gpu_mem_megabytes, sm_clock_mhz=d.sm_clock_mhz, power_watts=d.power_watts,
+                 temperature_c=d.temperature_c, throttle_reasons=d.throttle_reasons)
+            for d in samples
+        ])
+
+
+def _can_copy(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2"
+
+
+def _copy_samples(conn: Connection, benchmark_id: int, scenario: str, samples: list[DeviceSample]) -> None:
+    """COPY on the connection's DBAPI connection, so in its transaction: a failure here or
+    later rolls these rows back with the rest. Errors are raised as SQLAlchemy's, as the
+    executemany's would be (the runner and `ingest` catch SQLAlchemyError to spool)."""
+    # A sample without a time gets the column's default, as with the executemany.
+    default_time = (conn.execute(select(utcnow())).scalar_one().isoformat(" ")
+                    if any(d.time is None for d in samples) else "")
+    reader = _ChunkReader(_csv_lines(benchmark_id, scenario, samples, default_time))
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.copy_expert(_COPY_SAMPLES, reader)
+    except dbapi.Error as e:
+        if reader.error is not None:  # a value that is not a number: psycopg2 aborted the COPY
+            raise StatementError(f"device sample not storable: {reader.error!r}", _COPY_SAMPLES, None,
+                                 reader.error) from reader.error
+        raise DBAPIError.instance(_COPY_SAMPLES, None, e, dbapi.Error, dialect=conn.dialect) from e
+    finally:
+        cursor.close()
+
+
+def _csv_lines(benchmark_id: int, scenario: str, samples: list[DeviceSample], default_time: str) -> Iterator[str]:
+    """PostgreSQL CSV: NULL is an unquoted empty field, so every text is quoted (an empty
+    string stays ""), its quotes doubled; inside quotes commas, newlines, tabs and
+    backslashes are data (and no record starts with `\\.`: the first field is a number).
+    Floats in repr, which reads back to the same double."""
+    head = f"{int(benchmark_id)},"
+    name = "," + _csv_text(scenario) + ","
+    phases: dict[str | None, str] = {}
+    seconds: dict[float, str] = {}
+    num = _csv_float
+    for d in samples:
+        phase = phases.get(d.phase)
+        if phase is None:
+            phase = phases[d.phase] = "" if d.phase is None else _csv_text(clean(d.phase))
+        when = default_time if d.time is None else _csv_time(d.time, seconds)
+        yield (f"{head}{when}{name}{phase},{num(d.cpu_util)},{num(d.mem_megabytes)},"
+               f"{num(d.gpu_util)},{num(d.gpu_mem_megabytes)},{num(d.sm_clock_mhz)},{num(d.power_watts)},"
+               f"{num(d.temperature_c)},{'' if d.throttle_reasons is None else int(d.throttle_reasons)}\n")
+
+
+def _csv_text(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _csv_float(value: float | None) -> str:
+    return "" if value is None else repr(float(value))  # nan, inf, -inf: PostgreSQL reads them
+
+
+def _csv_time(ts: float, seconds: dict[float, str]) -> str:
+    """utc(ts) as text, the same microsecond (datetime.fromtimestamp's rounding: the
+    fraction's microseconds, half to even), with each second's text made once: the
+    sampler reads ~100 times a second, and a datetime per sample would be a third of the
+    COPY's time."""
+    frac, whole = math.modf(ts)
+    us = round(frac * 1e6)
+    if us >= 1_000_000:
+        us -= 1_000_000
+        whole += 1
+    elif us < 0:
+        us += 1_000_000
+        whole -= 1
+    second = seconds.get(whole)
+    if second is None:
+        second = seconds[whole] = datetime.fromtimestamp(whole, timezone.utc).replace(tzinfo=None).isoformat(" ")
+    return f"{second}.{us:06d}"
+
+
+class _ChunkReader:
+    """A file for copy_expert: each read() is the next _COPY_CHUNK lines (any length will do).
+    psycopg2 turns an exception in read() into QueryCanceled; the original is kept here."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.error: Exception | None = None
+
+    def read(self, _size: int = -1) -> str:
+        try:
+            return "".join(islice(self._lines, _COPY_CHUNK))
+        except Exception as e:
+            self.error = e
+            raise
 
 
 def _delete_scenario(session: Session, benchmark_id: int, name: str) -> None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from . import db, export, history, ingest, run, show
+from . import dashboards, db, export, history, ingest, report, run, show
 from .errors import error  # noqa: F401  (re-exported for benchmark/llama.py)
 
 # Options that take free text (which may start with "-") wherever they appear.
 FREE_TEXT = ("--branch", "--commit", "--message", "--repository")
-COMMANDS = {"run": run, "history": history, "show": show, "export": export, "ingest": ingest, "db": db}
+COMMANDS = {"run": run, "history": history, "show": show, "export": export, "ingest": ingest, "db": db,
+            "dashboards": dashboards, "report": report}
 
 
 def parser() -> argparse.ArgumentParser:

@@ -76,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         return error(str(e), exitcodes.BAD_INPUT)
     outcome = Runner(request, Progress().line).execute()
     print_outcome(outcome)
+    if outcome.store.available and outcome.cancelled_by is None:
+        from .report import after_run  # a picture after the first run: beside a SQLite file only
+
+        after_run(request.db_url, request.branch)
     return outcome.exit_code
 
 

@@ -1,0 +1,103 @@
+"""Write a self-contained HTML report: one file that opens in any browser, offline.
+
+  commitbench report                         the latest run's branch, its newest 20 runs
+  commitbench report --branch main --limit 50 -o main.html
+
+It shows the latest run against the previous run of the branch (every figure, coloured by
+which way is better), each series' key figures per commit in commit order (failed and
+cancelled runs marked in red), the latest run's device timeline over its scenarios and
+phases, and the failed scenarios with their reasons. Plots are inline SVG: no JavaScript,
+nothing loaded from the network. `commitbench run` writes one beside its SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboards import html_report
+from dashboards.html_data import NothingToReport
+from db.store import Store
+from db.url import parse_url
+
+from ..contracts import exitcodes
+from ..run.keep import write_text
+from .common import CommandError, add_db_argument, first_line, reading
+from .errors import error
+from .terminal import printable
+
+HELP = "write a self-contained HTML report: history plots, compare, device timeline, failures"
+DEFAULT_OUTPUT = Path("commitbench-report.html")
+BESIDE_SQLITE = "report.html"  # what `commitbench run` writes next to its SQLite file
+DEFAULT_LIMIT = 20
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT,
+                   help=f"the HTML file to write (default ./{DEFAULT_OUTPUT}; - for stdout)")
+    p.add_argument("--branch", help="the branch to report on (default: the latest run's)")
+    p.add_argument("--limit", type=int, default=DEFAULT_LIMIT,
+                   help=f"the newest N runs of the branch (default {DEFAULT_LIMIT})")
+    add_db_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        return error(f"--limit must be 1 or more, got {args.limit}", exitcodes.BAD_INPUT)
+    to_stdout = str(args.output) == "-"
+    problem = None if to_stdout else output_problem(args.output)
+    if problem is not None:
+        return error(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
+    try:
+        with reading(args) as session:
+            page = html_report.build(session, branch=args.branch, limit=args.limit)
+    except CommandError as e:
+        return error(str(e), e.code)
+    except NothingToReport as e:
+        return error(f"{e}: nothing to report", exitcodes.BAD_INPUT)
+    if to_stdout:
+        sys.stdout.write(page)
+        return exitcodes.OK
+    try:
+        write_text(args.output, page)
+    except OSError as e:
+        return error(f"--output {args.output}: {e.strerror or e}", exitcodes.BAD_INPUT)
+    print(printable(f"wrote report: {args.output}"))
+    return exitcodes.OK
+
+
+def output_problem(path: Path) -> str | None:
+    """Why the report cannot be written there (checked before the database is read)."""
+    if path.is_dir():
+        return "is a directory"
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        return f"directory {parent} does not exist"
+    return None
+
+
+def after_run(db_url: str, branch: str) -> None:
+    """After `commitbench run` stored its result in a SQLite file: write the branch's report
+    beside that file and say where. A report that cannot be written costs a warning line,
+    never the run's result or its exit code."""
+    url = parse_url(db_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return
+    path = Path(url.database).expanduser().resolve().parent / BESIDE_SQLITE
+    store = Store(db_url)
+    try:
+        with store.reading() as session:
+            page = html_report.build(session, branch=branch, limit=DEFAULT_LIMIT)
+        write_text(path, page)
+    except NothingToReport:
+        return
+    except (OSError, SQLAlchemyError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else first_line(e)
+        print(printable(f"  warning: could not write the report {path}: {reason}"))
+        return
+    finally:
+        store.close()
+    print(printable(f"  report: {path} (open it in a browser)"))

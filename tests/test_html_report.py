@@ -1,0 +1,359 @@
+"""`commitbench report`: the self-contained HTML report, built from real databases (SQLite
+and PostgreSQL) filled through the real store, written by the real CLI, and opened in a real
+headless Chromium: no console errors, and every plot draws something."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from benchmark.contracts.result import CANCELLED, FAILED, Metric
+from helpers import IDENT, REPO, run_cli
+from results import T0, make_result
+
+HOUR = 3600.0
+DECODE = "compiled_decode[compile_mode=default]"
+CRASHED = "compiled_generate[compile_mode=reduce-overhead]"
+HOSTILE = "<script>alert('x')</script> & \x1b[31m"
+COMMITS = (("c1c1c1c1d1", 1, 0.010), ("c2c2c2c2d2", 2, 0.020), ("c3c3c3c3d3", 3, 0.040))
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars"]
+
+
+def fill(store) -> dict[str, object]:
+    """Three commits of main, oldest first; time to next token doubles each time. The
+    middle run failed outright in the compiled_decode scenario (no figures); every run has
+    the crashed compiled_generate scenario, with hostile text in its reason and stderr."""
+    results = {}
+    for i, (commit, hours, ttnt) in enumerate(COMMITS):
+        r = make_result(f"{i + 1}{i + 1}{i + 1}{i + 1}aaaa-run")
+        r.branch, r.commit_id, r.commit_time = "main", commit, T0 + hours * HOUR
+        r.commit_message = f"commit {i + 1}: {HOSTILE}\nbody"
+        r.started_at, r.finished_at = T0 + hours * HOUR + 60, T0 + hours * HOUR + 72
+        for s in r.scenarios:
+            for d in s.samples:
+                d.time += hours * HOUR + 60
+            for p in s.phases:
+                p.start += hours * HOUR + 60
+                p.end = p.end + hours * HOUR + 60 if p.end is not None else None
+            s.started_at = s.started_at + hours * HOUR + 60 if s.started_at else None
+            s.finished_at = s.finished_at + hours * HOUR + 60 if s.finished_at else None
+        decode, crashed = r.scenarios[1], r.scenarios[2]
+        decode.metrics[1] = Metric.of("time_to_next_token_mean_secs", [ttnt, ttnt * 1.1, ttnt * 0.9])
+        crashed.error = f"worker died of SIGSEGV {HOSTILE}"
+        crashed.stderr_tail = f"Fatal Python error: Segmentation fault\n{HOSTILE}"
+        if i == 1:
+            decode.status, decode.error, decode.metrics, decode.exit_code = FAILED, "timed out after 3 s", [], None
+            r.status = FAILED
+        store.ingest(r)
+        results[commit] = r
+    other = make_result("99999999-run")  # another branch: not in main's report
+    other.branch, other.commit_id, other.commit_time = "pr-7", "ffffffff", T0 + 0.5 * HOUR
+    store.ingest(other)
+    return results
+
+
+@pytest.fixture
+def filled(store):
+    return fill(store)
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url):
+    from db.store import Store
+
+    store = Store(sqlite_url)
+    store.open(auto_upgrade=True)
+    fill(store)
+    yield store
+    store.close()
+
+
+def build(store, **kw) -> str:
+    from dashboards.html_report import build as build_report
+
+    with store.reading() as session:
+        return build_report(session, now=T0 + 10 * HOUR, **kw)
+
+
+def test_report_shows_the_stored_figures(store, filled):
+    page = build(store)
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    for commit, _, _ in COMMITS:
+        assert f">{commit[:8]}<" in page  # short shas on the x axes and in the tables
+    assert "ffffffff" not in page  # the report is of the latest run's branch
+    # the latest run (c3) against the previous one (c2): time to next token 20 -> 40 ms is
+    # missing from c2 (it failed); the eager figures are equal
+    assert "commitbench <span class=\"branch\">main</span>" in page
+    assert "40.000 ms" in page and "10.000 ms" in page  # hover text of the history plots
+    assert "median 102.5 tok/s" in page  # eager_generate_tokens_per_sec, as the terminal shows it
+    # compare: base c2, head c3; the decode scenario failed in c2, so its figures are new
+    compare = page[page.index('id="compare"'):page.index('id="history"')]
+    assert "base c2c2c2c2" in compare and "head c3c3c3c3" in compare
+    row = re.search(r"<code>time_to_next_token_mean_secs</code>.*?</tr>", compare).group(0)
+    assert "40.000 ms" in row and ">new<" in row
+    row = re.search(r"<code>eager_generate_tokens_per_sec</code>.*?</tr>", compare).group(0)
+    assert row.count("102.5 tok/s") == 2 and "+0.0%" in row and "chg same" in row
+    # a failed scenario is a red band with its reason, never a silent gap
+    history = page[page.index('id="history"'):page.index('id="timeline"')]
+    assert f"{DECODE} failed in run 2222aaaa: timed out after 3 s" in history
+    assert history.count('fill="#fecaca"') == 2  # c2's band, on both plots of the decode scenario
+    # failures: reasons, signal, stderr tail, all escaped
+    failures = page[page.index('id="failures"'):]
+    assert failures.count(f"<b>{CRASHED}</b>") == 1  # one entry for the same failure at three commits
+    assert " in 3 runs · signal SIGSEGV, exit code -11" in failures
+    assert "timed out after 3 s" in failures
+    assert "Fatal Python error: Segmentation fault" in failures
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; \\x1b[31m" in failures
+    assert "<script" not in page and "\x1b" not in page
+    # the device timeline of the latest run: its scenarios and phases, labelled
+    timeline = page[page.index('id="timeline"'):page.index('id="failures"')]
+    assert "eager · generate: 2.00–3.00 s (1.00 s)" in timeline and "mean CPU 52 %" in timeline
+    assert ">CPU<" in timeline and ">RSS<" in timeline and "GPU" not in timeline  # NULL on CPU
+
+
+def test_report_of_another_branch_and_limit(store, filled):
+    page = build(store, branch="pr-7")
+    assert "ffffffff" in page and "c3c3c3c3" not in page
+    assert "No earlier run of pr-7 to compare with yet." in page
+    page = build(store, branch="main", limit=1)
+    assert "c3c3c3c3" in page and ">c1c1c1c1<" not in page
+    assert "base c2c2c2c2" in page  # the previous run is compared even when not plotted
+
+
+def test_a_cancelled_run_is_marked_at_its_commit(sqlite_store):
+    """Cancelled mid-run: the scenario in flight is marked cancelled, and a scenario the run
+    planned but never reached shows as such, with the run's reason, not as a gap; one it did
+    not plan (its resolved config says which) is not marked."""
+    r = make_result("4444aaaa-run", status=CANCELLED)
+    r.branch, r.commit_id, r.commit_time, r.error = "main", "c4c4c4c4d4", T0 + 4 * HOUR, "cancelled by SIGTERM"
+    r.config = {"device": "cpu", "scenarios": [{"kind": "eager", "new_tokens": 20},
+                                               {"kind": "compiled_decode", "compile_mode": "default"}]}
+    r.scenarios[0].status, r.scenarios[0].error, r.scenarios[0].metrics = CANCELLED, "cancelled by SIGTERM", []
+    del r.scenarios[1:]
+    sqlite_store.ingest(r)
+    page = build(sqlite_store)
+    assert '<span class="badge bad">cancelled</span>' in page[:page.index('id="compare"')]
+    history = page[page.index('id="history"'):page.index('id="timeline"')]
+    assert "eager cancelled in run 4444aaaa: cancelled by SIGTERM" in history
+    assert f"run 4444aaaa cancelled before {DECODE} ran: cancelled by SIGTERM" in history
+    assert f"before {CRASHED} ran" not in history  # not in that run's matrix
+    assert ">c4c4c4c4<" in history
+    compare = page[page.index('id="compare"'):page.index('id="history"')]
+    row = re.search(r"<code>eager_generate_tokens_per_sec</code>.*?</tr>", compare).group(0)
+    assert "102.5 tok/s" in row and '<td class="num chg bad">cancelled</td>' in row  # c3 had it, c4 none
+
+
+def test_units_and_escaping():
+    from dashboards.html_svg import esc, fmt, nice_ticks, scale_for
+
+    assert [fmt(0.0123, "s"), fmt(2.5, "s"), fmt(3 * 2**20, "bytes"), fmt(12.34, "tokens/s")] == \
+        ["12.300 ms", "2.500 s", "3.0 MiB", "12.3 tok/s"]
+    assert [fmt(0.125, "ratio"), fmt(0.0042, "J"), fmt(3.0, "count")] == ["12.5%", "4.200 mJ", "3"]
+    assert scale_for("s", 0.0004).suffix == " µs" and scale_for("bytes", 3 * 2**30).suffix == " GiB"
+    assert nice_ticks(37) == [0, 10, 20, 30, 40] and nice_ticks(0) == [0, 1]
+    assert esc("<b>\"x\" & 'y'</b>\x1b\u202e") == "&lt;b&gt;&quot;x&quot; &amp; &#x27;y&#x27;&lt;/b&gt;\\x1b\\u202e"
+
+
+def test_the_page_loads_nothing_from_anywhere(store, filled):
+    page = build(store)
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert not re.search(r"<(script|link|img|iframe|object|embed)\b", page)
+    assert not re.search(r"\b(src|srcset)\s*=", page) and "url(" not in page and "@import" not in page
+    # no address in any attribute but the SVG namespace (the repository's URL is shown as text)
+    assert set(re.findall(r'([\w:-]+)\s*=\s*["\']?[a-z]+://', page)) == {"xmlns"}
+    assert all(h.startswith("#") for h in re.findall(r'href="([^"]*)"', page))
+
+
+def test_cli_writes_the_report(cb, store, filled, db_url, tmp_path):
+    out = tmp_path / "report.html"
+    r = run_cli(["report", "--db", db_url, "-o", out], cb.env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"wrote report: {out}\n" and r.stderr == ""
+    page = out.read_text(encoding="utf-8")
+    assert "c3c3c3c3" in page and "worker died of SIGSEGV" in page and "40.000 ms" in page
+    r = run_cli(["report", "--db", db_url, "-o", "-", "--branch", "pr-7"], cb.env)
+    assert r.returncode == 0 and r.stdout.startswith("<!DOCTYPE html>") and "ffffffff" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--limit", "0"], "--limit must be 1 or more, got 0"),
+    (["--limit", "-3"], "--limit must be 1 or more, got -3"),
+    (["-o", "{tmp}/missing/report.html"], "--output {tmp}/missing/report.html: directory {tmp}/missing does not exist"),
+    (["-o", "{tmp}"], "--output {tmp}: is a directory"),
+    (["--branch", "nope"], "no runs stored for branch 'nope': nothing to report"),
+    (["--db", "sqlite://"], "in-memory SQLite database"),
+])
+def test_bad_input_writes_nothing(cb, sqlite_store, sqlite_url, tmp_path, args, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [a.replace("{tmp}", str(out)) for a in args]
+    r = run_cli(["report", "--db", sqlite_url, *(["-o", out / "r.html"] if "-o" not in args else []), *args], cb.env)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.startswith("commitbench: error: ") and message.replace("{tmp}", str(out)) in r.stderr
+    assert len(r.stderr.splitlines()) == 1 and r.stdout == ""
+    assert list(out.iterdir()) == []
+
+
+def test_nothing_stored(cb, tmp_path):
+    r = run_cli(["report", "-o", tmp_path / "r.html"], cb.env)
+    assert r.returncode == 2 and "no results stored yet" in r.stderr and r.stdout == ""
+    assert not cb.home.exists() and not (tmp_path / "r.html").exists()  # reading never creates one
+    from helpers import upgrade_db
+
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    upgrade_db(url)
+    r = run_cli(["report", "--db", url, "-o", tmp_path / "r.html"], cb.env)
+    assert r.returncode == 2 and r.stderr == "commitbench: error: no runs stored: nothing to report\n"
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_after_run_never_fails_the_run(sqlite_store, sqlite_url, tmp_path, capsys):
+    """What `commitbench run` calls: beside the SQLite file; a report that cannot be written
+    (here report.html is a directory) is a warning line, not an exception."""
+    from benchmark.cli.report import after_run
+
+    after_run(sqlite_url, "main")
+    assert capsys.readouterr().out == f"  report: {tmp_path / 'report.html'} (open it in a browser)\n"
+    assert "c3c3c3c3" in (tmp_path / "report.html").read_text()
+    (tmp_path / "report.html").unlink()
+    (tmp_path / "report.html").mkdir()
+    after_run(sqlite_url, "main")
+    out = capsys.readouterr().out
+    assert out.startswith(f"  warning: could not write the report {tmp_path / 'report.html'}: ") and \
+        len(out.splitlines()) == 1
+    after_run("postgresql+psycopg2://nobody@127.0.0.1:1/x", "main")  # a server: no report, no connection
+    assert capsys.readouterr().out == ""
+
+
+def test_run_prints_where_the_report_is(cb):
+    """The README's first command: `commitbench run` on the embedded SQLite default."""
+    r = run_cli(["run", *IDENT, "--model", "micro-llama", "--scenarios", "load", "--repetitions", "1"], cb.env)
+    assert r.returncode == 0, r.stderr
+    report = cb.home / "report.html"
+    assert r.stdout.endswith(f"  report: {report} (open it in a browser)\n")
+    page = report.read_text(encoding="utf-8")
+    assert "model_load_time" in page and "abcd1234" in page and "test message" in page
+
+
+def test_dashboards_import_no_runner_worker_or_torch():
+    banned = ("benchmark.run", "benchmark.worker", "benchmark.trackers", "benchmark.cli", "benchmark.models",
+              "torch", "transformers")
+    for path in sorted((REPO / "dashboards").glob("html_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            for name in names:
+                assert not any(name == b or name.startswith(b + ".") for b in banned), f"{path.name} imports {name}"
+
+
+# -- in a real browser ---------------------------------------------------------------------
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if found is None:
+        pytest.fail("chromium is not installed: the HTML report is checked in a real headless browser "
+                    "(tests/run.sh installs Debian's chromium package)", pytrace=False)
+    return found
+
+
+def browse(tmp_path: Path, page: Path, *extra: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    profile.mkdir()
+    return subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
+                          capture_output=True, text=True, errors="replace", timeout=120)
+
+
+def png_pixels(path: Path) -> tuple[int, int, list[tuple[int, ...]]]:
+    """A PNG (8-bit RGB or RGBA, not interlaced, as Chromium writes them) as RGB pixels."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = header
+    assert depth == 8 and colour in (2, 6) and interlace == 0, header
+    channels = 3 if colour == 2 else 4
+    raw, stride = zlib.decompress(idat), width * channels
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride if kind else 0):
+            a = line[i - channels] if i >= channels else 0
+            b = previous[i]
+            c = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append(bytes(line))
+        previous = line
+    pixels = [tuple(row[x * channels:x * channels + 3]) for row in rows for x in range(width)]
+    return width, height, pixels
+
+
+def near(pixel: tuple[int, ...], colour: str, tolerance: int = 40) -> bool:
+    target = bytes.fromhex(colour[1:])
+    return all(abs(p - t) <= tolerance for p, t in zip(pixel, target))
+
+
+def test_the_report_opens_in_chromium_and_every_plot_draws(sqlite_store, tmp_path):
+    page = build(sqlite_store)
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+
+    # the whole page: no console message at all (no script, nothing blocked by the CSP), and
+    # the DOM Chromium built has every plot
+    r = browse(tmp_path, path, "--enable-logging=stderr", "--v=0", "--dump-dom")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert [line for line in r.stderr.splitlines() if ":CONSOLE" in line] == []
+    svgs = re.findall(r"<svg\b.*?</svg>", page, flags=re.S)
+    assert len(svgs) == 8  # eager 4 figures, decode 2, the crashed scenario's status strip, the timeline
+    assert r.stdout.count("<svg") == len(svgs) and 'id="failures"' in r.stdout
+
+    # each plot alone: rendered, it is not blank, and what it plots is drawn in its colour
+    for i, svg in enumerate(svgs):
+        w, h = (int(v) for v in re.match(r'<svg [^>]*width="(\d+)" height="(\d+)"', svg).groups())
+        alone = tmp_path / f"plot{i}.html"
+        alone.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+                         f'<body style="margin:0;background:#fff">{svg}</body></html>', encoding="utf-8")
+        shot = tmp_path / f"plot{i}.png"
+        r = browse(tmp_path, alone, f"--screenshot={shot}", f"--window-size={w},{h}")
+        assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
+        width, height, pixels = png_pixels(shot)
+        assert (width, height) == (w, h)
+        inked = sum(1 for p in pixels if p != (255, 255, 255))
+        label = re.search(r'aria-label="([^"]*)"', svg).group(1)
+        assert len(set(pixels)) > 8 and inked > 0.01 * len(pixels), f"plot {label!r} looks blank"
+        if "per commit" in label:  # a history plot: its line and dots
+            dots = svg.count("<circle")  # one per run; the line joins consecutive commits
+            assert dots and sum(1 for p in pixels if near(p, "#2563eb")) >= 8 * dots + 30 * svg.count("<polyline"), \
+                f"no line drawn in {label!r}"
+        elif label.startswith("runs of"):  # a scenario with no figures: its failures in red
+            assert sum(1 for p in pixels if near(p, "#dc2626")) > 100, f"no failure drawn in {label!r}"
+        else:  # the timeline: CPU and RSS lines over shaded phases
+            assert label.startswith("device timeline")
+            for colour in ("#2563eb", "#7c3aed"):  # CPU, RSS
+                assert sum(1 for p in pixels if near(p, colour)) > 30, f"no {colour} line in the timeline"
+            assert sum(1 for p in pixels if near(p, "#dbeafe", 4)) > 500  # the first phase's shade
