@@ -40,7 +40,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -138,8 +138,8 @@ def make_run(i: int, n_runs: int, samples_per_run: int, now: float, rng: random.
         step = seconds / max(1, count)
         samples = [DeviceSample(
             time=t + k * step, scenario=name, phase=phase_names[min(2, int(3 * k / max(1, count)))],
-            cpu_util=100.0 + rng.random() * 5, mem_megabytes=3000.0 + k * 0.5, gpu_util=min(100.0, 40 + rng.random() * 60),
-            gpu_mem_megabytes=15000.0 + rng.random() * 100, sm_clock_mhz=1980.0, power_watts=300 + rng.random() * 400,
+            cpu_util=100.0 + rng.random() * 5, mem_megabytes=3000.0 + k * 0.5,
+            gpu_util=min(100.0, 40 + rng.random() * 60), gpu_mem_megabytes=15000.0 + rng.random() * 100, sm_clock_mhz=1980.0, power_watts=300 + rng.random() * 400,
             temperature_c=55 + rng.random() * 10, throttle_reasons=0 if rng.random() < 0.9 else 4)
             for k in range(count)]
         metrics = []
@@ -391,7 +391,8 @@ def check_bulk_matches_store(url: str) -> None:
         store.ingest(a)
         raw = psycopg2.connect(dsn(url))
         cur = raw.cursor()
-        cur.execute("SELECT (SELECT max(benchmark_id) FROM benchmarks), (SELECT max(scenario_run_id) FROM scenario_runs)")
+        cur.execute("SELECT (SELECT max(benchmark_id) FROM benchmarks), "
+                    "(SELECT max(scenario_run_id) FROM scenario_runs)")
         bid, srid = (x + 1000 for x in cur.fetchone())
         tables = Tables()
         store_rows(b, bid, srid, tables)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from benchmark.contracts.figures import FIGURES, HIGHER, LOWER
 from benchmark.contracts.result import CANCELLED, FAILED, RunResult
+from benchmark.contracts.units import fmt
 
 from .html_data import ReportData, Series
-from .html_svg import PHASE_COLOURS, Point, Slot, esc, fmt, history_svg, status_svg
+from .html_svg import PHASE_COLOURS, Point, Slot, esc, history_svg, status_svg
 from .html_text import (
     BAD_STATES, NOISE, PERCENTILES, badge, better_text, change, direction, figure_order, first_line, is_key,
     short, uid, value_text, when,

@@ -41,25 +41,6 @@ def esc(text: object) -> str:
     return html.escape("".join(out), quote=True)
 
 
-def fmt(value: float, unit: str) -> str:
-    """A value as the terminal table shows it (benchmark/cli/table.py's `fmt`)."""
-    if unit == "s":
-        return f"{value * 1e3:.3f} ms" if value < 1 else f"{value:.3f} s"
-    if unit == "bytes":
-        return f"{value / 2**20:.1f} MiB"
-    if unit == "tokens/s":
-        return f"{value:.1f} tok/s"
-    if unit == "count":
-        return f"{value:.0f}" if value == int(value) else f"{value:g}"
-    if unit == "bool":
-        return f"{value:.0%} yes"
-    if unit == "ratio":
-        return f"{value:.1%}"
-    if unit == "J":
-        return f"{value * 1e3:.3f} mJ" if value < 1 else f"{value:.3f} J"
-    return f"{value:.4g}" + (f" {unit}" if unit else "")
-
-
 @dataclass(frozen=True)
 class Scale:
     """How a plot's axis shows one unit: value * factor, then the suffix."""

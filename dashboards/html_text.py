@@ -10,7 +10,9 @@ from benchmark.contracts.result import CANCELLED, FAILED, SUCCEEDED, RunResult
 from db.query import STALE, RunSummary
 
 from .html_data import Value
-from .html_svg import esc, fmt
+from benchmark.contracts.units import fmt
+
+from .html_svg import esc
 
 KEY_FIGURES = (
     "time_to_first_token_secs", "eager_time_to_first_token_secs", "time_to_next_token_secs",

@@ -220,7 +220,7 @@ def _save_run(session: Session, result: RunResult) -> int:
 
 def _save_scenario(session: Session, benchmark_id: int, result: RunResult, scenario: ScenarioResult) -> None:
     """Replace the scenario's scenario_runs row, its metrics and its device samples."""
-    _delete_scenario(session, benchmark_id, scenario.name)
+    _delete_scenario(session, benchmark_id, clean(scenario.name))  # as stored: NUL-free
     key = result.series_key(scenario)
     run = ScenarioRun(benchmark_id=benchmark_id, series_key=key, **clean(dict(
         name=scenario.name,
@@ -256,9 +256,9 @@ def _save_scenario(session: Session, benchmark_id: int, result: RunResult, scena
 
 # -- device samples ------------------------------------------------------------------------
 # Tens of thousands per scenario, so no ORM objects. On PostgreSQL (psycopg2) they are
-# COPYed in CSV on the session's own connection, inside its transaction: ~10x the rows/s
-# of an executemany, and as atomic (dashboards/bench_scale.py measures both). Elsewhere
-# (SQLite) one executemany.
+# COPYed in CSV on the session's own connection, inside its transaction: as atomic as an
+# executemany, at ~9x its rows/s (~120k/s against ~14k/s: dashboards/bench_scale.py
+# measures both). Elsewhere (SQLite) one executemany.
 SAMPLE_COLUMNS = ("benchmark_id", "time", "scenario", "phase", "cpu_util", "mem_megabytes", "gpu_util",
                   "gpu_mem_megabytes", "sm_clock_mhz", "power_watts", "temperature_c", "throttle_reasons")
 _COPY_SAMPLES = (f"COPY {DeviceMeasurement.__tablename__} ({', '.join(SAMPLE_COLUMNS)}) "
@@ -351,7 +351,8 @@ def _csv_time(ts: float, seconds: dict[float, str]) -> str:
         whole -= 1
     second = seconds.get(whole)
     if second is None:
-        second = seconds[whole] = datetime.fromtimestamp(whole, timezone.utc).replace(tzinfo=None).isoformat(" ")
+        when = datetime.fromtimestamp(whole, timezone.utc).replace(tzinfo=None)
+        second = seconds[whole] = when.isoformat(" ")
     return f"{second}.{us:06d}"
 
 

@@ -265,7 +265,7 @@ def filled_pg(pg_server, tmp_path_factory, bench_cache):
     for r in _history():
         store.ingest(r)
     store.close()
-    yield url, run_uid(real.stdout)
+    yield url, run_uid(real.stdout), real.stdout
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -334,7 +334,7 @@ def check_frame(rows, columns: list[str], fmt: str, what: str) -> None:
 @pytest.mark.parametrize("span", RANGES)
 @pytest.mark.parametrize("state", ["single", "multi", "all"])
 def test_every_query_runs_for_every_variable_state_and_range(filled_pg, span, state):
-    url, _ = filled_pg
+    url, _, _ = filled_pg
     engine = sa.create_engine(url)
     returned = 0
     try:
@@ -356,7 +356,7 @@ def test_every_query_runs_for_every_variable_state_and_range(filled_pg, span, st
 def test_panels_return_the_stored_values(filled_pg):
     """The overview's TTNT panel gives each run's stored p50/p90/p99 at its commit time;
     failed runs are marked, and the real runner's run is in the latest-runs table."""
-    url, real_uid = filled_pg
+    url, real_uid, _ = filled_pg
     history = {r.commit_time: r for r in _history()}
     d = dashboards()["overview"]
     panel = next(p for p in d["panels"] if p["title"] == "Time to next token p50 / p90 / p99")
@@ -417,7 +417,7 @@ def test_panels_return_the_stored_values(filled_pg):
 def test_a_click_on_a_point_opens_its_run(filled_pg):
     """The overview's data link passes the point's time as `at`; the run dashboard's run
     picker then offers that commit's run first."""
-    url, _ = filled_pg
+    url, _, _ = filled_pg
     target = _history()[7]
     run_d = dashboards()["run"]
     engine = sa.create_engine(url)
@@ -434,7 +434,7 @@ def test_a_click_on_a_point_opens_its_run(filled_pg):
 
 @pytest.mark.slow
 def test_compare_dashboard_gives_the_change_per_figure(filled_pg):
-    url, _ = filled_pg
+    url, _, _ = filled_pg
     base, head = _history()[2], _history()[4]
     d = dashboards()["compare"]
     engine = sa.create_engine(url)
@@ -456,7 +456,7 @@ def test_the_seeds_panel_queries_still_return_our_data(filled_pg):
     """The seed dashboard's query shapes (shared/reference/seed-benchmark.md): filter by
     branch and gpu_name, join model_measurements, cast jsonb to double, last N commits;
     device panels against time."""
-    url, real_uid = filled_pg
+    url, real_uid, _ = filled_pg
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
@@ -473,6 +473,35 @@ def test_the_seeds_panel_queries_still_return_our_data(filled_pg):
             assert dev and any((r.mem_megabytes or 0) > 0 for r in dev) and any(r.cpu_util is not None for r in dev)
     finally:
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_real_run_stores_its_roofline_and_prints_it(filled_pg):
+    """The runner measured the bandwidth once and counted the weights; the eager scenario's
+    roofline fraction is bound x tokens/s / batch from the stored figures, in its output too."""
+    url, uid, stdout = filled_pg
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            weights, bandwidth = conn.execute(sa.text(
+                "SELECT weight_bytes, memory_bandwidth_bytes_per_s FROM benchmarks WHERE run_uid = :u"),
+                {"u": uid}).one()
+            samples = dict(conn.execute(sa.text(
+                "SELECT m.name, m.samples FROM metrics m JOIN benchmarks b USING (benchmark_id) "
+                "WHERE b.run_uid = :u AND m.scenario LIKE 'eager%' AND m.name IN "
+                "('eager_decode_tokens_per_sec', 'decode_roofline_fraction')"), {"u": uid}).all())
+    finally:
+        engine.dispose()
+    assert weights > 0 and bandwidth > 0
+    want = [weights / bandwidth * tps for tps in samples["eager_decode_tokens_per_sec"]]  # batch 1
+    assert samples["decode_roofline_fraction"] == pytest.approx(want)
+    assert f"memory bandwidth {bandwidth / 1e9:.1f} GB/s" in stdout
+    assert "decode_roofline_fraction" in stdout
+
+
+def test_generate_command_checks_the_committed_json(cb):
+    out = run_cli(["dashboards", "generate", "--check"], cb.env)
+    assert out.returncode == 0, out.stderr
 
 
 def test_all_figures_are_on_the_overview():

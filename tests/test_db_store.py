@@ -205,6 +205,20 @@ def test_nul_in_any_text_is_stored(store):
         assert s.scalars(select(Benchmark.error)).one() == "x\ufffdy"
 
 
+def test_nul_in_a_scenario_name_is_stored_and_replaced_on_resave(store):
+    """The name is matched when a scenario is saved again: it must be matched as stored."""
+    result = make_result()
+    scenario = result.scenarios[0]
+    scenario.name = "eager\x00odd"
+    for d in scenario.samples:
+        d.scenario = scenario.name
+    store.save_scenario(result, scenario)
+    store.save_scenario(result, scenario)
+    with session_scope(store.engine) as s:
+        assert s.scalars(select(ScenarioRun.name)).all() == ["eager\ufffdodd"]
+        assert s.scalar(select(func.count()).select_from(DeviceMeasurement)) == len(scenario.samples)
+
+
 def test_heartbeat_and_close_stale(store):
     """A run left `running` by a dead runner is closed as failed: on this host when its pid
     is gone, anywhere when its heartbeat is older than the limit. A live one is left alone."""

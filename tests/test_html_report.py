@@ -153,7 +153,8 @@ def test_a_cancelled_run_is_marked_at_its_commit(sqlite_store):
 
 
 def test_units_and_escaping():
-    from dashboards.html_svg import esc, fmt, nice_ticks, scale_for
+    from dashboards.html_svg import esc, nice_ticks, scale_for
+    from dashboards.html_text import fmt  # the report's formatting, wherever it is defined
 
     assert [fmt(0.0123, "s"), fmt(2.5, "s"), fmt(3 * 2**20, "bytes"), fmt(12.34, "tokens/s")] == \
         ["12.300 ms", "2.500 s", "3.0 MiB", "12.3 tok/s"]

@@ -1,5 +1,9 @@
 """Grafana dashboards.
 
+  generate  write dashboards/json/*.json from the code in dashboards/generate.py (Grafana's
+            SDK, the `dashboards` extra); --check writes nothing and exits 1 when the
+            committed files differ
+
   push   install commitbench into an existing Grafana through its HTTP API: the PostgreSQL
          datasource (uid commitbench-pg, as dashboards/provisioning/datasources/commitbench.yaml
          describes it), the folder `commitbench`, and every dashboard in dashboards/json.
@@ -193,8 +197,26 @@ def run_push(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> 
     return exitcodes.OK
 
 
-# A subcommand is a help line, its arguments and its run; `generate` goes in beside `push`.
+def add_generate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if dashboards/json differs from "
+                   "what the code generates")
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    try:
+        from dashboards import generate
+    except ModuleNotFoundError as e:
+        if (e.name or "").startswith("grafana_foundation_sdk"):
+            return error("dashboards generate needs Grafana's SDK: pip install 'commitbench[dashboards]'",
+                         exitcodes.BAD_INPUT)
+        raise
+    return generate.main(["--check"] if args.check else [])
+
+
+# A subcommand is a help line, its arguments and its run.
 SUBCOMMANDS: dict[str, Subcommand] = {
     "push": Subcommand("install the datasource, the folder and the dashboards into a Grafana",
                        add_push_arguments, run_push),
+    "generate": Subcommand("write dashboards/json from dashboards/generate.py (in a checkout)",
+                           add_generate_arguments, run_generate),
 }

@@ -12,6 +12,7 @@ import time
 from typing import IO
 
 from ..contracts.figures import SEED_KEYS
+from ..contracts.units import fmt
 from ..contracts.result import SUCCEEDED, Metric, RunResult
 from ..run.runner import RunOutcome
 from .terminal import printable
@@ -25,22 +26,6 @@ class Progress:
     def line(self, message: str) -> None:
         elapsed = int(time.monotonic() - self.t0)
         print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {printable(message)}", file=self.stream, flush=True)
-
-
-def fmt(value: float, unit: str) -> str:
-    if unit == "s":
-        return f"{value * 1e3:.3f} ms" if value < 1 else f"{value:.3f} s"
-    if unit == "bytes":
-        return f"{value / 2**20:.1f} MiB"
-    if unit == "tokens/s":
-        return f"{value:.1f} tok/s"
-    if unit == "count":
-        return f"{value:.0f}" if value == int(value) else f"{value:g}"
-    if unit == "ratio":
-        return f"{value:.1%}"
-    if unit == "J":
-        return f"{value * 1e3:.2f} mJ" if value < 1 else f"{value:.3f} J"
-    return f"{value:g}"
 
 
 def metric_row(m: Metric) -> str:

@@ -1,0 +1,22 @@
+"""A figure's value as people read it, by its registered unit (figures.UNITS): times in ms
+or s, memory in MiB, fractions in %. The terminal table and the HTML report both use it."""
+
+from __future__ import annotations
+
+
+def fmt(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1e3:.3f} ms" if value < 1 else f"{value:.3f} s"
+    if unit == "bytes":
+        return f"{value / 2**20:.1f} MiB"
+    if unit == "tokens/s":
+        return f"{value:.1f} tok/s"
+    if unit == "count":
+        return f"{value:.0f}" if value == int(value) else f"{value:g}"
+    if unit == "bool":
+        return f"{value:.0%} yes"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if unit == "J":
+        return f"{value * 1e3:.3f} mJ" if value < 1 else f"{value:.3f} J"
+    return f"{value:.4g}" + (f" {unit}" if unit else "")
