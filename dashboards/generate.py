@@ -42,6 +42,9 @@ UNITS = {"s": "s", "bytes": "bytes", "tokens/s": "suffix: tok/s", "bool": "perce
          "ratio": "percentunit", "J": "joule"}
 
 
+HIDDEN = [model.DynamicConfigValue(id_val="custom.hidden", value=True)]  # columns only data links use
+
+
 class SqlQuery(cogvariants.Dataquery):
     """A raw-SQL target of Grafana's PostgreSQL datasource."""
 
@@ -102,8 +105,7 @@ def _series(title: str, sql: str, unit: str, description: str = "", w: int = 12)
     return (timeseries.Panel().title(title).description(description).datasource(DS)
             .with_target(Sql(sql)).unit(unit).span(w).height(8).show_points(common.VisibilityMode.ALWAYS)
             .point_size(6).span_nulls(False)
-            .data_links([_run_link("var-at=${__value.time}&from=${__value.time}&to=${__value.time}",
-                                   "Open the run of this commit")]))
+            .data_links([_run_link("var-at=${__value.time}", "Open the run of this commit")]))
 
 
 def _figures(title: str, figures: list[str], stats: tuple[str, ...] = ("p50",), w: int = 12) -> timeseries.Panel:
@@ -139,10 +141,9 @@ def overview() -> dict:
                      .show_value(common.VisibilityMode.NEVER))
     d = d.with_panel(table.Panel().title("Latest runs").datasource(DS).span(24).height(8)
                      .with_target(Sql(q.latest_runs(), "table"))
-                     .data_links([_run_link("var-at=${__data.fields.time.numeric}"
+                     .data_links([_run_link("var-at=${__data.fields.at_ms}"
                                             "&from=${__data.fields.started_ms}&to=${__data.fields.finished_ms}")])
-                     .override_by_name("started_ms", [model.DynamicConfigValue(id_val="custom.hidden", value=True)])
-                     .override_by_name("finished_ms", [model.DynamicConfigValue(id_val="custom.hidden", value=True)]))
+                     .override_by_regexp("^(at|started|finished)_ms$", HIDDEN))
 
     d = d.with_row(dashboard.Row("Latency"))
     d = (d.with_panel(_figures("Time to first token", ["time_to_first_token_secs", "eager_time_to_first_token_secs"]))
@@ -185,6 +186,14 @@ def run() -> dict:
                          .default_value(FAR_FUTURE_MS).hide(model.VariableHide.HIDE_VARIABLE))
          .with_variable(_query_var("run", "Run", q.runs_variable("at")).sort(model.VariableSort.DISABLED)))
     d = d.annotation(_annotation("Phases", q.phases_annotation(), "#8ab8ff"))
+    # A point on the overview knows its commit time, not when its run ran: this row's link
+    # sets the time range to the run's own span.
+    span = "from=${__data.fields.started_ms}&to=${__data.fields.finished_ms}"
+    d = d.with_panel(table.Panel().title("This run").datasource(DS).span(24).height(4)
+                     .with_target(Sql(q.RUN_SPAN, "table"))
+                     .description("Click the row to show the device samples of this run's time span.")
+                     .data_links([dashboard.DashboardLink("Show this run's time span")
+                                  .url(f"/d/{UIDS['run']}/run?${{__all_variables}}&{span}")]).override_by_regexp("^(started|finished)_ms$", HIDDEN))
     d = d.with_row(dashboard.Row("Device during the run"))
     for column, (title, unit) in q.DEVICE_FIELDS.items():
         d = d.with_panel(timeseries.Panel().title(title).datasource(DS).with_target(Sql(q.device_samples(column)))

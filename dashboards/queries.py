@@ -101,6 +101,7 @@ def latest_runs() -> str:
             "  (SELECT count(*) FROM scenario_runs s WHERE s.benchmark_id = b.benchmark_id\n"
             "     AND s.status <> 'succeeded') AS failed_scenarios,\n"
             "  b.commit_message AS message, b.error, b.run_uid,\n"
+            "  floor(extract(epoch from b.plotted_at) * 1000)::bigint AS at_ms,\n"
             "  (extract(epoch from b.started_at) * 1000)::bigint AS started_ms,\n"
             "  (extract(epoch from COALESCE(b.finished_at, b.heartbeat_at, b.started_at)) * 1000 + 1000)::bigint"
             " AS finished_ms\n"
@@ -135,7 +136,8 @@ def runs_variable(at_variable: str | None = "at") -> str:
     """Runs as `__text` (short sha, branch, when, status) / `__value` (run_uid), newest first.
     With `at` (epoch ms, from an overview data link), the newest run at or before it comes
     first, so a click on a point opens that point's run."""
-    at = f" AND b.plotted_at <= to_timestamp(${{{at_variable}:raw}} / 1000.0) AT TIME ZONE 'UTC'" \
+    # `at` is whole milliseconds, plotted_at has microseconds: "before the next millisecond"
+    at = f" AND b.plotted_at < to_timestamp((${{{at_variable}:raw}} + 1) / 1000.0) AT TIME ZONE 'UTC'" \
         if at_variable else ""
     return ("SELECT b.run_uid AS __value, left(b.commit_id, 8) || ' ' || b.branch || ' '\n"
             "  || to_char(b.plotted_at, 'YYYY-MM-DD HH24:MI') || ' ' || b.status AS __text\n"
@@ -176,6 +178,12 @@ def phases_annotation() -> str:
             "ORDER BY 1")
 
 
+RUN_SPAN = ("SELECT left(b.commit_id, 8) AS commit, b.branch, b.status, b.commit_message AS message,\n"
+            "  b.started_at, b.finished_at,\n"
+            "  (extract(epoch from b.started_at) * 1000)::bigint - 5000 AS started_ms,\n"
+            "  (extract(epoch from COALESCE(b.finished_at, b.heartbeat_at, b.started_at)) * 1000)::bigint + 5000"
+            " AS finished_ms\n"
+            "FROM benchmarks b WHERE b.run_uid = ${run:sqlstring}")
 RUN_FIGURES = ("SELECT f.scenario, f.figure, f.unit, f.direction, f.median AS p50, f.p90, f.p99, f.min, f.max,\n"
                "  f.stdev, f.n\n"
                "FROM run_figures f WHERE f.run_uid = ${run:sqlstring}\n"

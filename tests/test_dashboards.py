@@ -205,6 +205,7 @@ def _history() -> list[RunResult]:
     failed and cancelled runs among them, ending within the last hour."""
     times = [NOW - timedelta(minutes=20)] + [NOW - timedelta(days=d) for d in range(1, 30)] + \
         [NOW - timedelta(days=d) for d in range(35, 365, 7)]
+    times = [t + timedelta(microseconds=456789) for t in times]  # finer than Grafana's milliseconds
     out = []
     for i, t in enumerate(times):
         branch = BRANCHES[i % 2]
@@ -425,7 +426,7 @@ def test_a_click_on_a_point_opens_its_run(filled_pg):
         with engine.connect() as conn:
             g = Grafana(conn, run_d, RANGES["30d"], "single",
                         fixed={"repository": [REPO], "branch": [target.branch], "gpu": ["NVIDIA H100 80GB HBM3"],
-                               "model": ["tiny-llama"], "at": [str(int(target.commit_time * 1000))]})
+                               "model": ["tiny-llama"], "at": [str(int(target.commit_time * 1000))]})  # truncated
             run_var = next(v for v in g.vars if v.name == "run")
             assert list(run_var.current) == [target.run_uid]
     finally:
