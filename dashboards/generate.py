@@ -35,7 +35,7 @@ DATASOURCE_UID = "commitbench-pg"
 DATASOURCE_TYPE = "grafana-postgresql-datasource"
 DS = model.DataSourceRef(type_val=DATASOURCE_TYPE, uid=DATASOURCE_UID)
 UIDS = {"overview": "commitbench-overview", "run": "commitbench-run", "compare": "commitbench-compare"}
-SCHEMA_VERSION = 41  # Grafana 12's dashboard schema
+SCHEMA_VERSION = 41  # Grafana 12.x; a newer Grafana migrates it forward on load
 FAR_FUTURE_MS = "32503680000000"  # year 3000: "no click yet" for the run picker's `at`
 
 UNITS = {"s": "s", "bytes": "bytes", "tokens/s": "suffix: tok/s", "bool": "percentunit", "count": "none",
