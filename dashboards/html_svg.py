@@ -14,6 +14,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from benchmark.contracts.escapes import printable
+
 FONT = "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
 INK, MUTED, GRID = "#1f2937", "#6b7280", "#e5e7eb"
 LINE, P90, P99 = "#2563eb", "#60a5fa", "#93c5fd"
@@ -21,24 +23,12 @@ FAIL, FAIL_BAND = "#dc2626", "#fecaca"
 # Phase colours, light enough for lines to read over them; given out in order of first use.
 PHASE_COLOURS = ("#dbeafe", "#fef3c7", "#dcfce7", "#fae8ff", "#ffedd5", "#e0f2fe", "#fce7f3", "#ecfccb",
                  "#ede9fe", "#f1f5f9")
-_BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
 
 
 def esc(text: object) -> str:
-    """Stored text made safe for HTML and SVG: escaped, control characters and bidi
-    overrides written as visible escapes (as the terminal output does), NUL never kept."""
-    out = []
-    for ch in str(text):
-        o = ord(ch)
-        if ch in "\n\t":
-            out.append(ch)
-        elif o < 0x20 or 0x7F <= o < 0xA0:
-            out.append(f"\\x{o:02x}")
-        elif o in _BIDI or 0xD800 <= o < 0xE000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(ch)
-    return html.escape("".join(out), quote=True)
+    """Stored text made safe for HTML and SVG: control characters, bidi overrides and lone
+    surrogates written as visible escapes (as the terminal output does), then HTML-escaped."""
+    return html.escape(printable(str(text), newlines=True), quote=True)
 
 
 @dataclass(frozen=True)

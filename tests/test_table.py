@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 
-from benchmark.cli.table import fmt, metric_row, print_outcome, print_result
+from benchmark.cli.table import metric_row, print_outcome, print_result
 from benchmark.contracts.result import Metric
+from benchmark.contracts.units import fmt
 from benchmark.run.keep import Kept
 from benchmark.run.runner import RunOutcome
 from benchmark.run.storage import RunStore

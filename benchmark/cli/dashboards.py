@@ -34,8 +34,8 @@ from typing import NamedTuple
 from dashboards import push
 
 from ..contracts import exitcodes
+from ..contracts.escapes import printable
 from .errors import error
-from .terminal import printable
 
 HELP = "install commitbench's datasource and dashboards into a Grafana (push)"
 

@@ -23,9 +23,9 @@ from db.query import STALE_AFTER_S
 from db.reader import PASSWORD_ENV, READER_ROLE, ensure_reader
 
 from ..contracts import exitcodes
+from ..contracts.escapes import printable
 from .common import CommandError, add_db_argument, first_line, require_existing, store_for
 from .errors import error
-from .terminal import printable
 
 HELP = "upgrade or inspect the database schema; close runs whose runner died"
 MAX_OLDER_THAN_S = 10 * 365 * 24 * 3600.0

@@ -2,7 +2,7 @@
 
 import sys
 
-from .terminal import printable
+from ..contracts.escapes import printable
 
 
 def error(message: str, code: int) -> int:

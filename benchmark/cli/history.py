@@ -20,12 +20,12 @@ from datetime import datetime, timezone
 from db import query
 
 from ..contracts import exitcodes
+from ..contracts.escapes import printable
 from ..contracts.figures import FIGURES
+from ..contracts.units import fmt
 from .common import CommandError, add_db_argument, reading
 from .db import pid_alive
 from .errors import error
-from .table import fmt
-from .terminal import printable
 
 HELP = "runs and figures in commit order"
 BAR = 24  # characters of the widest bar

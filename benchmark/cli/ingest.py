@@ -14,11 +14,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.migrate import SchemaError
 
 from ..contracts import exitcodes
+from ..contracts.escapes import printable
 from ..contracts.result import RunResult
 from ..run.storage import embedded
 from .common import CommandError, add_db_argument, first_line, store_for
 from .errors import error
-from .terminal import printable
 
 HELP = "store spooled or --json result files in the database"
 

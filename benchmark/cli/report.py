@@ -24,10 +24,10 @@ from db.store import Store
 from db.url import parse_url
 
 from ..contracts import exitcodes
+from ..contracts.escapes import printable
 from ..run.keep import write_text
 from .common import CommandError, add_db_argument, first_line, reading
 from .errors import error
-from .terminal import printable
 
 HELP = "write a self-contained HTML report: history plots, compare, device timeline, failures"
 DEFAULT_OUTPUT = Path("commitbench-report.html")

@@ -11,11 +11,11 @@ import sys
 import time
 from typing import IO
 
+from ..contracts.escapes import printable
 from ..contracts.figures import SEED_KEYS
-from ..contracts.units import fmt
 from ..contracts.result import SUCCEEDED, Metric, RunResult
+from ..contracts.units import fmt
 from ..run.runner import RunOutcome
-from .terminal import printable
 
 
 class Progress:

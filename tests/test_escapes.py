@@ -1,8 +1,8 @@
-"""benchmark/cli/terminal.py: outside text reaches the terminal escaped."""
+"""benchmark/contracts/escapes.py: outside text reaches the terminal and the report escaped."""
 
 from __future__ import annotations
 
-from benchmark.cli.terminal import printable
+from benchmark.contracts.escapes import printable
 
 
 def test_controls_are_escaped():
@@ -12,6 +12,7 @@ def test_controls_are_escaped():
     assert printable("evil\u202egnp.exe") == "evil\\u202egnp.exe"
     assert printable("two\nlines\ttab") == "two\\x0alines\\x09tab"
     assert printable("two\nlines\ttab", newlines=True) == "two\nlines\ttab"
+    assert printable("half \ud83d pair") == "half \\ud83d pair"
 
 
 def test_ordinary_text_is_untouched():
