@@ -96,7 +96,7 @@ def collect(session: Session, branch: str | None = None, limit: int = 20, now: f
             raise NothingToReport("no runs stored") from None
     newest = query.runs(session, branch=branch, limit=limit + 1)
     if not newest:
-        raise NothingToReport("no runs stored" + (f" for branch {branch!r}" if branch else ""))
+        raise NothingToReport("no runs stored" + (f" for branch {branch!r}" if branch is not None else ""))
     shown, previous = newest[:limit][::-1], (newest[1] if len(newest) > 1 else None)
     by_id = {r.benchmark_id: r for r in shown}
     position = {r.benchmark_id: i for i, r in enumerate(shown)}

@@ -188,9 +188,11 @@ def test_cli_writes_the_report(cb, store, filled, db_url, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--limit", "0"], "--limit must be 1 or more, got 0"),
     (["--limit", "-3"], "--limit must be 1 or more, got -3"),
+    (["--limit", "99999999999999999999"], "--limit must be at most 10000, got 99999999999999999999"),
     (["-o", "{tmp}/missing/report.html"], "--output {tmp}/missing/report.html: directory {tmp}/missing does not exist"),
     (["-o", "{tmp}"], "--output {tmp}: is a directory"),
     (["--branch", "nope"], "no runs stored for branch 'nope': nothing to report"),
+    (["--branch", ""], "no runs stored for branch '': nothing to report"),
     (["--db", "sqlite://"], "in-memory SQLite database"),
 ])
 def test_bad_input_writes_nothing(cb, sqlite_store, sqlite_url, tmp_path, args, message):

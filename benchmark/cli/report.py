@@ -33,6 +33,7 @@ HELP = "write a self-contained HTML report: history plots, compare, device timel
 DEFAULT_OUTPUT = Path("commitbench-report.html")
 BESIDE_SQLITE = "report.html"  # what `commitbench run` writes next to its SQLite file
 DEFAULT_LIMIT = 20
+MAX_LIMIT = 10_000  # a page of more runs than this is unreadable, and a huge int overflows the query
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,13 +41,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"the HTML file to write (default ./{DEFAULT_OUTPUT}; - for stdout)")
     p.add_argument("--branch", help="the branch to report on (default: the latest run's)")
     p.add_argument("--limit", type=int, default=DEFAULT_LIMIT,
-                   help=f"the newest N runs of the branch (default {DEFAULT_LIMIT})")
+                   help=f"the newest N runs of the branch, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})")
     add_db_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.limit < 1:
         return error(f"--limit must be 1 or more, got {args.limit}", exitcodes.BAD_INPUT)
+    if args.limit > MAX_LIMIT:
+        return error(f"--limit must be at most {MAX_LIMIT}, got {args.limit}", exitcodes.BAD_INPUT)
     to_stdout = str(args.output) == "-"
     problem = None if to_stdout else output_problem(args.output)
     if problem is not None:
