@@ -105,10 +105,11 @@ class Runner:
     def _execute(self) -> RunOutcome:
         req, cfg = self.req, self.req.config
         self.say(f"commitbench: {req.branch} @ {req.commit[:12]} - model {req.source.model_id} on {req.device}")
+        env = self._environment()  # probes the device: sets self.bandwidth
         result = RunResult(
             run_uid=str(uuid.uuid4()), branch=req.branch, commit_id=req.commit, commit_message=req.message,
             repository=req.repository, model_id=req.source.model_id, synthetic=req.source.synthetic,
-            config=cfg.to_dict(), config_hash=cfg.hash(), environment=self._environment(),
+            config=cfg.to_dict(), config_hash=cfg.hash(), environment=env,
             status=RUNNING, started_at=time.time(), commit_time=req.commit_time,
             commit_parents=list(req.commit_parents), memory_bandwidth_bytes_per_s=self.bandwidth)
         self.say(f"database: {self.store.where()}")
