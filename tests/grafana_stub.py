@@ -73,7 +73,27 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
-class GrafanaStub:
+class LoopbackServer:
+    """A real HTTP server on a free 127.0.0.1 port, in a thread, for a `with` block."""
+
+    prefix = ""
+    _server: ThreadingHTTPServer | None = None
+
+    def _serve(self, handler: type) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{self.prefix}"
+
+
+class GrafanaStub(LoopbackServer):
     def __init__(self, token: str = "stub-token", viewer_token: str | None = None,
                  users: dict[str, str] | None = None, version: str = "11.3.0",
                  plugins=DEFAULT_PLUGINS, refuse_types: dict[str, tuple[int, str]] | None = None,
@@ -89,24 +109,12 @@ class GrafanaStub:
         self.requests: list[tuple[str, str]] = []
         self._ids = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------ running
 
     def __enter__(self) -> GrafanaStub:
-        handler = type("Handler", (_Handler,), {"stub": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(type("Handler", (_Handler,), {"stub": self}))
         return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{self.prefix}"
 
     @property
     def writes(self) -> list[tuple[str, str]]:
@@ -355,7 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _serve
 
 
-class NotGrafana:
+class NotGrafana(LoopbackServer):
     """A plain HTTP server that is not a Grafana: http.server's file handler on an empty
     directory, which answers every path, /api/health included, with a 404 HTML page."""
 
@@ -377,14 +385,5 @@ class NotGrafana:
                 outer.requests += 1
                 return super().send_head()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
