@@ -21,12 +21,13 @@ import time
 from sqlalchemy.orm import Session
 
 from benchmark.contracts.result import CANCELLED, FAILED, SUCCEEDED
+from benchmark.contracts.units import when
 
 from . import html_sections
 from .html_data import ReportData, collect
 from .html_page import CSS
 from .html_svg import esc
-from .html_text import badge, first_line, short, when
+from .html_text import badge, first_line, short
 
 
 def build(session: Session, branch: str | None = None, limit: int = 20, now: float | None = None) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from benchmark.contracts.figures import FIGURES, HIGHER, LOWER
 from benchmark.contracts.result import CANCELLED, FAILED, RunResult
-from benchmark.contracts.units import fmt
+from benchmark.contracts.units import fmt, when
 
 from .html_data import ReportData, Series
 from .html_svg import PHASE_COLOURS, Point, Slot, esc, history_svg, status_svg
 from .html_text import (
     BAD_STATES, NOISE, PERCENTILES, badge, better_text, change, direction, figure_order, first_line, is_key,
-    short, uid, value_text, when,
+    short, uid, value_text,
 )
 from .html_timeline import Region, Track, timeline_svg
 

@@ -1,17 +1,14 @@
-"""Words and values of the HTML report: short ids, times, values in their unit, which way
+"""Words and values of the HTML report: short ids, values in their unit, which way
 a change goes, and which figures are the key ones."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from benchmark.contracts.figures import FIGURES, HIGHER, INFO, LOWER
 from benchmark.contracts.result import CANCELLED, FAILED, SUCCEEDED, RunResult
+from benchmark.contracts.units import fmt
 from db.query import STALE, RunSummary
 
 from .html_data import Value
-from benchmark.contracts.units import fmt
-
 from .html_svg import esc
 
 KEY_FIGURES = (
@@ -35,10 +32,6 @@ def short(commit: str | None) -> str:
 def uid(run: RunSummary | RunResult) -> str:
     ref = run.run_uid or f"#{getattr(run, 'benchmark_id', '?')}"
     return ref if ref.startswith("#") else ref[:8]
-
-
-def when(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def first_line(text: str | None, width: int = 100) -> str:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import socket
-from datetime import datetime, timezone
 
 from db import query
 
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..contracts.figures import FIGURES
-from ..contracts.units import fmt
+from ..contracts.units import fmt, when
 from .common import CommandError, add_db_argument, reading
 from .db import pid_alive
 from .errors import error
@@ -61,10 +60,6 @@ def run(args: argparse.Namespace) -> int:
             return _runs(session, args)
     except CommandError as e:
         return error(str(e), e.code)
-
-
-def when(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def table(rows: list[list[str]]) -> None:

@@ -1,7 +1,10 @@
 """A figure's value as people read it, by its registered unit (figures.UNITS): times in ms
-or s, memory in MiB, fractions in %. The terminal table and the HTML report both use it."""
+or s, memory in MiB, fractions in %; and a moment, to the minute in UTC. The terminal table,
+`history` and the HTML report all use them."""
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 
 def fmt(value: float, unit: str) -> str:
@@ -20,3 +23,8 @@ def fmt(value: float, unit: str) -> str:
     if unit == "J":
         return f"{value * 1e3:.3f} mJ" if value < 1 else f"{value:.3f} J"
     return f"{value:.4g}" + (f" {unit}" if unit else "")
+
+
+def when(ts: float | None) -> str:
+    """Unix seconds as "YYYY-MM-DD HH:MM" (UTC); "-" for unknown."""
+    return "-" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
