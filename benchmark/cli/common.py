@@ -69,3 +69,13 @@ def require_existing(store: Store) -> None:
 def first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
+
+
+def output_problem(path: Path) -> str | None:
+    """Why a file cannot be written at `path`, checked before anything is measured or read."""
+    if path.is_dir():
+        return "is a directory"
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        return f"directory {parent} does not exist"
+    return None

@@ -26,7 +26,7 @@ from db.url import parse_url
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..run.keep import write_text
-from .common import CommandError, add_db_argument, first_line, reading
+from .common import CommandError, add_db_argument, first_line, output_problem, reading
 from .errors import error
 
 HELP = "write a self-contained HTML report: history plots, compare, device timeline, failures"
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit > MAX_LIMIT:
         return error(f"--limit must be at most {MAX_LIMIT}, got {args.limit}", exitcodes.BAD_INPUT)
     to_stdout = str(args.output) == "-"
-    problem = None if to_stdout else output_problem(args.output)
+    problem = None if to_stdout else output_problem(args.output)  # before the database is read
     if problem is not None:
         return error(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
     try:
@@ -70,16 +70,6 @@ def run(args: argparse.Namespace) -> int:
         return error(f"--output {args.output}: {e.strerror or e}", exitcodes.BAD_INPUT)
     print(printable(f"wrote report: {args.output}"))
     return exitcodes.OK
-
-
-def output_problem(path: Path) -> str | None:
-    """Why the report cannot be written there (checked before the database is read)."""
-    if path.is_dir():
-        return "is a directory"
-    parent = path.resolve().parent
-    if not parent.is_dir():
-        return f"directory {parent} does not exist"
-    return None
 
 
 def after_run(db_url: str, branch: str) -> None:

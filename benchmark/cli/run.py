@@ -20,6 +20,7 @@ from ..models import ModelSource, resolve_model
 from ..run import gitinfo
 from ..run.runner import RunRequest, Runner
 from ..run.storage import embedded
+from .common import output_problem
 from .errors import error
 from .table import Progress, print_outcome
 
@@ -145,12 +146,8 @@ def _check_lengths(scenarios, model: ModelSource, device: str) -> None:
 
 
 def _check_json(path: Path | None) -> None:
-    if path is None:
-        return
-    if path.is_dir():
-        raise ConfigError(f"--json {path}: is a directory")
-    if not path.exists() and not Path(os.path.realpath(path)).parent.is_dir():
-        raise ConfigError(f"--json {path}: its directory does not exist")
+    if path is not None and (problem := output_problem(path)):
+        raise ConfigError(f"--json {path}: {problem}")
 
 
 def _check_spool_dir(path: Path) -> None:
