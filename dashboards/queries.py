@@ -118,6 +118,20 @@ def failed_runs_annotation() -> str:
             "ORDER BY 1")
 
 
+def change_points_annotation() -> str:
+    """Stored change points (`commitbench detect`) of the chosen scenarios, at the commit
+    that starts the new level. chr(37) is a percent sign: a literal one would be read as a
+    parameter marker by drivers that format queries."""
+    return ("SELECT b.plotted_at AS \"time\", c.verdict || ' ' || to_char(c.magnitude * 100, 'FMSG990.0') || chr(37)\n"
+            "  || ' in ' || c.figure || ' of ' || COALESCE(c.scenario, c.series_key) || ' at ' || left(c.commit_id, 8)\n"
+            "  || ' (' || c.state || '; was ' || to_char(c.before, 'FM999990.000000') || ', now '\n"
+            "  || to_char(c.after, 'FM999990.000000') || ')' AS text, c.verdict AS tags\n"
+            "FROM change_points c JOIN benchmarks b ON b.benchmark_id = c.benchmark_id\n"
+            f"WHERE $__timeFilter(b.plotted_at) AND {BENCH_FILTER}\n"
+            "  AND c.scenario IN (${scenario:sqlstring}) AND c.state IN ('detected', 'suspected', 'confirmed')\n"
+            "ORDER BY 1")
+
+
 # -- variables -------------------------------------------------------------------------
 
 REPOSITORIES = "SELECT DISTINCT COALESCE(repository, '') FROM benchmarks ORDER BY 1"

@@ -185,3 +185,44 @@ class MetricRow(Base):
         Index("ix_metrics_name", "name"),
         Index("ix_metrics_scenario_run_id", "scenario_run_id"),  # for the cascade on delete
     )
+
+
+class ChangePoint(Base):
+    """Where one figure of one series moved to a new level (`commitbench detect`, migration 0005)."""
+
+    __tablename__ = "change_points"
+
+    change_point_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository: Mapped[str] = mapped_column(String(512), nullable=False)  # '' for none
+    branch: Mapped[str] = mapped_column(String(255), nullable=False)
+    series_key: Mapped[str] = mapped_column(String(32), nullable=False)
+    scenario: Mapped[str | None] = mapped_column(String(255))
+    figure: Mapped[str] = mapped_column(String(128), nullable=False)
+    gpu_name: Mapped[str | None] = mapped_column(String(255))
+    model_id: Mapped[str | None] = mapped_column(String(512))
+    commit_id: Mapped[str] = mapped_column(String(72), nullable=False)  # the first commit at the new level
+    benchmark_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("benchmarks.benchmark_id", ondelete="CASCADE", name="fk_change_points_benchmark_id"),
+        nullable=False,
+    )
+    previous_commit_id: Mapped[str | None] = mapped_column(String(72))  # the last commit at the old level
+    low_commit_id: Mapped[str | None] = mapped_column(String(72))  # the plausible range of the location
+    high_commit_id: Mapped[str | None] = mapped_column(String(72))
+    before: Mapped[float | None] = mapped_column(Double)
+    after: Mapped[float | None] = mapped_column(Double)
+    magnitude: Mapped[float | None] = mapped_column(Double)  # after / before - 1
+    score: Mapped[float | None] = mapped_column(Double)
+    direction: Mapped[str | None] = mapped_column(String(8))
+    verdict: Mapped[str | None] = mapped_column(String(16))  # regression / improvement / change (info figures)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)  # detected / suspected / withdrawn
+    detector: Mapped[str] = mapped_column(String(64), nullable=False)
+    detected_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("repository", "branch", "series_key", "figure", "commit_id", "detector",
+                         name="uq_change_points_identity"),
+        Index("ix_change_points_benchmark_id", "benchmark_id"),
+        Index("ix_change_points_state", "state"),
+    )

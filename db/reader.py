@@ -2,7 +2,7 @@
 
 `commitbench_reader` may CONNECT to the database, use the schema and SELECT the tables
 and views the dashboards read: nothing else (no alembic_version, no writes). Migration
-0004 creates it; `commitbench db upgrade` calls `ensure_reader` after every upgrade, so
+0004 creates it (0005 adds change_points); `commitbench db upgrade` calls `ensure_reader` after every upgrade, so
 grants follow new tables and the password follows COMMITBENCH_READER_PASSWORD (the role
 stays NOLOGIN until one is given). The password never appears in the repository, a log
 line of ours or an error: it is quoted by the server (format %L) and sent as the
@@ -18,7 +18,8 @@ import sqlalchemy as sa
 READER_ROLE = "commitbench_reader"
 PASSWORD_ENV = "COMMITBENCH_READER_PASSWORD"
 READ_TABLES = ("benchmarks", "metrics", "scenario_runs", "device_measurements", "model_measurements",
-               "run_figures")
+               "run_figures")  # what migration 0004 grants (and its downgrade revokes): fixed
+LATER_READ_TABLES = ("change_points",)  # 0005
 
 
 @dataclass
@@ -47,7 +48,10 @@ def ensure_reader(conn: sa.Connection, password: str | None = None) -> ReaderSta
     conn.execute(sa.text(f"DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO {READER_ROLE}', "
                          "current_database()); END $$"))
     conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {READER_ROLE}"))
-    conn.execute(sa.text(f"GRANT SELECT ON {', '.join(READ_TABLES)} TO {READER_ROLE}"))
+    # Only those that exist: a migration grants what the schema has at its revision.
+    present = [t for t in READ_TABLES + LATER_READ_TABLES
+               if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"public.{t}"}).scalar()]
+    conn.execute(sa.text(f"GRANT SELECT ON {', '.join(present)} TO {READER_ROLE}"))
     if password:
         statement = conn.execute(sa.text(f"SELECT format('ALTER ROLE {READER_ROLE} WITH LOGIN PASSWORD %L', "
                                          ":pw)"), {"pw": password}).scalar()

@@ -173,7 +173,7 @@ def test_migrate_service_command_against_real_postgresql(pg_server):
     out = subprocess.run([str(COMMITBENCH), *service["command"][1:]], env=child_env(Path("/nonexistent"), Path("/nonexistent")) | env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "schema at 0004 (head)" in out.stdout
+    assert "schema at 0005 (head)" in out.stdout
     assert f"read-only role {READER_ROLE}: SELECT granted; password set" in out.stdout
     assert "reader-secret" not in out.stdout + out.stderr
     url = sa.engine.make_url(pg_server.url("metrics")).set(username=READER_ROLE, password="reader-secret")
@@ -211,7 +211,8 @@ def _history() -> list[RunResult]:
         branch = BRANCHES[i % 2]
         status = FAILED if i % 11 == 5 else CANCELLED if i % 17 == 9 else SUCCEEDED
         ts = t.timestamp()
-        ttnt = [0.010 + 0.0001 * (i % 7) + 0.00001 * k for k in range(8)]
+        # the newest 20 commits are 10 % slower: a step for `commitbench detect` to find on each branch
+        ttnt = [(0.010 + 0.0001 * (i % 7) + 0.00001 * k) * (1.1 if i < 20 else 1.0) for k in range(8)]
         compiled = ScenarioResult(
             name="compiled_decode[compile_mode=default]", kind="compiled_decode",
             params={"compile_mode": "default", "batch_size": 1}, status=SUCCEEDED, started_at=ts + 10,
@@ -266,6 +267,8 @@ def filled_pg(pg_server, tmp_path_factory, bench_cache):
     for r in _history():
         store.ingest(r)
     store.close()
+    detect = run_cli(["detect", "--db", url], env)
+    assert detect.returncode == 0, detect.stderr
     yield url, run_uid(real.stdout), real.stdout
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -385,6 +388,20 @@ def test_panels_return_the_stored_values(filled_pg):
             anno = next(a for a in d["annotations"]["list"] if a["name"] == "Failed and cancelled runs")
             texts = [r["text"] for r in g.run(anno["target"]["rawSql"]).mappings()]
             assert any("SIGSEGV" in t for t in texts) and any("cancelled" in t for t in texts)
+            # the step of the newest 20 commits, at the oldest of them on each branch (commits 18 and 19)
+            anno = next(a for a in d["annotations"]["list"] if a["name"] == "Change points")
+            steps = [(r["time"], r["text"]) for r in g.run(anno["target"]["rawSql"]).mappings()
+                     if " in time_to_next_token_secs " in r["text"]]
+            at = {history_time: r.commit_id for history_time, r in history.items()}
+            shown = {at[t.replace(tzinfo=timezone.utc).timestamp()]: text for t, text in steps}
+            stored_points = {c for (c,) in conn.execute(sa.text(
+                "SELECT commit_id FROM change_points WHERE figure = 'time_to_next_token_secs' AND state = 'detected'"))}
+            assert set(shown) == stored_points
+            for commit in ("00000012" + "c" * 32, "00000013" + "c" * 32):
+                m = re.match(r"regression \+(\d+\.\d)% in time_to_next_token_secs of compiled_decode"
+                             r"\[compile_mode=default\] at 000000\d\d \(detected; was 0\.010\d+, now 0\.011\d+\)$",
+                             shown[commit])
+                assert m and 7.0 <= float(m.group(1)) <= 11.0, shown[commit]
             # the real runner's run (a CPU run of micro-llama)
             g = Grafana(conn, d, RANGES["1h"], "all", fixed={"repository": [REPO], "gpu": ["cpu"],
                                                               "model": ["micro-llama"]})

@@ -50,6 +50,11 @@ EXPECTED_COLUMNS = {
         "metric_id", "benchmark_id", "scenario_run_id", "scenario", "name", "unit", "n", "mean",
         "median", "p90", "p99", "min", "max", "stdev", "samples", "series_key", "direction",
     },
+    "change_points": {
+        "change_point_id", "repository", "branch", "series_key", "scenario", "figure", "gpu_name", "model_id",
+        "commit_id", "benchmark_id", "previous_commit_id", "low_commit_id", "high_commit_id", "before", "after",
+        "magnitude", "score", "direction", "verdict", "state", "detector", "detected_at", "updated_at",
+    },
 }
 EXPECTED_INDEXES = {
     "benchmarks": {
@@ -67,6 +72,8 @@ EXPECTED_INDEXES = {
         ("ix_device_measurements_benchmark_id_time", ("benchmark_id", "time"), False)
     },
     "model_measurements": {("ix_model_measurements_benchmark_id", ("benchmark_id",), False)},
+    "change_points": {("ix_change_points_benchmark_id", ("benchmark_id",), False),
+                      ("ix_change_points_state", ("state",), False)},
     "metrics": {
         ("ix_metrics_benchmark_id_name", ("benchmark_id", "name"), False),
         ("ix_metrics_name", ("name",), False),
@@ -465,7 +472,7 @@ def test_0004_reader_role_reads_and_cannot_write(pg_url):
                 "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
                 "WHERE grantee = :r AND table_catalog = current_database()"), {"r": READER_ROLE})}
         assert grants == {(t, "SELECT") for t in ("benchmarks", "metrics", "scenario_runs", "device_measurements",
-                                                  "model_measurements", "run_figures")}
+                                                  "model_measurements", "run_figures", "change_points")}
         reader = sa.create_engine(sa.engine.make_url(pg_url).set(username=READER_ROLE, password="it's a secret"))
         try:
             with reader.connect() as conn:

@@ -27,6 +27,12 @@ FORBIDDEN = {
                            "sqlalchemy"),
     "benchmark.run": ("benchmark.cli", "benchmark.worker"),
     "benchmark.models": ("benchmark.run", "benchmark.worker", "benchmark.cli", "db"),
+    # analysis is pure: numbers and options in, named dataclasses out
+    "benchmark.analysis": ("benchmark.run", "benchmark.worker", "benchmark.trackers", "benchmark.cli",
+                           "benchmark.models", "benchmark.verdicts", "db", "torch", "transformers", "sqlalchemy"),
+    # stored runs to decisions: reads the store, feeds analysis; runs nothing, prints nothing
+    "benchmark.verdicts": ("benchmark.run", "benchmark.worker", "benchmark.trackers", "benchmark.cli",
+                           "benchmark.models", "torch", "transformers"),
     # the read side people look at: the store's read side and the contracts, nothing that runs
     "dashboards": ("benchmark.run", "benchmark.worker", "benchmark.trackers", "benchmark.cli", "benchmark.models",
                    "torch", "transformers"),

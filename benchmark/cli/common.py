@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from db.migrate import SchemaError
+from db.session import session_scope
 from db.store import Store
 from db.url import BadDatabaseURL, display_url, resolve_url, validate_url
 
@@ -40,15 +41,17 @@ def store_for(args: argparse.Namespace) -> Store:
 
 
 @contextmanager
-def reading(args: argparse.Namespace) -> Iterator[Session]:
-    """A read-only session on the database at head. A SQLite file that does not exist is
-    an error (reading must not create one); an older one is migrated, as `run` would."""
+def reading(args: argparse.Namespace, write: bool = False) -> Iterator[Session]:
+    """A read-only session on the database at head (with `write`, one that commits at the
+    end, for what a read-side command stores, such as change points). A SQLite file that
+    does not exist is an error (reading must not create one); an older one is migrated, as
+    `run` would."""
     store = store_for(args)
     try:
         require_existing(store)
         try:
             store.open(auto_upgrade=embedded(store.url))
-            with store.reading() as session:
+            with (session_scope(store.engine) if write else store.reading()) as session:
                 yield session
         except SchemaError as e:
             raise CommandError(str(e), exitcodes.DB_UNAVAILABLE) from None
@@ -79,3 +82,24 @@ def output_problem(path: Path) -> str | None:
     if not parent.is_dir():
         return f"directory {parent} does not exist"
     return None
+
+
+def write_output(path: Path | None, text: str) -> None:
+    """A command's report to stdout, or to the file -o named (checked by output_problem first)."""
+    import sys
+
+    if path is None or str(path) == "-":
+        sys.stdout.write(text)
+    else:
+        path.write_text(text)
+        print(f"written: {path}", file=sys.stderr)
+
+
+def read_input(path: Path) -> str:
+    """The text of an --input FILE ("-": stdin)."""
+    import sys
+
+    try:
+        return sys.stdin.read() if str(path) == "-" else path.read_text()
+    except OSError as e:
+        raise CommandError(f"--input {path}: {e.strerror or e}", exitcodes.BAD_INPUT) from None

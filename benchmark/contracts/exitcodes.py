@@ -9,10 +9,15 @@ SCENARIO_FAILED = 1  # at least one scenario failed; the others are stored
 BAD_INPUT = 2  # invalid argument, config, model or database URL; nothing written
 DB_UNAVAILABLE = 3  # database unreachable, not migrated, or a write failed: the complete result is in a spool file
 JSON_FAILED = 4  # the --json file could not be written; the result is stored (or spooled), as the output says
-# `commitbench dashboards push` (a bad input is BAD_INPUT, with nothing sent):
-GRAFANA_UNREACHABLE = 5  # nothing answers at the Grafana URL, or what answers is not a Grafana; nothing written
-GRAFANA_AUTH_REFUSED = 6  # Grafana refused the token (or user) it was given (401, or 403 for lack of permission)
-GRAFANA_REFUSED = 7  # Grafana refused the datasource, the folder or a dashboard; what was done before is printed
+# Commands that talk to a service: `dashboards push` (Grafana), `pr-comment` (GitHub's API).
+# A bad input is BAD_INPUT, with nothing sent.
+SERVICE_UNREACHABLE = 5  # nothing answers at the URL, or what answers is not the service; nothing written
+CREDENTIAL_REFUSED = 6  # the service refused the token (or user) it was given (401, or 403 for lack of permission)
+SERVICE_REFUSED = 7  # the service refused a request; what was done before is printed
+GRAFANA_UNREACHABLE, GRAFANA_AUTH_REFUSED, GRAFANA_REFUSED = SERVICE_UNREACHABLE, CREDENTIAL_REFUSED, SERVICE_REFUSED
+# `commitbench compare` and `commitbench ab` (0: no regression):
+REGRESSION = 8  # a figure regressed, a scenario failed on head that succeeded on base, or correctness broke
+NOT_COMPARABLE = 9  # nothing could be compared: no series on both sides, or no finished runs
 CANCELLED_BASE = 128  # SIGTERM/SIGINT: 128 + signal number (143 / 130); what finished is stored
 
 

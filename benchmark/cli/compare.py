@@ -1,0 +1,125 @@
+"""Did head make inference slower than base? Per series, figure by figure, with statistics.
+
+  commitbench compare --base main --head 1f2e3d4c            branch / commit / run id
+  commitbench compare --base main --head HEAD_SHA --format markdown -o compare.md
+  commitbench compare --input cases.jsonl                    data from elsewhere (JSON lines)
+
+REF: a branch (its latest finished run's commit, with every run of that commit on the
+branch), a commit id (4+ hex characters: every finished run of it), or a run id (or #N);
+`branch:`, `commit:`, `run:` say which. Every run of a side is one replicate. The base
+branch's --history recent runs of each series (on the same runner where there are 3 or
+more) estimate the run-to-run noise; see the README's "Compare" for the method.
+
+Exit codes: 0 no regression, 8 regression (a figure, a failed scenario, or correctness),
+9 nothing could be compared (also: a REF with no finished runs, such as a baseline branch
+not benchmarked yet), 2 bad input, 3 database unavailable. With --input: 0 once
+every line is written (a regression is a verdict in the output, not an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from db import query
+from db.figures_read import NoRuns, resolve_ref
+
+from ..analysis.compare import CompareOptions, compare, from_json, to_json
+from ..contracts import exitcodes
+from ..verdicts import render
+from ..verdicts.compare_runs import INSUFFICIENT, REGRESSION, build
+from ..verdicts.thresholds import Thresholds, ThresholdError, check, load
+from .common import CommandError, add_db_argument, output_problem, read_input, reading, write_output
+from .errors import error
+
+HELP = "compare two revisions' runs: regression, improvement or no change, per figure"
+FORMATS = ("text", "markdown", "json")
+DIRECTIONS = ("lower", "higher", "info")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base", help="the reference: branch, commit id or run id")
+    p.add_argument("--head", help="what is judged: branch, commit id or run id")
+    p.add_argument("--input", type=Path, metavar="FILE",
+                   help='JSON lines {"id", "base": {"reps": [[...]]}, "head": {...}, "history": [...]}; '
+                        '"-" for stdin')
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    p.add_argument("--history", type=int, default=10, help="base runs before the base commit that estimate "
+                   "run-to-run noise (default 10; 0: none)")
+    p.add_argument("--threshold", type=float, help="the relative change that matters, for every figure "
+                   "without its own (default 0.02)")
+    p.add_argument("--thresholds", type=Path, metavar="FILE", help="per-figure thresholds (TOML or JSON)")
+    p.add_argument("--direction", choices=DIRECTIONS, default="lower",
+                   help="with --input: which way is better, unless a line has its own (default lower)")
+    p.add_argument("--repository", help="only runs of this repository")
+    add_db_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        thresholds = _thresholds(args)
+        if args.history < 0:
+            raise CommandError(f"--history must be 0 or more, got {args.history}", exitcodes.BAD_INPUT)
+        if args.output is not None and (problem := output_problem(args.output)):
+            raise CommandError(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
+        if args.input is not None:
+            if args.base or args.head:
+                raise CommandError("--input compares the file's cases: give no --base or --head",
+                                   exitcodes.BAD_INPUT)
+            return _input(args, thresholds)
+        if not args.base or not args.head:
+            raise CommandError("give --base REF and --head REF (or --input FILE)", exitcodes.BAD_INPUT)
+        with reading(args) as session:
+            try:
+                base = resolve_ref(session, args.base, args.repository)
+                head = resolve_ref(session, args.head, args.repository)
+            except query.NotFound as e:
+                raise CommandError(str(e), exitcodes.BAD_INPUT) from None
+            except NoRuns as e:
+                raise CommandError(f"could not compare: {e}", exitcodes.NOT_COMPARABLE) from None
+            report = build(session, base, head, thresholds, history=args.history)
+    except CommandError as e:
+        return error(str(e), e.code)
+    shown = {"text": render.text, "markdown": render.markdown, "json": render.as_json}[args.format](report)
+    write_output(args.output, shown)
+    if report.verdict == REGRESSION:
+        return exitcodes.REGRESSION
+    return exitcodes.NOT_COMPARABLE if report.verdict == INSUFFICIENT else exitcodes.OK
+
+
+def _thresholds(args: argparse.Namespace) -> Thresholds:
+    try:
+        if args.threshold is not None:
+            check("--threshold", args.threshold)
+        if args.thresholds is not None:
+            return load(args.thresholds, args.threshold)
+        return Thresholds() if args.threshold is None else Thresholds(default=args.threshold)
+    except ThresholdError as e:
+        raise CommandError(str(e).replace("thresholds: --threshold", "--threshold"), exitcodes.BAD_INPUT) from None
+
+
+def _input(args: argparse.Namespace, thresholds: Thresholds) -> int:
+    """Every line is read and checked before anything is written."""
+    text = read_input(args.input)
+    cases = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("a line must be a JSON object")
+            direction = obj.get("direction", args.direction)
+            if direction not in DIRECTIONS:
+                raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+            base, head, history = from_json(obj)
+        except ValueError as e:  # json.JSONDecodeError is one
+            raise CommandError(f"--input {args.input} line {n}: {e}", exitcodes.BAD_INPUT) from None
+        cases.append((obj.get("id"), base, head, history, direction))
+    options = CompareOptions(threshold=thresholds.default)
+    out = [json.dumps(to_json(i, compare(b, h, d, options, history=hist))) for i, b, h, hist, d in cases]
+    write_output(args.output, "".join(line + "\n" for line in out))
+    return exitcodes.OK
+

@@ -1,0 +1,164 @@
+"""Change points over history: where a figure of a series moved to a new level.
+
+  commitbench detect                         scan every series of every branch; store what is found
+  commitbench detect --branch main           one branch
+  commitbench detect --newest --branch main  is the newest commit already a suspected step?
+  commitbench detect --input series.jsonl    data from elsewhere: {"id", "values", "reps"} lines
+                                             in, {"id", "change_points": [i, ...]} lines out
+
+Every series (repository, branch, GPU, model, scenario parameters) and figure is scanned in
+commit order (benchmark/analysis/changepoints.py; the README's "Change points" says how).
+Storing is idempotent: a second scan over the same runs changes nothing, a point no longer
+found is marked withdrawn, new runs extend the analysis. The overview dashboard shows the
+stored points as annotations. Exit codes: 0 done, 2 bad input, 3 database unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from db.change_points import Changes
+
+from ..analysis.changepoints import DetectOptions, detect
+from ..contracts import exitcodes
+from ..contracts.escapes import printable
+from ..verdicts import detect_runs
+from ..verdicts.render import md, pct
+from .common import CommandError, add_db_argument, output_problem, read_input, reading, write_output
+from .errors import error
+
+HELP = "find and store change points in every series' history"
+FORMATS = ("text", "markdown", "json")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--branch", help="only this branch (default: every branch)")
+    p.add_argument("--repository")
+    p.add_argument("--newest", action="store_true",
+                   help="report (and store) whether the newest commits are a suspected change point")
+    p.add_argument("--input", type=Path, metavar="FILE", help='JSON lines {"id", "values", "reps"}; "-" for stdin')
+    p.add_argument("--dry-run", action="store_true", help="report, store nothing")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    add_db_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.output is not None and (problem := output_problem(args.output)):
+            raise CommandError(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
+        if args.input is not None:
+            if args.newest or args.branch or args.repository:
+                raise CommandError("--input reads the file's series: no --branch, --repository or --newest",
+                                   exitcodes.BAD_INPUT)
+            return _input(args)
+        return _stored(args)
+    except CommandError as e:
+        return error(str(e), e.code)
+
+
+def _stored(args: argparse.Namespace) -> int:
+    flagged, changes, scanned = [], Changes(), 0
+    with reading(args, write=not args.dry_run) as session:
+        groups = detect_runs.groups(session, args.branch, args.repository)
+        if args.branch is not None and not groups:
+            raise CommandError(f"no runs stored for branch {args.branch!r}", exitcodes.BAD_INPUT)
+        for repository, branch in groups:
+            for s in detect_runs.histories(session, repository, branch):
+                scanned += 1
+                if args.newest:
+                    found = detect_runs.suspect(s)
+                    points = [found] if found else []
+                    if not args.dry_run:
+                        changes += detect_runs.store_online(session, s, found)
+                else:
+                    points = detect_runs.scan(s, DetectOptions())
+                    if not args.dry_run:
+                        changes += detect_runs.store_offline(session, s, points)
+                flagged += [detect_runs.Flagged(s, f) for f in points]
+    shown = {"text": _text, "markdown": _markdown, "json": _json}[args.format](args, flagged, changes, scanned)
+    write_output(args.output, shown)
+    return exitcodes.OK
+
+
+def _what(args: argparse.Namespace) -> str:
+    return "suspected change at the newest commits" if args.newest else "change point"
+
+
+def _text(args, flagged: list, changes: Changes, scanned: int) -> str:
+    out = [f"{scanned} series-figures scanned; {len(flagged)} {_what(args)}{'s' if len(flagged) != 1 else ''}"
+           + ("" if args.dry_run else f"; stored: {changes.inserted} new, {changes.updated} updated, "
+                                      f"{changes.withdrawn} withdrawn")]
+    rows = [["BRANCH", "SCENARIO", "FIGURE", "COMMIT", "CHANGE", "VERDICT", "STATE", "SCORE"]]
+    for f in flagged:
+        w, p = f.series.where, f.found
+        rows.append([w.branch, w.scenario or w.series_key, w.figure, p.commit_id[:12], pct(p.magnitude), p.verdict,
+                     p.state, f"{p.score:.1f}"])
+    if len(rows) > 1:
+        rows = [[printable(c) for c in r] for r in rows]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def _markdown(args, flagged: list, changes: Changes, scanned: int) -> str:
+    title = "newest commits" if args.newest else "change points"
+    out = [f"### commitbench: {title}", ""]
+    if not flagged:
+        return "\n".join(out + [f"No {_what(args)} in {scanned} series-figures.", ""])
+    out += ["| branch | scenario | figure | commit | change | verdict | state |", "|---|---|---|---|---:|---|---|"]
+    for f in flagged:
+        w, p = f.series.where, f.found
+        out.append(f"| {md(w.branch)} | {md(w.scenario or w.series_key)} | {md(w.figure)} | `{p.commit_id[:12]}` "
+                   f"| {pct(p.magnitude)} | {'**regression**' if p.verdict == 'regression' else p.verdict} "
+                   f"| {p.state} |")
+    return "\n".join(out) + "\n"
+
+
+def _json(args, flagged: list, changes: Changes, scanned: int) -> str:
+    return json.dumps({"scanned": scanned, "stored": None if args.dry_run else changes.__dict__,
+                       "change_points": [f.series.where.__dict__ | f.found.__dict__ for f in flagged]}, indent=2) + "\n"
+
+
+def _input(args: argparse.Namespace) -> int:
+    text = read_input(args.input)
+    series = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                series.append(_series_line(json.loads(line)))
+            except ValueError as e:
+                raise CommandError(f"--input {args.input} line {n}: {e}", exitcodes.BAD_INPUT) from None
+    options = DetectOptions()
+    lines = [json.dumps({"id": i, "change_points": [cp.index for cp in detect(v, reps=r, options=options)]})
+             for i, v, r in series]
+    write_output(args.output, "".join(line + "\n" for line in lines))
+    return exitcodes.OK
+
+
+def _series_line(obj: object) -> tuple[object, list[float | None], list[list[float]] | None]:
+    if not isinstance(obj, dict):
+        raise ValueError("a line must be a JSON object")
+    values, reps = obj.get("values"), obj.get("reps")
+    if values is None and reps is None:
+        raise ValueError('"values" (a list of numbers) is required, or "reps"')
+    if values is not None and (not isinstance(values, list) or not all(_number(v) or v is None for v in values)):
+        raise ValueError('"values" must be a list of numbers (null for a missing commit)')
+    if reps is not None:
+        if not isinstance(reps, list) or not all(r is None or (isinstance(r, list) and all(_number(x) for x in r))
+                                                 for r in reps):
+            raise ValueError('"reps" must be a list (one per commit) of lists of numbers')
+        if values is not None and len(reps) != len(values):
+            raise ValueError(f'"reps" has {len(reps)} commits, "values" {len(values)}: one per commit in both')
+    if values is None:
+        values = [None] * len(reps)
+    if any(v is not None and v <= 0 for v in values) or any(x <= 0 for r in reps or [] if r for x in r):
+        raise ValueError("values must be positive (relative changes are measured)")
+    return obj.get("id"), [None if v is None else float(v) for v in values], reps
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+

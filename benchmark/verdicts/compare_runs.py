@@ -1,0 +1,189 @@
+"""`commitbench compare` without the printing: two REFs' stored runs -> a Report.
+
+Per series (the series key: same model, device and scenario parameters), every figure both
+sides have is compared by benchmark/analysis/compare.py at the level of runs: each stored
+run is one process, its repetitions the within-process samples, and the base branch's
+recent runs of the same series before the base commit (on the same runner where there are
+enough of them) estimate the run-to-run variance. Before any figure:
+
+- correctness: a check figure (unit `bool`, e.g. `tokens_match_eager`) that held on every
+  base repetition and fails on a head repetition is a correctness regression, listed first;
+- a scenario that failed on head and succeeded on base is a regression (its error shown);
+- tallies (unit `count`: recompiles, graph breaks) are deterministic: any rise in a
+  lower-is-better tally is a regression, without statistics.
+Series present on one side only are listed, never compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from db.figures_read import Point, RefRuns, ScenarioPoints, earlier, of_runs
+
+from ..analysis.compare import CompareOptions, Comparison, Run, compare
+from ..contracts.figures import FIGURES, HIGHER, INFO, LOWER
+from .thresholds import Thresholds
+
+REGRESSION, IMPROVEMENT, NO_CHANGE, NOISY, INSUFFICIENT = "regression", "improvement", "no_change", "noisy", \
+    "insufficient"
+SAME_RUNNER_MIN = 3  # history runs from the base's own runner needed before other runners' are left out
+
+
+@dataclass
+class FigureReport:
+    figure: str
+    unit: str
+    direction: str
+    threshold: float
+    comparison: Comparison
+
+
+@dataclass
+class SeriesReport:
+    series_key: str
+    scenario: str
+    model_id: str | None
+    gpu_name: str | None
+    base_runs: int
+    head_runs: int
+    history_runs: int
+    figures: list[FigureReport] = field(default_factory=list)
+    correctness: list[str] = field(default_factory=list)  # what stopped matching, worst first
+    failure: str | None = None  # head failed where base succeeded: why
+    note: str | None = None  # e.g. "base failed: nothing to compare"
+
+    @property
+    def regressed(self) -> bool:
+        return bool(self.correctness or self.failure) or any(f.comparison.verdict == REGRESSION for f in self.figures)
+
+
+@dataclass
+class Report:
+    base: RefRuns
+    head: RefRuns
+    series: list[SeriesReport]
+    only_base: list[str]  # scenario names (series) without a head counterpart
+    only_head: list[str]
+
+    @property
+    def verdict(self) -> str:
+        """regression; no_change; or insufficient: nothing could be compared, or no measured
+        figure could be decided (all noisy: e.g. one run a side with no history), which is
+        not the same as "no regression"."""
+        if any(s.regressed for s in self.series):
+            return REGRESSION
+        if not any(f.unit != "count" and f.comparison.verdict in (NO_CHANGE, IMPROVEMENT)
+                   for s in self.series for f in s.figures):
+            return INSUFFICIENT
+        return NO_CHANGE
+
+    @property
+    def undecided(self) -> bool:
+        """Figures were compared, but none could be decided."""
+        return self.verdict == INSUFFICIENT and any(s.figures for s in self.series)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.series:
+            for f in s.figures:
+                out[f.comparison.verdict] = out.get(f.comparison.verdict, 0) + 1
+        return out
+
+
+def build(session: Session, base: RefRuns, head: RefRuns, thresholds: Thresholds, history: int = 10) -> Report:
+    base_sc, head_sc = _by_series(of_runs(session, base.benchmark_ids)), _by_series(of_runs(session, head.benchmark_ids))
+    series = []
+    for key in [k for k in base_sc if k in head_sc]:
+        b, h = base_sc[key], head_sc[key]
+        hist = _history(session, key, base, b, history)
+        series.append(_series(key, b, h, hist, thresholds))
+    return Report(base=base, head=head, series=series,
+                  only_base=sorted(base_sc[k][0].scenario for k in base_sc if k not in head_sc),
+                  only_head=sorted(head_sc[k][0].scenario for k in head_sc if k not in base_sc))
+
+
+def _by_series(points: list[ScenarioPoints]) -> dict[str, list[ScenarioPoints]]:
+    out: dict[str, list[ScenarioPoints]] = {}
+    for sp in points:
+        if sp.series_key and sp.status in ("succeeded", "failed"):  # a cancelled scenario says nothing
+            out.setdefault(sp.series_key, []).append(sp)
+    return out
+
+
+def _history(session: Session, key: str, base: RefRuns, b: list[ScenarioPoints], limit: int) -> list[ScenarioPoints]:
+    if limit == 0:
+        return []
+    before = min((sp.order for sp in b if sp.order is not None), default=None)
+    found = earlier(session, key, base.branch, before, base.benchmark_ids, 4 * limit)
+    hosts = {sp.runner_host for sp in b if sp.runner_host}
+    same = [sp for sp in found if sp.runner_host in hosts]
+    return (same if len(same) >= SAME_RUNNER_MIN else found)[-limit:]
+
+
+def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: list[ScenarioPoints],
+            thresholds: Thresholds) -> SeriesReport:
+    first = b[0]
+    ok_b, ok_h = [sp for sp in b if sp.succeeded], [sp for sp in h if sp.succeeded]
+    report = SeriesReport(series_key=key, scenario=h[0].scenario, model_id=first.model_id, gpu_name=first.gpu_name,
+                          base_runs=len(ok_b), head_runs=len(ok_h), history_runs=len(hist))
+    if ok_b and not ok_h:
+        report.failure = next((sp.error for sp in h if sp.error), None) or "failed"
+        return report
+    if not ok_b:
+        report.note = "failed on base: nothing to compare" if ok_h else "failed on both sides"
+        return report
+    names = [n for n in ok_b[0].figures if all(n in sp.figures for sp in ok_b + ok_h)]
+    for name in names:
+        fig = FIGURES.get(name)
+        unit = fig.unit if fig else (ok_b[0].figures[name].unit or "")
+        direction = fig.direction if fig else INFO
+        if unit == "bool":
+            report.correctness += _correctness(name, ok_b, ok_h)
+            continue
+        threshold = thresholds.of(name)
+        if unit == "count":
+            comparison = _tally(name, ok_b, ok_h, direction)
+        else:
+            comparison = compare([_run(sp.figures[name]) for sp in ok_b], [_run(sp.figures[name]) for sp in ok_h],
+                                 direction, CompareOptions(threshold=threshold),
+                                 history=[_run(sp.figures[name]) for sp in hist if name in sp.figures])
+        report.figures.append(FigureReport(name, unit, direction, threshold, comparison))
+    return report
+
+
+def _run(p: Point) -> Run:
+    return Run(reps=tuple(tuple(r) for r in p.reps))
+
+
+def _correctness(name: str, b: list[ScenarioPoints], h: list[ScenarioPoints]) -> list[str]:
+    held = all(v == 1 for sp in b for v in sp.figures[name].samples)
+    head = [v for sp in h for v in sp.figures[name].samples]
+    failing = sum(1 for v in head if v != 1)
+    if held and failing:
+        return [f"{name}: held on every base repetition, fails on {failing} of {len(head)} head repetitions"]
+    return []
+
+
+def _tally(name: str, b: list[ScenarioPoints], h: list[ScenarioPoints], direction: str) -> Comparison:
+    bv = [v for sp in b for v in sp.figures[name].samples]
+    hv = [v for sp in h for v in sp.figures[name].samples]
+    lo_b, hi_b, lo_h, hi_h = min(bv, default=0), max(bv, default=0), min(hv, default=0), max(hv, default=0)
+    worse = (lo_h > hi_b) if direction == LOWER else (hi_h < lo_b) if direction == HIGHER else False
+    better = (hi_h < lo_b) if direction == LOWER else (lo_h > hi_b) if direction == HIGHER else False
+    verdict = REGRESSION if worse else IMPROVEMENT if better else NO_CHANGE
+    base_level, head_level = _middle(bv), _middle(hv)
+    change = (head_level / base_level - 1) if base_level else None
+    reason = f"{name} {_span(lo_b, hi_b)} -> {_span(lo_h, hi_h)} (a tally: any change is real)"
+    return Comparison(verdict=verdict, change=change, ci=None, base_level=base_level, head_level=head_level,
+                      base_runs=len(b), head_runs=len(h), history_runs=0, noise=None, reason=reason)
+
+
+def _middle(values: list[float]) -> float | None:
+    s = sorted(values)
+    return None if not s else (s[len(s) // 2] + s[(len(s) - 1) // 2]) / 2
+
+
+def _span(lo: float, hi: float) -> str:
+    return f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"

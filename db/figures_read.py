@@ -1,0 +1,217 @@
+"""The read side of analysis: stored figures grouped by run and scenario, with what
+compare and detect need beside the numbers (commit order, runner, repetitions, status).
+
+Functions take a Session and return the plain read models below. `Point.reps` rebuilds
+each repetition's samples from the flat stored list: a per-repetition figure has one
+sample per repetition, a pooled one (every decode step) `repetitions` equal chunks in
+repetition order, a one-call figure one sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from benchmark.contracts.result import FAILED, SUCCEEDED
+from db.models import Benchmark, MetricRow, ScenarioRun
+from db.query import commit_order, unix
+
+
+@dataclass
+class Point:
+    """One figure of one scenario of one run."""
+
+    figure: str
+    unit: str | None
+    direction: str | None
+    median: float | None
+    p99: float | None
+    samples: list[float]
+    repetitions: int | None
+
+    @property
+    def reps(self) -> list[list[float]]:
+        n, s = self.repetitions, self.samples
+        if n and len(s) > n and len(s) % n == 0:
+            size = len(s) // n
+            return [s[i:i + size] for i in range(0, len(s), size)]
+        return [[v] for v in s]
+
+
+@dataclass
+class ScenarioPoints:
+    """One scenario of one run, with every figure it stored."""
+
+    benchmark_id: int
+    run_uid: str | None
+    branch: str | None
+    repository: str | None
+    commit_id: str | None
+    commit_time: float | None
+    order: float | None  # commit time, else start, else creation (unix s): history's order
+    runner_host: str | None
+    gpu_name: str | None
+    model_id: str | None
+    run_status: str | None
+    scenario: str
+    kind: str | None
+    series_key: str | None
+    status: str | None
+    error: str | None
+    flags: list[str]
+    figures: dict[str, Point] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
+
+
+def scenario_points(session: Session, *where: Any, limit_runs: int | None = None,
+                    newest_first: bool = False) -> list[ScenarioPoints]:
+    """Every scenario (with its figures) of the runs `where` selects, oldest commit first
+    (or newest first), runs in commit order then start."""
+    order = commit_order()
+    run_stmt = select(Benchmark.benchmark_id, order).where(*where)
+    run_stmt = run_stmt.order_by(order.desc() if newest_first else order, Benchmark.started_at.desc()
+                                 if newest_first else Benchmark.started_at, Benchmark.benchmark_id)
+    if limit_runs is not None:
+        run_stmt = run_stmt.limit(limit_runs)
+    ids = [bid for bid, _ in session.execute(run_stmt)]
+    return of_runs(session, ids)
+
+
+def of_runs(session: Session, benchmark_ids: Sequence[int]) -> list[ScenarioPoints]:
+    """The scenarios of these runs, in the order of `benchmark_ids`, then scenario order."""
+    if not benchmark_ids:
+        return []
+    rank = {bid: i for i, bid in enumerate(benchmark_ids)}
+    out: dict[int, ScenarioPoints] = {}
+    for chunk in _chunks(list(benchmark_ids), 500):
+        for s, b, order in session.execute(
+                select(ScenarioRun, Benchmark, commit_order())
+                .join(Benchmark, Benchmark.benchmark_id == ScenarioRun.benchmark_id)
+                .where(ScenarioRun.benchmark_id.in_(chunk))):
+            out[s.scenario_run_id] = ScenarioPoints(
+                benchmark_id=b.benchmark_id, run_uid=b.run_uid, branch=b.branch, repository=b.repository,
+                commit_id=b.commit_id, commit_time=unix(b.commit_time), order=unix(order),
+                runner_host=b.runner_host, gpu_name=b.gpu_name, model_id=b.model_id, run_status=b.status,
+                scenario=s.name, kind=s.kind, series_key=s.series_key, status=s.status, error=s.error,
+                flags=list(s.flags or []))
+        reps = {sid: (dict(p or {}).get("repetitions")) for sid, p in session.execute(
+            select(ScenarioRun.scenario_run_id, ScenarioRun.params).where(ScenarioRun.benchmark_id.in_(chunk)))}
+        for m in session.scalars(select(MetricRow).where(MetricRow.benchmark_id.in_(chunk))
+                                 .order_by(MetricRow.metric_id)):
+            sp = out.get(m.scenario_run_id)
+            if sp is not None:
+                n = reps.get(m.scenario_run_id)
+                sp.figures[m.name] = Point(figure=m.name, unit=m.unit, direction=m.direction, median=m.median,
+                                           p99=m.p99, samples=list(m.samples or []),
+                                           repetitions=int(n) if isinstance(n, (int, float)) else None)
+    return sorted(out.values(), key=lambda sp: (rank[sp.benchmark_id], sp.scenario))
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+@dataclass
+class RefRuns:
+    """What a REF named: its runs (finished ones), and how it was read."""
+
+    ref: str
+    how: str  # "run", "commit" or "branch"
+    label: str  # for output: short commit, branch@commit, or run id
+    branch: str | None
+    commit_id: str | None
+    benchmark_ids: list[int]
+
+
+HEX = set("0123456789abcdef")
+
+
+class NoRuns(LookupError):
+    """A well-formed REF with nothing stored under it (a branch never benchmarked yet):
+    nothing to compare, which is not the same as a malformed REF."""
+
+
+def resolve_ref(session: Session, ref: str, repository: str | None = None) -> RefRuns:
+    """REF -> runs. `run:ID`, `commit:SHA`, `branch:NAME` say which; a bare REF is a
+    branch name if one is stored, else a commit id (4+ hex characters; every finished run
+    of that commit), else a run id (or `#N`). A branch means its latest finished run's
+    commit, with every run of that commit on the branch (replicates are more evidence)."""
+    from db.query import NotFound, find_run
+
+    how, _, name = ref.partition(":") if ref.split(":", 1)[0] in ("run", "commit", "branch") else ("", "", ref)
+    name = name.strip()
+    if not name:
+        raise NotFound(f"empty ref {ref!r}")
+    finished = Benchmark.status.in_(("succeeded", "failed", "cancelled")) | Benchmark.status.is_(None)
+    repo = [Benchmark.repository == repository] if repository is not None else []
+    if how in ("", "branch"):
+        latest = session.execute(
+            select(Benchmark.commit_id).where(Benchmark.branch == name, finished, *repo)
+            .order_by(commit_order().desc(), Benchmark.started_at.desc(), Benchmark.benchmark_id.desc())
+            .limit(1)).first()
+        if latest is not None:
+            ids = _ids(session, Benchmark.branch == name, Benchmark.commit_id == latest[0], finished, *repo)
+            return RefRuns(ref, "branch", f"{name} ({(latest[0] or '')[:8]})", name, latest[0], ids)
+        if how == "branch":
+            raise NoRuns(f"no finished runs of branch {name!r}")
+    is_hex = 4 <= len(name) <= 64 and set(name.lower()) <= HEX
+    if how == "commit" and not is_hex:
+        raise NotFound(f"commit:{name}: a commit id is 4-64 hex characters")
+    if how in ("", "commit") and is_hex:
+        commits = session.execute(
+            select(Benchmark.commit_id).where(Benchmark.commit_id.startswith(name.lower(), autoescape=True),
+                                              finished, *repo).group_by(Benchmark.commit_id).limit(2)).all()
+        if len(commits) > 1:
+            raise NotFound(f"commit {name!r} is ambiguous: give more characters")
+        if commits:
+            commit = commits[0][0]
+            ids = _ids(session, Benchmark.commit_id == commit, finished, *repo)
+            branches = {b for (b,) in session.execute(select(Benchmark.branch).where(Benchmark.benchmark_id.in_(ids)))}
+            return RefRuns(ref, "commit", commit[:8], branches.pop() if len(branches) == 1 else None, commit, ids)
+        if how == "commit":
+            raise NoRuns(f"no finished runs of commit {name!r}")
+    try:
+        row = find_run(session, name)
+    except NotFound as e:
+        if how == "run" or "ambiguous" in str(e) or "too short" in str(e):
+            raise
+        raise NoRuns(f"{name!r} is no stored branch, commit or run") from None
+    return RefRuns(ref, "run", (row.run_uid or f"#{row.benchmark_id}")[:8], row.branch, row.commit_id,
+                   [row.benchmark_id])
+
+
+def _ids(session: Session, *where: Any) -> list[int]:
+    return list(session.scalars(select(Benchmark.benchmark_id).where(*where)
+                                .order_by(Benchmark.started_at, Benchmark.benchmark_id)))
+
+
+def earlier(session: Session, series_key: str, branch: str | None, before: float | None, exclude: Sequence[int],
+            limit: int, repository: str | None = None) -> list[ScenarioPoints]:
+    """The newest `limit` succeeded runs of one series on `branch` before commit order
+    `before` (not the runs in `exclude`), oldest first: the base's recent history."""
+    where = [ScenarioRun.series_key == series_key, ScenarioRun.status == SUCCEEDED,
+             Benchmark.benchmark_id.not_in(list(exclude) or [-1])]
+    if branch is not None:
+        where.append(Benchmark.branch == branch)
+    if repository is not None:
+        where.append(Benchmark.repository == repository)
+    if before is not None:
+        where.append(commit_order() < datetime.fromtimestamp(before, timezone.utc).replace(tzinfo=None))
+    ids = list(session.scalars(
+        select(Benchmark.benchmark_id).join(ScenarioRun, ScenarioRun.benchmark_id == Benchmark.benchmark_id)
+        .where(*where).order_by(commit_order().desc(), Benchmark.started_at.desc(), Benchmark.benchmark_id.desc())
+        .limit(limit)))[::-1]
+    return [sp for sp in of_runs(session, ids) if sp.series_key == series_key]

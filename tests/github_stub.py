@@ -1,0 +1,209 @@
+"""A stand-in for GitHub's issue-comments REST API: a real HTTP server on 127.0.0.1, for
+testing `commitbench pr-comment` (and the workflow's comment job) without GitHub.
+
+What it is: the three endpoints a comment kept up to date needs, with the request and
+response shapes, status codes and messages of GitHub's REST API reference, keeping the
+comments in memory so a test can read them back:
+
+  GET   /repos/{owner}/{repo}/issues/{number}/comments   200 a page of comments, oldest first;
+        per_page (default 30, at most 100) and page; a Link header with rel="next"/"last"
+        (and "first"/"prev") as GitHub paginates; 404 for an unknown repository or number
+  POST  /repos/{owner}/{repo}/issues/{number}/comments   201 the comment, with a Location
+        header; 422 "Validation Failed" without a body, or a body over 65536 characters
+  PATCH /repos/{owner}/{repo}/issues/comments/{id}       200 the comment; 404; 422 as above
+  anything else                                          404 {"message": "Not Found"}
+
+Every call needs `Authorization: Bearer <token>` (or `token <token>`): 401 "Bad credentials"
+otherwise. A `read_only_token` (what a pull request from a fork gets) may list but gets 403
+"Resource not accessible by integration" on writes. A request without a User-Agent gets 403,
+as GitHub's API answers one. `prefix` serves it under a path, as GitHub Enterprise Server's
+/api/v3. Comments are posted as `login` (default github-actions[bot], type Bot); `add`
+seeds comments by anyone. `requests` records (method, path, query string) of every request.
+
+What it is not: GitHub. No reactions, since/sort filters, markdown rendering, rate limits,
+node ids that resolve, or permissions beyond the two tokens.
+
+Sources (GitHub's REST API reference, version 2022-11-28):
+  https://docs.github.com/en/rest/issues/comments
+  https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api
+  https://docs.github.com/en/rest/authentication/authenticating-to-the-rest-api
+  https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api#user-agent
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+from grafana_stub import LoopbackServer
+
+MAX_BODY = 65536
+DOCS = "https://docs.github.com/rest/issues/comments"
+REST = "https://docs.github.com/rest"
+
+
+class Reply(Exception):
+    def __init__(self, status: int, body, headers: dict[str, str] | None = None) -> None:
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+class GitHubStub(LoopbackServer):
+    def __init__(self, token: str = "stub-token", read_only_token: str | None = None,
+                 pulls: dict[str, list[int]] | None = None, login: str = "github-actions[bot]",
+                 prefix: str = "") -> None:
+        self.prefix = prefix.rstrip("/")
+        self.token, self.read_only_token, self.login = token, read_only_token, login
+        # repository -> issue number -> comments (oldest first); a pull request is an issue
+        self.issues: dict[str, dict[int, list[dict]]] = {
+            repo: {n: [] for n in numbers} for repo, numbers in (pulls or {"octo/lib": [1]}).items()}
+        self.requests: list[tuple[str, str, str]] = []
+        self._ids = 1000
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> GitHubStub:
+        self._serve(type("Handler", (_Handler,), {"stub": self}))
+        return self
+
+    # ------------------------------------------------------------ reading back
+
+    def comments(self, repo: str, number: int) -> list[dict]:
+        return [dict(c) for c in self.issues[repo][number]]
+
+    def add(self, repo: str, number: int, body: str, login: str = "someone", kind: str = "User") -> dict:
+        with self._lock:
+            return self._create(repo, number, body, login, kind)
+
+    # ------------------------------------------------------------ the API
+
+    def handle(self, method: str, path: str, query: str, headers, body):
+        with self._lock:
+            self.requests.append((method, path, query))
+            try:
+                if not headers.get("User-Agent"):
+                    raise Reply(403, {"message": "Request forbidden by administrative rules. "
+                                                 "Please make sure your request has a User-Agent header"})
+                if self.prefix and not path.startswith(self.prefix + "/"):
+                    raise Reply(404, {"message": "Not Found", "documentation_url": REST})
+                role = self._authenticate(headers.get("Authorization", ""))
+                if role is None:
+                    raise Reply(401, {"message": "Bad credentials", "documentation_url": REST})
+                path = path[len(self.prefix):]
+                if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path):
+                    if method == "GET":
+                        return self._list(m.group(1), int(m.group(2)), parse_qs(query), path)
+                    if method == "POST":
+                        self._writable(role)
+                        return self._post(m.group(1), int(m.group(2)), body)
+                if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path):
+                    if method == "PATCH":
+                        self._writable(role)
+                        return self._patch(m.group(1), int(m.group(2)), body)
+                raise Reply(404, {"message": "Not Found", "documentation_url": REST})
+            except Reply as r:
+                return r.status, r.body, r.headers
+
+    def _authenticate(self, header: str) -> str | None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() not in ("bearer", "token"):
+            return None
+        if value == self.token:
+            return "write"
+        if self.read_only_token and value == self.read_only_token:
+            return "read"
+        return None
+
+    @staticmethod
+    def _writable(role: str) -> None:
+        if role != "write":
+            raise Reply(403, {"message": "Resource not accessible by integration", "documentation_url": DOCS,
+                              "status": "403"})
+
+    def _issue(self, repo: str, number: int) -> list[dict]:
+        if repo not in self.issues or number not in self.issues[repo]:
+            raise Reply(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"})
+        return self.issues[repo][number]
+
+    def _list(self, repo, number, query, path):
+        comments = self._issue(repo, number)
+        try:
+            per_page = min(int((query.get("per_page") or ["30"])[0]), 100)
+            page = max(int((query.get("page") or ["1"])[0]), 1)
+        except ValueError:
+            per_page, page = 30, 1
+        last = max(1, -(-len(comments) // per_page))
+        base = f"{self.url}{path}?per_page={per_page}&page="
+        links = []
+        if page < last:
+            links += [f'<{base}{page + 1}>; rel="next"', f'<{base}{last}>; rel="last"']
+        if page > 1:
+            links += [f'<{base}1>; rel="first"', f'<{base}{page - 1}>; rel="prev"']
+        headers = {"Link": ", ".join(links)} if links else {}
+        return 200, [dict(c) for c in comments[(page - 1) * per_page: page * per_page]], headers
+
+    @staticmethod
+    def _check_body(body) -> str:
+        text = body.get("body") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text:
+            raise Reply(422, {"message": "Validation Failed", "documentation_url": DOCS, "status": "422",
+                              "errors": [{"resource": "IssueComment", "code": "missing_field", "field": "body"}]})
+        if len(text) > MAX_BODY:
+            raise Reply(422, {"message": "Validation Failed", "documentation_url": DOCS, "status": "422",
+                              "errors": [{"resource": "IssueComment", "code": "custom", "field": "body",
+                                          "message": f"body is too long (maximum is {MAX_BODY} characters)"}]})
+        return text
+
+    def _post(self, repo, number, body):
+        self._issue(repo, number)
+        comment = self._create(repo, number, self._check_body(body), self.login, "Bot")
+        return 201, comment, {"Location": comment["url"]}
+
+    def _patch(self, repo, comment_id, body):
+        text = self._check_body(body)
+        for c in (c for issue in self.issues.get(repo, {}).values() for c in issue):
+            if c["id"] == comment_id:
+                c["body"], c["updated_at"] = text, "2024-01-02T00:00:00Z"
+                return 200, dict(c), {}
+        raise Reply(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"})
+
+    def _create(self, repo, number, text, login, kind) -> dict:
+        self._ids += 1
+        api = f"{self.url}/repos/{repo}"
+        comment = {"id": self._ids, "node_id": f"IC_stub{self._ids}", "url": f"{api}/issues/comments/{self._ids}",
+                   "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{self._ids}",
+                   "body": text, "user": {"login": login, "id": 41898282, "type": kind},
+                   "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
+                   "issue_url": f"{api}/issues/{number}", "author_association": "NONE"}
+        self._issue(repo, number).append(comment)
+        return dict(comment)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    stub: GitHubStub
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            status, reply, headers = 400, {"message": "Problems parsing JSON"}, {}
+        else:
+            status, reply, headers = self.stub.handle(self.command, parts.path, parts.query, self.headers, body)
+        data = json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve

@@ -1,0 +1,120 @@
+"""`commitbench bisect`: the first commit where a figure changed, each step measured for real."""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+
+import pytest
+from gitrepo import call, command, commit, commitbench_copy, git, init, slow_decode_step, worktrees_of
+
+from benchmark.cli.bisect import Judge, Level, figure_samples, scenario_entry
+from benchmark.contracts.config import ConfigError
+
+SCENARIO = "eager[prompt_length=4,new_tokens=4]"
+TINY = ["--model", "micro-llama", "--repetitions", "2", "--warmup", "0", "--new-tokens", "4", "--prompt-length", "4"]
+
+
+def test_a_scenario_name_becomes_its_config_entry():
+    assert scenario_entry("eager") == {"kind": "eager"}
+    assert scenario_entry(SCENARIO) == {"kind": "eager", "prompt_length": 4, "new_tokens": 4}
+    assert scenario_entry("compiled_decode[compile_mode=default,fullgraph=False]") == {
+        "kind": "compiled_decode", "compile_mode": "default", "fullgraph": False}
+
+
+@pytest.mark.parametrize("name, message", [
+    ("warp", "unknown kind 'warp'"),
+    ("selftest_crash", "unknown kind"),
+    ("eager[compile_mode=default]", "'compile_mode=default' is not a parameter of eager"),
+    ("eager[batch_size=two]", "'two' is not a int"),
+    ("eager[batch_size=0]", "batch_size must be an integer from 1"),
+    ("eager[new_tokens=4", "expected kind[param=value,...]"),
+    ("compiled_decode[fullgraph=maybe]", "'maybe' is not true or false"),
+])
+def test_a_bad_scenario_name_is_refused(name, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        scenario_entry(name)
+
+
+def test_levels_and_verdicts():
+    level = Level.of([[1.0, 2.0, 3.0, 4.0, 100.0]])
+    assert level.median == 3.0 and level.n == 5
+    assert level.noise == pytest.approx(1.4826)  # the median absolute deviation is 1: the outlier does not count
+    # two runs, each tight, 10 apart: the samples' spread hides the process offset, the runs show it
+    runs = Level.of([[10.0, 10.1, 9.9, 10.0, 10.0], [10.0, 10.1, 9.9, 10.0, 10.0], [11.0, 11.1, 10.9, 11.0, 11.0]])
+    assert runs.median == pytest.approx(10.0) and runs.noise == pytest.approx(statistics.stdev([10, 10, 11]))
+    judge = Judge(good=Level(1.0, 0.1, 6), bad=Level(2.0, 0.05, 6))
+    assert judge.separated() and judge.noise == 0.1
+    assert judge.verdict(Level(1.1, 0.1, 6)) == "good" and judge.verdict(Level(1.9, 0.1, 6)) == "bad"
+    assert judge.verdict(Level(2.5, 0.1, 6)) == "bad"  # beyond the bad level is bad too
+    assert judge.verdict(Level(1.55, 0.1, 6)) is None  # within 1 noise of the midpoint: cannot tell
+    improved = Judge(good=Level(2.0, 0.1, 6), bad=Level(1.0, 0.1, 6))  # a figure that went down
+    assert improved.verdict(Level(1.1, 0.1, 6)) == "bad" and improved.verdict(Level(1.9, 0.1, 6)) == "good"
+    assert not Judge(good=Level(1.0, 0.3, 6), bad=Level(2.0, 0.1, 6)).separated()  # 1.0 apart, 4 x 0.3 needed
+    assert not Judge(good=Level(1.0, 0.0, 6), bad=Level(1.0, 0.0, 6)).separated()
+
+
+def test_figure_samples_from_a_run_result():
+    result = {"scenarios": [{"name": "load", "metrics": [{"name": "model_load_time", "samples": [0.5]}]},
+                            {"name": SCENARIO, "metrics": [{"name": "x", "samples": [1, 2]}]}]}
+    assert figure_samples(result, SCENARIO, "x") == [1.0, 2.0]
+    assert figure_samples(result, SCENARIO, "y") is None and figure_samples(result, "eager", "x") is None
+
+
+@pytest.fixture
+def repo(tmp_path):
+    r = init(tmp_path / "repo")
+    for i in range(3):
+        commit(r, f"commit {i}", {"f.txt": str(i)})
+    return r
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--metric", "speed"], "--metric 'speed': not a registered figure"),
+    (["--scenario", "warp"], "unknown kind 'warp'"),
+    (["--good", "HEAD", "--bad", "HEAD~2"], "is not a descendant of --good"),
+    (["--good", "nope"], "--good 'nope' is not a commit of"),
+    (["--rounds", "0"], "--rounds must be an integer from 1 to 100"),
+    (["--repetitions", "0"], "repetitions must be an integer"),
+    (["--install", "{pip} install ."], "--install: unknown placeholder {pip}"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, repo, cb, monkeypatch, capsys, args, message):
+    monkeypatch.setenv("COMMITBENCH_HOME", str(cb.home))
+    base = ["--repo", repo, "--good", "HEAD~2", "--bad", "HEAD", "--metric", "eager_time_to_next_token_secs",
+            "--scenario", "eager", "--workdir", tmp_path / "wd"]
+    assert call("bisect", base + args) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("commitbench: error: ") and message in lines[0], err
+    assert out == "" and not cb.home.exists() and not (tmp_path / "wd").exists() and worktrees_of(repo) == []
+
+
+@pytest.mark.slow
+def test_bisect_names_the_commit_that_slowed_the_decode_step(tmp_path, cb):
+    import subprocess
+
+    repo = commitbench_copy(tmp_path / "repo")
+    good = git(repo, "rev-parse", "HEAD")
+    first = commit(repo, "first: a note", {"NOTE.txt": "one"})
+    slow = commit(repo, "second: slow decode step", slow_decode_step(repo))
+    bad = commit(repo, "third: another note", {"NOTE.txt": "two"})
+    env = {**cb.env, "OMP_NUM_THREADS": "1"}  # see test_ab
+    r = subprocess.run(command("bisect", ["--repo", repo, "--good", good, "--bad", "HEAD", "--metric",
+                                          "eager_time_to_next_token_secs", "--scenario", SCENARIO, "--rounds", "1",
+                                          "--install", "none", "--workdir", tmp_path / "wd", *TINY]),
+                       env=env, capture_output=True, text=True, errors="replace", timeout=400)
+    print(r.stdout, r.stderr[-4000:])  # the evidence, shown when the test fails
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"first bad commit: {slow} second: slow decode step"
+    rows = [line.split() for line in lines[2:]]
+    # every commit got measured (the endpoints, then both commits between), oldest first
+    assert [row[0] for row in rows] == [good[:8], first[:8], slow[:8], bad[:8]]
+    verdicts = [line[50:64].strip() for line in lines[2:]]
+    assert verdicts == ["good endpoint", "good", "bad", "bad endpoint"], r.stdout
+    assert lines[4].endswith("<- first bad")
+    assert worktrees_of(repo) == [] and list((tmp_path / "wd").iterdir()) == []
+    with sqlite3.connect(cb.sqlite_path) as db:
+        runs = db.execute("SELECT commit_id, branch, status FROM benchmarks ORDER BY started_at").fetchall()
+    assert runs == [(good, "bisect", "succeeded"), (bad, "bisect", "succeeded"),
+                    (first, "bisect", "succeeded"), (slow, "bisect", "succeeded")]

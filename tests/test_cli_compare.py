@@ -1,0 +1,225 @@
+"""`commitbench compare` on stored runs with known answers: verdicts, what comes first,
+exit codes, the three output formats, REF resolution, and the JSON-lines mode."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from benchmark.cli import main
+from verdict_data import history, run_of, store_all
+
+HEAD = "feed" + "0" * 36
+
+
+@pytest.fixture
+def main_history(sqlite_url):
+    """12 commits of main on one runner, no change."""
+    store_all(sqlite_url, history(12))
+    return sqlite_url
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def head_run(url: str, **kw) -> None:
+    store_all(url, [run_of(HEAD, 20, branch="pr-1", **kw)])
+
+
+def verdicts(out: str) -> dict[tuple[str, str], str]:
+    doc = json.loads(out)
+    return {(s["scenario"], f["figure"]): f["verdict"] for s in doc["series"] for f in s["figures"]}
+
+
+def test_same_code_is_no_regression(main_history, capsys):
+    head_run(main_history)
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", main_history)
+    assert code == 0, out
+    v = verdicts(out)
+    assert v[("compiled_decode", "time_to_next_token_mean_secs")] == "no_change"
+    assert "regression" not in v.values()
+    doc = json.loads(out)
+    assert doc["verdict"] == "no_change" and doc["base"]["how"] == "branch" and doc["head"]["runs"] == 1
+    fig = next(f for s in doc["series"] for f in s["figures"] if f["figure"] == "time_to_next_token_mean_secs")
+    assert fig["history_runs"] == 10 and fig["ci"][0] < 0 < fig["ci"][1]
+
+
+def test_a_slower_head_is_a_regression_in_every_decode_figure(main_history, capsys):
+    head_run(main_history, level=0.0115)  # +15 %
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", HEAD[:8], "--format", "json",
+                       "--db", main_history)
+    assert code == 8
+    v = verdicts(out)
+    for key in (("compiled_decode", "time_to_next_token_mean_secs"), ("compiled_decode", "time_to_next_token_secs"),
+                ("eager", "eager_time_to_next_token_secs"), ("eager", "eager_decode_tokens_per_sec")):
+        assert v[key] == "regression", key
+    fig = next(f for s in json.loads(out)["series"] for f in s["figures"]
+               if f["figure"] == "time_to_next_token_mean_secs")
+    assert fig["ci"][0] < 0.15 < fig["ci"][1] and abs(fig["change"] - 0.15) < 0.03
+
+
+def test_a_faster_head_is_an_improvement(main_history, capsys):
+    head_run(main_history, level=0.0085)
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", main_history)
+    assert code == 0
+    assert verdicts(out)[("eager", "eager_decode_tokens_per_sec")] == "improvement"
+
+
+def test_correctness_comes_first_then_failed_scenarios(main_history, capsys):
+    head_run(main_history, tokens_match=False, eager_fails=True)
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", main_history)
+    assert code == 8
+    lines = out.splitlines()
+    assert "regression found" in lines[0]
+    assert lines[1].startswith("correctness regression in compiled_decode: tokens_match_eager: held on every base "
+                               "repetition, fails on 5 of 5 head repetitions")
+    assert lines[2] == "eager failed on head (succeeded on base): RuntimeError: boom"
+
+
+def test_a_new_graph_break_is_a_regression(main_history, capsys):
+    head_run(main_history, graph_breaks=2)
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", main_history)
+    assert code == 8
+    assert verdicts(out)[("compiled_decode", "graph_breaks")] == "regression"
+    assert verdicts(out)[("compiled_decode", "time_to_next_token_mean_secs")] == "no_change"
+
+
+def test_process_noise_is_not_a_regression(sqlite_url, capsys):
+    """A 4 % offset of one process, on a runner whose history shows 3 % run-to-run noise:
+    within the noise. A Welch test on the pooled per-token samples would call it a regression."""
+    store_all(sqlite_url, history(12, process_cv=0.03, sample_cv=0.003))
+    head_run(sqlite_url, offset=0.04, sample_cv=0.003)
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", sqlite_url)
+    assert code in (0, 9), out  # no regression, or too noisy to decide: never a regression
+    assert verdicts(out)[("compiled_decode", "time_to_next_token_secs")] in ("no_change", "noisy")
+    assert "regression" not in verdicts(out).values()
+
+
+def test_markdown_for_the_pr_comment(main_history, capsys):
+    store_all(main_history, [run_of(HEAD, 20, branch="pr-<b>|@team", level=0.0115)])
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", HEAD, "--format", "markdown",
+                       "--db", main_history)
+    assert code == 8
+    lines = out.splitlines()
+    assert lines[0] == "<!-- commitbench-compare -->"
+    assert lines[1].startswith("### commitbench: :x: head ") and "regression found" in lines[1]
+    table = [ln for ln in lines if ln.startswith("| compiled\\_decode | time\\_to\\_next\\_token\\_mean\\_secs |")]
+    assert len(table) == 1 and "**REGRESSION**" in table[0]
+    assert "<details>" in out  # the unchanged figures are folded away
+
+
+def test_markdown_escapes_outside_text(main_history, capsys, tmp_path):
+    store_all(main_history, [run_of(HEAD, 20, branch="pr-1", eager_fails=True)])
+    # a failure message with markdown, HTML and a mention in it
+    from db.store import Store
+
+    store = Store(main_history)
+    store.open(auto_upgrade=False)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE scenario_runs SET error = '<img src=x> @org/team | `x`' WHERE status = 'failed'")
+    store.close()
+    out_file = tmp_path / "c.md"
+    code, _, err = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "markdown",
+                       "-o", str(out_file), "--db", main_history)
+    text = out_file.read_text()
+    assert code == 8 and f"written: {out_file}" in err
+    assert "&lt;img src=x&gt; &#64;org/team \\| \\`x\\`" in text and "<img" not in text
+
+
+def test_different_series_cannot_be_compared(main_history, capsys):
+    store_all(main_history, [run_of(HEAD, 20, branch="pr-1", cpu_model="Other CPU")])
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", main_history)
+    assert code == 9
+    assert "could not compare" in out.splitlines()[0]
+    assert "only on base (not compared): compiled_decode, eager" in out
+
+
+def test_replicated_runs_without_history(sqlite_url, capsys):
+    """Three runs a side (what `commitbench ab` stores): their spread is the noise estimate."""
+    store_all(sqlite_url, [run_of("a" * 40, i, branch="ab/base", rng=random.Random(i)) for i in range(3)]
+              + [run_of("b" * 40, 3 + i, branch="ab/head", level=0.012, rng=random.Random(10 + i)) for i in range(3)])
+    code, out, _ = cli(capsys, "compare", "--base", "a" * 8, "--head", "b" * 8, "--format", "json",
+                       "--history", "0", "--db", sqlite_url)
+    assert code == 8
+    doc = json.loads(out)
+    assert doc["base"]["how"] == "commit" and doc["base"]["runs"] == 3
+    assert verdicts(out)[("compiled_decode", "time_to_next_token_mean_secs")] == "regression"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--base", "main", "--head", "pr-1", "--threshold", "1.5"],
+     "--threshold must be a relative change in (0, 1), e.g. 0.02, got 1.5"),
+    (["--base", "main"], "give --base REF and --head REF (or --input FILE)"),
+    (["--base", "main", "--head", "pr-1", "--history", "-1"], "--history must be 0 or more, got -1"),
+    (["--base", "run:0000", "--head", "pr-1"], "no run '0000'"),
+    (["--base", "commit:zzzz", "--head", "pr-1"], "commit:zzzz: a commit id is 4-64 hex characters"),
+])
+def test_bad_input(main_history, capsys, args, message):
+    head_run(main_history)
+    code, out, err = cli(capsys, "compare", *args, "--db", main_history)
+    assert code == 2 and out == ""
+    assert err.strip() == f"commitbench: error: {message}"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--base", "main", "--head", "nosuchbranch"], "'nosuchbranch' is no stored branch, commit or run"),
+    (["--base", "never-benchmarked", "--head", "pr-1"], "'never-benchmarked' is no stored branch, commit or run"),
+    (["--base", "commit:abcdef", "--head", "pr-1"], "no finished runs of commit 'abcdef'"),
+    (["--base", "branch:x", "--head", "pr-1"], "no finished runs of branch 'x'"),
+])
+def test_nothing_stored_under_a_ref_cannot_be_compared(main_history, capsys, args, message):
+    head_run(main_history)
+    code, out, err = cli(capsys, "compare", *args, "--db", main_history)
+    assert code == 9 and out == ""
+    assert err.strip() == f"commitbench: error: could not compare: {message}"
+
+
+def test_thresholds_file(main_history, capsys, tmp_path):
+    head_run(main_history, level=0.0103)  # +3 %
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[figures]\nno_such_figure = 0.1\n")
+    code, _, err = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--thresholds", str(bad),
+                       "--db", main_history)
+    assert code == 2 and "thresholds: unknown figure 'no_such_figure'" in err
+    loose = tmp_path / "loose.toml"
+    loose.write_text("default = 0.02\n[figures]\ntime_to_next_token_mean_secs = 0.10\n")
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--thresholds", str(loose),
+                       "--format", "json", "--db", main_history)
+    fig = {f["figure"]: f for s in json.loads(out)["series"] for f in s["figures"]}
+    assert fig["time_to_next_token_mean_secs"]["threshold"] == 0.10
+    assert fig["time_to_next_token_mean_secs"]["verdict"] != "regression"
+    assert fig["time_to_next_token_secs"]["threshold"] == 0.02
+
+
+def test_input_mode(tmp_path, capsys):
+    same = [[1.0, 1.01, 0.99, 1.0, 1.0]] * 3
+    slower = [[1.2, 1.21, 1.19, 1.2, 1.2]] * 3
+    lines = [{"id": "a", "base": [{"reps": same}] * 3, "head": [{"reps": same}] * 3},
+             {"id": "b", "base": [{"reps": same}] * 3, "head": [{"reps": slower}] * 3}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    code, out, _ = cli(capsys, "compare", "--input", str(src))
+    assert code == 0
+    rows = [json.loads(ln) for ln in out.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"] and rows[1]["verdict"] == "regression"
+    assert abs(rows[1]["change"] - 0.2) < 1e-9 and set(rows[0]) == {"id", "verdict", "change", "ci"}
+    src.write_text(json.dumps(lines[0]) + "\n{not json\n")
+    out_file = tmp_path / "out.jsonl"
+    code, _, err = cli(capsys, "compare", "--input", str(src), "-o", str(out_file))
+    assert code == 2 and "line 2:" in err and not out_file.exists()
+
+
+def test_one_run_a_side_without_history_cannot_decide(sqlite_url, capsys):
+    """Nothing tells how much one process differs from the next: every timing is noisy, and
+    the comparison as a whole could not compare (9), not "no regression" (0)."""
+    store_all(sqlite_url, [run_of("a" * 40, 1, branch="main"), run_of(HEAD, 2, branch="pr-1")])
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", sqlite_url)
+    assert code == 9
+    assert out.splitlines()[0].endswith("could not compare (no figure could be decided: too noisy; more runs "
+                                        "decide, e.g. `commitbench ab`)")
+    assert "noisy" in out and "REGRESSION" not in out

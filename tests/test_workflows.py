@@ -1,0 +1,750 @@
+"""The GitHub Actions workflows: what they declare (triggers, the label gate, permissions,
+secrets, pinned actions), and what their shell steps do when run the way a runner runs them.
+
+The shell tests take the `run:` steps of commitbench.yml's jobs, evaluate each step's `if:`
+and `env:` with a small evaluator of GitHub's expression syntax (only what these workflows
+use), and run them with `bash --noprofile --norc -eo pipefail` (what `shell: bash` runs) in
+the environment a runner sets: GITHUB_* variables, RUNNER_TEMP, and the GITHUB_OUTPUT /
+GITHUB_ENV / GITHUB_PATH / GITHUB_STEP_SUMMARY files. The database is a temporary SQLite
+file, the model micro-llama, GitHub's comment API the loopback stand-in in github_stub.py.
+Actions (`uses:`) are not run: checkout is the prepared work tree, setup-python and cache do
+nothing, and upload-/download-artifact copy a directory, which is what they amount to for the
+next job. The install step is skipped: this checkout's .venv goes on PATH, as the step would
+put it (`$COMMITBENCH_DIR/.venv/bin` into GITHUB_PATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from benchmark.cli import pr_comment
+from github_stub import GitHubStub
+from grafana_stub import NotGrafana
+from helpers import REPO, child_env, table_counts
+
+WORKFLOWS = REPO / ".github" / "workflows"
+MARKER = "<!-- commitbench-compare -->"
+TOKEN = "ghs_stubtoken0123456789"
+# The majors of GitHub's own actions that exist (each repository's release tags).
+PINNED = {"actions/checkout": "v4", "actions/cache": "v4", "actions/upload-artifact": "v4",
+          "actions/download-artifact": "v4", "actions/setup-python": "v5"}
+
+
+def load(name: str) -> dict:
+    """A workflow as GitHub reads it. PyYAML speaks YAML 1.1, where the key `on` is True."""
+    doc = yaml.safe_load((WORKFLOWS / name).read_text())
+    if True in doc:
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def all_workflows() -> dict[str, dict]:
+    return {p.name: load(p.name) for p in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def walk(node: Any, path: tuple = ()):
+    """(path, string) for every string in a parsed workflow."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from walk(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from walk(v, path + (i,))
+    elif isinstance(node, str):
+        yield path, node
+
+
+# ---------------------------------------------------------------- GitHub's expressions
+
+_TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|(&&|\|\||==|!=|!|\(|\)|,)|(\d+(?:\.\d+)?)"
+                    r"|([A-Za-z_][\w-]*(?:\.(?:[A-Za-z_][\w-]*|\*))*))")
+_EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+
+
+def _lookup(ctx: dict, path: str):
+    """`github.event.pull_request.labels.*.name`: a missing property is null, `*` maps."""
+    values, many = [ctx], False
+    for part in path.split("."):
+        if part == "*":
+            values = [x for v in values for x in (v.values() if isinstance(v, dict) else v or [])]
+            many = True
+        else:
+            values = [v.get(part) if isinstance(v, dict) else None for v in values]
+    return values if many else values[0]
+
+
+def _contains(haystack, needle) -> bool:
+    if isinstance(haystack, list):
+        return any(str(x).lower() == str(needle).lower() for x in haystack)
+    return str(needle).lower() in str(haystack or "").lower()
+
+
+def _string(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, dict)):
+        return json.dumps(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def evaluate(expr: str, ctx: dict, status: str = "success"):
+    """One expression: literals, context paths, ! && || == !=, and the functions used here."""
+    functions = {
+        "always": lambda: True, "success": lambda: status == "success",
+        "failure": lambda: status == "failure", "cancelled": lambda: False,
+        "contains": _contains, "fromJSON": json.loads, "toJSON": json.dumps,
+        "join": lambda items, sep=",": sep.join(map(_string, items)) if isinstance(items, list) else _string(items),
+        "startsWith": lambda s, p: _string(s).lower().startswith(_string(p).lower()),
+        "format": lambda f, *a: re.sub(r"\{(\d+)\}", lambda m: _string(a[int(m.group(1))]), f),
+    }
+    out, pos, text = [], 0, expr.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        assert m and m.end() > pos, f"cannot read the expression at {text[pos:]!r}"
+        pos = m.end()
+        s, op, num, name = m.groups()
+        if s is not None:
+            out.append(repr(s[1:-1].replace("''", "'")))
+        elif op:
+            out.append({"&&": " and ", "||": " or ", "!": " not "}.get(op, op))
+        elif num:
+            out.append(num)
+        elif name in ("true", "false", "null"):
+            out.append({"true": "True", "false": "False", "null": "None"}[name])
+        elif text[pos:].lstrip().startswith("("):
+            assert name in functions, f"function {name} is not in the evaluator"
+            out.append(f"_f[{name!r}]")
+        else:
+            out.append(f"_get({name!r})")
+    return eval("".join(out), {"__builtins__": {}}, {"_f": functions, "_get": lambda p: _lookup(ctx, p)})
+
+
+def substitute(value, ctx: dict, status: str = "success"):
+    """`${{ }}` in a workflow value: the value itself when it is one expression, else text."""
+    if not isinstance(value, str):
+        return value
+    whole = _EXPR.fullmatch(value.strip())
+    if whole:
+        return evaluate(whole.group(1), ctx, status)
+    return _EXPR.sub(lambda m: _string(evaluate(m.group(1), ctx, status)), value)
+
+
+def condition(value, ctx: dict, status: str) -> bool:
+    """A step's or job's `if:`; without a status function it means `success() && (...)`."""
+    if value is None:
+        return status == "success"
+    text = str(value).strip()
+    text = _EXPR.fullmatch(text).group(1) if _EXPR.fullmatch(text) else text
+    if not re.search(r"\b(always|success|failure|cancelled)\(", text):
+        text = f"success() && ({text})"
+    return bool(evaluate(text, ctx, status))
+
+
+# ---------------------------------------------------------------- static checks
+
+
+def test_every_workflow_parses_and_none_uses_pull_request_target():
+    flows = all_workflows()
+    assert {"benchmark.yml", "commitbench.yml", "tests.yml"} <= set(flows)
+    for name, doc in flows.items():
+        triggers = doc["on"] if isinstance(doc["on"], (dict, list)) else [doc["on"]]
+        assert "pull_request_target" not in triggers, name
+        for path, text in walk(doc):  # neither as a trigger (a key) nor in any expression
+            assert "pull_request_target" not in [*map(str, path), text], name
+
+
+def test_benchmark_triggers_push_to_main_and_labelled_pull_requests():
+    on = load("benchmark.yml")["on"]
+    assert set(on) == {"push", "pull_request"}
+    assert on["push"] == {"branches": ["main"]}
+    assert set(on["pull_request"]["types"]) == {"opened", "labeled", "reopened", "synchronize"}
+
+
+def test_tests_workflow_runs_the_readme_command_on_every_push_and_pull_request():
+    doc = load("tests.yml")
+    assert set(doc["on"]) == {"push", "pull_request"} and not doc["on"]["push"]  # every branch
+    runs = [s["run"] for job in doc["jobs"].values() for s in job["steps"] if "run" in s]
+    assert runs == ["bash tests/run.sh"]
+
+
+def _event(action: str, labels=("run-benchmark",), fork=False, label=None) -> dict:
+    repo = "octo/lib"
+    return {"event_name": "pull_request", "repository": repo, "head_ref": "feature", "ref_name": "7/merge",
+            "event": {"action": action, "label": {"name": label} if label else None,
+                      "pull_request": {"number": 7, "labels": [{"name": n} for n in labels],
+                                       "head": {"sha": "ab" * 20,
+                                                "repo": {"full_name": "someone/lib" if fork else repo}},
+                                       "base": {"sha": "cd" * 20}}}}
+
+
+GATE_CASES = [
+    ({"event_name": "push", "repository": "octo/lib", "ref_name": "main", "event": {}}, True),
+    (_event("opened"), True),
+    (_event("synchronize"), True),
+    (_event("reopened"), True),
+    (_event("labeled", label="run-benchmark"), True),
+    (_event("synchronize", labels=()), False),
+    (_event("opened", labels=("bug",)), False),
+    (_event("labeled", labels=("run-benchmark", "bug"), label="bug"), False),  # another label: nothing
+    (_event("labeled", fork=True, label="run-benchmark"), True),  # a maintainer labelled the fork's PR
+    (_event("synchronize", fork=True), False),  # the fork pushed again: needs the label again
+    (_event("opened", fork=True), False),
+]
+
+
+@pytest.mark.parametrize("github,runs", GATE_CASES)
+def test_the_label_gate(github, runs):
+    job = load("benchmark.yml")["jobs"]["commitbench"]
+    assert condition(job["if"], {"github": github}, "success") is runs
+
+
+def test_one_concurrency_group_per_branch_cancelling_only_pull_requests():
+    job = load("benchmark.yml")["jobs"]["commitbench"]
+    group, cancel = job["concurrency"]["group"], job["concurrency"]["cancel-in-progress"]
+    pr, push = _event("synchronize"), {"event_name": "push", "ref_name": "main"}
+    assert substitute(group, {"github": pr}) == "benchmark-feature"
+    assert substitute(group, {"github": push}) == "benchmark-main"
+    assert substitute(cancel, {"github": pr}) is True and substitute(cancel, {"github": push}) is False
+
+
+def test_least_privilege_permissions():
+    for name, doc in all_workflows().items():
+        assert doc.get("permissions") in ({}, {"contents": "read"}), f"{name}: top-level permissions"
+        for job_name, job in doc["jobs"].items():
+            assert "permissions" in job, f"{name}:{job_name} has no permissions"
+    jobs = load("commitbench.yml")["jobs"]
+    assert jobs["benchmark"]["permissions"] == {"contents": "read"}
+    assert jobs["comment"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+    # the caller grants the reusable workflow's most; nothing else writes anywhere
+    caller = load("benchmark.yml")["jobs"]["commitbench"]
+    assert caller["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert caller["uses"] == "./.github/workflows/commitbench.yml"
+    assert load("tests.yml")["jobs"]["tests"]["permissions"] == {"contents": "read"}
+
+
+def test_no_expression_in_any_run_script():
+    """Secrets, event fields (PR title, branch names, commit messages, labels) and inputs
+    reach scripts only as environment variables: nothing is pasted into shell code."""
+    for name, doc in all_workflows().items():
+        for job_name, job in doc["jobs"].items():
+            for step in job.get("steps", []):
+                if "run" in step:
+                    assert "${{" not in step["run"], f"{name}:{job_name}:{step.get('name')}"
+
+
+def test_secrets_and_untrusted_fields_appear_only_in_env_or_a_secrets_mapping():
+    untrusted = re.compile(r"github\.(head_ref|event\.(pull_request\.(title|body|head\.ref|labels)|"
+                           r"head_commit|commits|label))")
+    for name, doc in all_workflows().items():
+        for path, text in walk(doc):
+            for expr in _EXPR.findall(text):
+                if "secrets." in expr:
+                    allowed = (len(path) >= 2 and path[-2] == "env") or path[-2:-1] == ("secrets",)
+                    assert allowed, f"{name}: a secret at {'.'.join(map(str, path))}"
+                if untrusted.search(expr):
+                    # only as data: env, an `if:`, the concurrency group's name
+                    assert path[-2] == "env" or path[-1] in ("if", "group"), \
+                        f"{name}: untrusted {expr.strip()} at {'.'.join(map(str, path))}"
+    # the seed's secret names still feed the database settings
+    secrets = load("benchmark.yml")["jobs"]["commitbench"]["secrets"]
+    assert secrets["PGHOST"] == "${{ secrets.TRANSFORMERS_BENCHMARKS_PGHOST }}"
+    assert secrets["PGPASSWORD"] == "${{ secrets.TRANSFORMERS_BENCHMARKS_PGPASSWORD }}"
+
+
+def test_inputs_secrets_and_step_outputs_that_are_used_exist():
+    doc = load("commitbench.yml")
+    call = doc["on"]["workflow_call"]
+    inputs, secrets = call["inputs"], call["secrets"]
+    for spec in inputs.values():
+        assert spec["type"] in ("string", "boolean", "number") and "default" in spec
+    text = "\n".join(t for _, t in walk(doc))  # what GitHub reads: not the comments
+    assert set(re.findall(r"inputs\.([\w-]+)", text)) <= set(inputs)
+    assert set(re.findall(r"secrets\.([\w-]+)", text)) <= set(secrets)
+    caller = load("benchmark.yml")["jobs"]["commitbench"]
+    assert set(caller["with"]) <= set(inputs) and set(caller["secrets"]) <= set(secrets)
+    assert all(isinstance(labels, list) for labels in json.loads(inputs["runners"]["default"]))
+    for job_name, job in doc["jobs"].items():
+        written = {s["id"]: set(re.findall(r'echo "([\w-]+)=', s.get("run", ""))) for s in job["steps"] if "id" in s}
+        for _, value in walk(job):
+            for step_id, key in re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", value):
+                assert key in written.get(step_id, ()), f"{job_name}: steps.{step_id}.outputs.{key} is never written"
+    bench = doc["jobs"]["benchmark"]
+    assert bench["strategy"]["matrix"]["runner"] == "${{ fromJSON(inputs.runners) }}"
+    assert bench["runs-on"] == "${{ matrix.runner }}"
+
+
+def test_every_action_is_pinned_to_a_major_that_exists():
+    for name, doc in all_workflows().items():
+        for path, text in walk(doc):
+            if path[-1] != "uses":
+                continue
+            if text.startswith("./"):
+                assert (REPO / text).is_file(), f"{name}: {text}"
+                continue
+            action, _, ref = text.partition("@")
+            assert PINNED.get(action) == ref, f"{name}: {text} (known: {PINNED})"
+
+
+def test_artifacts_are_uploaded_whatever_happened():
+    steps = load("commitbench.yml")["jobs"]["benchmark"]["steps"]
+    upload = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert len(upload) == 1 and upload[0]["if"] == "always()"
+    assert steps[-1]["name"] == "verdict"  # the job fails, if it does, after everything else
+
+
+def test_every_run_script_is_valid_bash():
+    for name, doc in all_workflows().items():
+        for job in doc["jobs"].values():
+            for step in job.get("steps", []):
+                if "run" in step:
+                    r = subprocess.run(["bash", "-n"], input=step["run"], text=True, capture_output=True)
+                    assert r.returncode == 0, f"{name}:{step.get('name')}: {r.stderr}"
+
+
+def _verdict(run_code: str, compare_code: str, fail_on_incomparable: bool = False) -> int:
+    [step] = [s for s in load("commitbench.yml")["jobs"]["benchmark"]["steps"] if s["name"] == "verdict"]
+    env = {"PATH": os.environ["PATH"], "RUN_CODE": run_code, "COMPARE_CODE": compare_code,
+           "FAIL_ON_INCOMPARABLE": _string(fail_on_incomparable)}
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], env=env,
+                          capture_output=True).returncode
+
+
+@pytest.mark.parametrize("run_code,compare_code,fail_on_incomparable,expected", [
+    ("0", "", False, 0),  # a push: no compare
+    ("0", "0", False, 0),
+    ("0", "8", False, 8),
+    ("1", "8", False, 8),  # a scenario failed on head and succeeded on base: the regression wins
+    ("1", "0", False, 1),  # failed on both: still a failed scenario
+    ("4", "", False, 4),
+    ("0", "9", False, 0),  # could not compare: reported, not failed
+    ("0", "9", True, 9),
+    ("0", "3", False, 3),  # the database went away between run and compare
+])
+def test_verdict(run_code, compare_code, fail_on_incomparable, expected):
+    assert _verdict(run_code, compare_code, fail_on_incomparable) == expected
+
+
+def test_no_comment_job_for_a_fork_or_a_push():
+    job = load("commitbench.yml")["jobs"]["comment"]
+    ctx = {"inputs": {"comment": True}, "needs": {"benchmark": {"result": "failure"}}}
+    assert condition(job["if"], {**ctx, "github": _event("synchronize")}, "failure")  # after a failed benchmark too
+    assert not condition(job["if"], {**ctx, "github": _event("labeled", fork=True, label="run-benchmark")}, "success")
+    assert not condition(job["if"], {**ctx, "github": GATE_CASES[0][0]}, "success")
+    assert not condition(job["if"], {**ctx, "inputs": {"comment": False}, "github": _event("synchronize")}, "success")
+
+
+# ---------------------------------------------------------------- commitbench pr-comment
+
+
+@pytest.fixture
+def github():
+    with GitHubStub(token=TOKEN, read_only_token="ghs_readonly", pulls={"octo/lib": [7]}) as stub:
+        yield stub
+
+
+@pytest.fixture
+def comment(monkeypatch, capsys, tmp_path):
+    """comment(url, *args, body=..., token=...) -> (exit code, stdout, stderr), in this process."""
+
+    def call(url: str | None, *args: str, body: str | None = "| figure | base | head |\n", token: str | None = TOKEN):
+        monkeypatch.delenv("GITHUB_API_URL", raising=False)
+        if token is None:
+            monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+        else:
+            monkeypatch.setenv("GITHUB_TOKEN", token)
+        f = tmp_path / "body.md"
+        if body is not None:
+            f.write_text(body, encoding="utf-8")
+        p = argparse.ArgumentParser()
+        pr_comment.add_arguments(p)
+        argv = ["--repo", "octo/lib", "--pr", "7", "--body-file", str(f), *(["--api-url", url] if url else []), *args]
+        code = pr_comment.run(p.parse_args(argv))
+        out, err = capsys.readouterr()
+        assert TOKEN not in out + err and "ghs_readonly" not in out + err
+        return code, out, err
+
+    return call
+
+
+def test_pr_comment_creates_one_comment_then_edits_it(github, comment):
+    code, out, _ = comment(github.url, body="first\n")
+    assert code == 0 and "created comment" in out
+    code, out, _ = comment(github.url, body=f"{MARKER}\nsecond\n")
+    assert code == 0 and "updated comment" in out
+    [c] = github.comments("octo/lib", 7)
+    assert c["body"] == f"{MARKER}\nsecond\n"  # the marker is not doubled
+    assert [m for m, *_ in github.requests] == ["GET", "POST", "GET", "PATCH"]
+
+
+def test_pr_comment_pages_through_comments_and_edits_only_its_own(github, comment):
+    for i in range(130):
+        github.add("octo/lib", 7, f"comment {i}")
+    github.add("octo/lib", 7, f"{MARKER}\nquoted by a person", login="someone")
+    ours = github.add("octo/lib", 7, f"{MARKER}\nold", login="github-actions[bot]", kind="Bot")
+    code, _, _ = comment(github.url, "--author", "github-actions[bot]", body="new\n")
+    assert code == 0
+    bodies = {c["id"]: c["body"] for c in github.comments("octo/lib", 7)}
+    assert bodies[ours["id"]] == f"{MARKER}\nnew\n" and len(bodies) == 132
+    assert f"{MARKER}\nquoted by a person" in bodies.values()
+    assert [q for m, _, q in github.requests if m == "GET"] == ["per_page=100", "per_page=100&page=2"]
+
+
+def test_pr_comment_on_github_enterprise_server_paths(comment):
+    with GitHubStub(token=TOKEN, pulls={"octo/lib": [7]}, prefix="/api/v3") as ghes:
+        code, _, _ = comment(ghes.url + "/")
+        assert code == 0 and len(ghes.comments("octo/lib", 7)) == 1
+        assert all(p.startswith("/api/v3/repos/octo/lib/") for _, p, _ in ghes.requests)
+
+
+def test_pr_comment_cuts_a_body_over_githubs_limit(github, comment):
+    code, _, _ = comment(github.url, body="x" * 70_000)
+    [c] = github.comments("octo/lib", 7)
+    assert code == 0 and len(c["body"]) == 65536 and c["body"].startswith(MARKER)
+    assert "job summary and artifacts" in c["body"]
+
+
+@pytest.mark.parametrize("args,body,token,field", [
+    (["--repo", "octo"], "x", TOKEN, "--repo"),
+    (["--repo", "octo/lib; rm -rf /"], "x", TOKEN, "--repo"),
+    (["--pr", "0"], "x", TOKEN, "--pr"),
+    (["--pr", "7a"], "x", TOKEN, "--pr"),
+    (["--marker", " "], "x", TOKEN, "--marker"),
+    (["--api-url", "file:///etc"], "x", TOKEN, "--api-url"),
+    ([], "x", None, "GITHUB_TOKEN"),
+    ([], None, TOKEN, "no such file"),
+    ([], " \n", TOKEN, "is empty"),
+])
+def test_pr_comment_bad_input_sends_nothing(github, comment, args, body, token, field):
+    code, out, err = comment(github.url, *args, body=body, token=token)
+    assert code == 2 and out == "" and field in err and len(err.strip().splitlines()) == 1
+    assert github.requests == []
+
+
+def test_pr_comment_refusals_have_their_exit_codes(github, comment, tmp_path):
+    code, _, err = comment(github.url, token="ghs_wrong")
+    assert code == 6 and "refused the token in GITHUB_TOKEN" in err and "ghs_wrong" not in err
+    code, _, err = comment(github.url, token="ghs_readonly")  # what a fork's pull request gets
+    assert code == 6 and "pull-requests: write" in err and "Resource not accessible by integration" in err
+    code, _, err = comment(github.url, "--pr", "8")
+    assert code == 7 and "404" in err
+    assert github.comments("octo/lib", 7) == []
+
+
+def test_pr_comment_unreachable_or_not_github(comment, tmp_path):
+    with GitHubStub() as gone:
+        url = gone.url
+    code, _, err = comment(url)
+    assert code == 5 and "unreachable" in err
+    page = tmp_path / "site" / "repos" / "octo" / "lib" / "issues" / "7" / "comments"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>a web page</html>")
+    with NotGrafana(str(tmp_path / "site")) as web:
+        code, _, err = comment(web.url)
+    assert code == 5 and "not answer JSON" in err
+
+
+def test_pr_comment_runs_as_a_file_with_a_bare_python(github, tmp_path):
+    """How the comment job runs it: system python3, commitbench not installed."""
+    (tmp_path / "b.md").write_text("hello\n")
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": github.url}
+    python = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
+    r = subprocess.run([python, str(REPO / "benchmark/cli/pr_comment.py"), "--repo", "octo/lib", "--pr", "7",
+                        "--body-file", str(tmp_path / "b.md")], env=env, capture_output=True, text=True,
+                       cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert [c["body"] for c in github.comments("octo/lib", 7)] == [f"{MARKER}\nhello\n"]
+
+
+# ---------------------------------------------------------------- the shell steps, run
+
+
+@dataclass
+class Step:
+    name: str
+    ran: bool
+    rc: int = 0
+    output: str = ""
+
+
+@dataclass
+class Job:
+    steps: list[Step] = field(default_factory=list)
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+    @property
+    def failed(self) -> bool:
+        return any(s.rc for s in self.steps)
+
+
+def _read_commands(path: Path) -> dict[str, str]:
+    """GITHUB_OUTPUT / GITHUB_ENV lines: NAME=value, or NAME<<DELIMITER ... DELIMITER."""
+    found, lines = {}, path.read_text().splitlines() if path.exists() else []
+    i = 0
+    while i < len(lines):
+        if "<<" in lines[i] and ("=" not in lines[i] or lines[i].index("<<") < lines[i].index("=")):
+            key, delim = lines[i].split("<<", 1)
+            end = lines.index(delim, i + 1)
+            found[key], i = "\n".join(lines[i + 1:end]), end + 1
+        else:
+            key, _, value = lines[i].partition("=")
+            found[key], i = value, i + 1
+    return found
+
+
+def run_job(job: dict, ctx: dict, env: dict[str, str], workspace: Path, artifacts: Path,
+            skip: tuple[str, ...] = ("install",)) -> Job:
+    """The job's steps in order, as a runner runs them (see the module docstring)."""
+    result, env = Job(), dict(env)
+    temp = Path(env["RUNNER_TEMP"])
+    ctx = {**ctx, "steps": result.outputs, "runner": {"temp": str(temp), "os": "Linux"}}
+    for n, step in enumerate(job["steps"]):
+        name = step.get("name") or step.get("uses") or f"step {n}"
+        status = "failure" if result.failed else "success"
+        ctx["env"] = env
+        if not condition(step.get("if"), ctx, status) or step.get("id") in skip:
+            result.steps.append(Step(name, ran=False))
+            continue
+        with_ = {k: _string(substitute(v, ctx, status)) for k, v in (step.get("with") or {}).items()}
+        if "uses" in step:
+            action = step["uses"].split("@")[0]
+            if action == "actions/upload-artifact":
+                shutil.copytree(with_["path"], artifacts / with_["name"], dirs_exist_ok=True)
+            elif action == "actions/download-artifact":
+                prefix = with_["pattern"].rstrip("*")
+                for a in sorted(artifacts.iterdir()):
+                    if a.name.startswith(prefix):
+                        shutil.copytree(a, Path(with_["path"]) / a.name, dirs_exist_ok=True)
+            result.steps.append(Step(name, ran=True))
+            continue
+        files = {k: temp / f"{n}.{k}" for k in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH")}
+        for f in files.values():
+            f.write_text("")
+        step_env = {k: _string(substitute(v, ctx, status)) for k, v in (step.get("env") or {}).items()}
+        script = temp / f"{n}.sh"
+        script.write_text(step["run"])
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                              env={**env, **step_env, **{k: str(v) for k, v in files.items()}},
+                              cwd=workspace, capture_output=True, text=True, errors="replace", timeout=600)
+        result.steps.append(Step(name, ran=True, rc=proc.returncode, output=proc.stdout + proc.stderr))
+        if "id" in step:
+            result.outputs[step["id"]] = {"outputs": _read_commands(files["GITHUB_OUTPUT"])}
+        env.update(_read_commands(files["GITHUB_ENV"]))
+        for p in reversed(files["GITHUB_PATH"].read_text().split()):
+            env["PATH"] = f"{p}:{env['PATH']}"
+    return result
+
+
+BENCH_TOML = """\
+model = "micro-llama"
+[defaults]
+repetitions = 2
+warmup = 0
+new_tokens = 4
+prompt_length = 4
+[[scenarios]]
+kind = "load"
+[[scenarios]]
+kind = "eager"
+"""
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+class Pipeline:
+    """A library's repository that adopted commitbench, one runner, one database, one
+    pull request: runs commitbench.yml's jobs for a push or a pull request event."""
+
+    RUNNER = ["self-hosted", "gpu"]
+
+    def __init__(self, root: Path, stub: GitHubStub) -> None:
+        self.root, self.stub, self.runs = root, stub, 0
+        self.workspace = root / "lib"
+        self.workspace.mkdir()
+        _git(self.workspace, "init", "-q", "-b", "main")
+        (self.workspace / "bench.toml").write_text(BENCH_TOML)
+        _git(self.workspace, "add", "bench.toml")
+        _git(self.workspace, "commit", "-q", "-m", "base: the library as on main")
+        self.base = _git(self.workspace, "rev-parse", "HEAD")
+        _git(self.workspace, "remote", "add", "origin", str(self.workspace))  # for the A/B fallback's fetch
+        _git(self.workspace, "checkout", "-q", "-b", "feature")
+        _git(self.workspace, "commit", "-q", "--allow-empty", "-m", "feature: a change under review")
+        self.head = _git(self.workspace, "rev-parse", "HEAD")
+        (self.workspace / ".commitbench").symlink_to(REPO)  # the step "check out commitbench"
+        self.home = root / "home"
+        self.db = f"sqlite:///{root / 'results.sqlite'}"
+        self.doc = load("commitbench.yml")
+        call = self.doc["on"]["workflow_call"]
+        self.inputs = {k: v.get("default") for k, v in call["inputs"].items()}
+        self.inputs.update({"config": "bench.toml", "commitbench-repository": "octo/commitbench"})
+
+    def env(self, github: dict, temp: Path) -> dict[str, str]:
+        env = child_env(self.home, self.home / ".cache" / "commitbench", tmpdir=self.root / "tmp")
+        env.update(HOME=str(self.home), RUNNER_TEMP=str(temp), GITHUB_WORKSPACE=str(self.workspace),
+                   GITHUB_EVENT_NAME=github["event_name"], GITHUB_REF_NAME=github["ref_name"],
+                   GITHUB_HEAD_REF=github.get("head_ref", ""), GITHUB_SHA=github["sha"],
+                   GITHUB_REPOSITORY="octo/lib", GITHUB_SERVER_URL="https://github.com",
+                   GITHUB_API_URL=self.stub.url, GITHUB_RUN_ID=str(self.runs), GITHUB_ACTIONS="true")
+        env["GITHUB_STEP_SUMMARY"] = str(temp / "summary.md")
+        return env
+
+    def run(self, github: dict, secrets: dict | None = None, **inputs) -> tuple[Job, Job | None, Path]:
+        self.runs += 1
+        here = self.root / f"run{self.runs}"
+        artifacts, temp = here / "artifacts", here / "benchmark-temp"
+        for d in (artifacts, temp):
+            d.mkdir(parents=True)
+        _git(self.workspace, "checkout", "-q", github["event"].get("pull_request", {}).get("head", {}).get("sha")
+             or github["sha"])
+        ctx = {"github": github, "inputs": {**self.inputs, **inputs}, "matrix": {"runner": self.RUNNER},
+               "secrets": {"DATABASE_URL": self.db} if secrets is None else secrets}
+        env = self.env(github, temp)
+        env["PATH"] = f"{REPO / '.venv' / 'bin'}:{env['PATH']}"  # what the skipped install step adds
+        bench = run_job(self.doc["jobs"]["benchmark"], ctx, env, self.workspace, artifacts)
+        ctx["needs"] = {"benchmark": {"result": "failure" if bench.failed else "success"}}
+        comment = None
+        job = self.doc["jobs"]["comment"]
+        if condition(job["if"], ctx, "success"):
+            temp = here / "comment-temp"
+            temp.mkdir()
+            space = here / "comment-workspace"
+            space.mkdir()
+            (space / ".commitbench").symlink_to(REPO)
+            env = self.env(github, temp)
+            env.update(PATH="/usr/local/bin:/usr/bin:/bin")  # a bare runner: no commitbench installed
+            comment = run_job(job, {**ctx, "secrets": {}, "github": {**github, "token": TOKEN}}, env, space, artifacts)
+        return bench, comment, here
+
+    def new_head(self, message: str) -> None:
+        """A new push to the pull request's branch."""
+        _git(self.workspace, "checkout", "-q", "feature")
+        _git(self.workspace, "commit", "-q", "--allow-empty", "-m", message)
+        self.head = _git(self.workspace, "rev-parse", "HEAD")
+
+    def push(self) -> dict:
+        return {"event_name": "push", "ref_name": "main", "sha": self.base, "repository": "octo/lib", "event": {}}
+
+    def pull_request(self, action: str = "synchronize", **kw) -> dict:
+        github = _event(action, **kw)
+        github["event"]["pull_request"]["head"]["sha"] = self.head
+        return {**github, "sha": "ef" * 20}  # GITHUB_SHA of a pull_request event: the merge commit
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    with GitHubStub(token=TOKEN, pulls={"octo/lib": [7]}) as stub:
+        yield Pipeline(tmp_path_factory.mktemp("workflow"), stub)
+
+
+def _explain(job: Job) -> str:
+    return "\n".join(f"--- {s.name}: ran={s.ran} rc={s.rc}\n{s.output[-3000:]}" for s in job.steps)
+
+
+@pytest.mark.slow
+def test_push_to_main_runs_stores_and_detects(pipeline):
+    bench, comment, here = pipeline.run(pipeline.push())
+    assert not bench.failed, _explain(bench)
+    assert comment is None  # no pull request, no comment
+    ran = [s.name for s in bench.steps if s.ran]
+    assert "detect change points" in ran and "compare with the baseline" not in ran
+    assert bench.outputs["run"]["outputs"]["code"] == "0"
+    summary = (here / "benchmark-temp" / "summary.md").read_text()
+    detect = (here / "benchmark-temp" / "commitbench" / "detect.md").read_text()
+    assert detect.strip() and detect in summary
+    leg = here / "artifacts" / "commitbench-self-hosted-gpu"
+    result = json.loads((leg / "result.json").read_text())
+    run = result.get("result", result)
+    assert (run["branch"], run["commit_id"]) == ("main", pipeline.base)
+    assert run["commit_message"] == "base: the library as on main"  # read from the checkout
+    assert run["repository"] == "octo/lib"
+    assert "<html" in (leg / "report.html").read_text().lower()
+
+
+@pytest.mark.slow
+def test_pull_request_compares_comments_once_and_fails_on_a_regression_only_at_the_end(pipeline):
+    if pipeline.runs == 0:  # run alone: main's run first, the baseline
+        assert not pipeline.run(pipeline.push())[0].failed
+    # One run a side and no history: compare cannot know the run-to-run noise (9), so the job
+    # A/Bs the pull request against main on this runner, and that decides.
+    bench, comment, here = pipeline.run(pipeline.pull_request("labeled"), **{"ab-rounds": 2})
+    code = bench.outputs["compare"]["outputs"]["code"]
+    assert bench.outputs["run"]["outputs"]["code"] == "0", _explain(bench)
+    assert "compare could not decide against main: A/B against it on this runner (2 rounds)" \
+        in bench.step("compare with the baseline").output, _explain(bench)
+    assert "round 2/2: base" in bench.step("compare with the baseline").output
+    assert code in ("0", "8", "9"), _explain(bench)  # figures are timings: any verdict is honest
+    compare_md = (here / "benchmark-temp" / "commitbench" / "compare.md").read_text()
+    assert compare_md.startswith(MARKER) and "|" in compare_md
+    assert compare_md in (here / "benchmark-temp" / "summary.md").read_text()
+    assert bench.step("verdict").rc == int(code)
+    assert comment is not None and not comment.failed, _explain(comment)
+    [first] = pipeline.stub.comments("octo/lib", 7)
+    assert first["body"].startswith(MARKER) and "**runner: self-hosted-gpu**" in first["body"]
+    assert first["body"].count(MARKER) == 1 and compare_md.split("\n", 1)[1].strip() in first["body"]
+    assert "actions/runs/" + str(pipeline.runs) in first["body"]
+
+    # A new push breaks the model (its checkpoint, here): every scenario fails on head where
+    # it succeeded on base, which compare calls a regression.
+    pipeline.new_head("feature: breaks the model")
+    [checkpoint] = (pipeline.home / ".cache" / "commitbench" / "models").glob("micro-llama-*/model.safetensors")
+    checkpoint.write_bytes(b"not a safetensors file")
+    try:
+        bench, comment, here = pipeline.run(pipeline.pull_request("synchronize"))
+    finally:
+        shutil.rmtree(checkpoint.parent)  # the next run builds it again
+    assert bench.outputs["run"]["outputs"]["code"] == "1", _explain(bench)
+    assert bench.outputs["compare"]["outputs"]["code"] == "8", _explain(bench)
+    verdict = bench.steps[-1]
+    assert verdict.name == "verdict" and verdict.rc == 8
+    assert all(s.rc == 0 for s in bench.steps[:-1]), _explain(bench)  # only the last step fails
+    leg = here / "artifacts" / "commitbench-self-hosted-gpu"
+    assert (leg / "compare.md").read_text() in (here / "benchmark-temp" / "summary.md").read_text()
+    assert (leg / "result.json").is_file() and (leg / "report.html").is_file()
+    assert comment is not None and not comment.failed, _explain(comment)
+    [edited] = pipeline.stub.comments("octo/lib", 7)  # still one comment, edited
+    assert edited["id"] == first["id"] and edited["body"] != first["body"]
+    assert "benchmark jobs: failure" in edited["body"] and "failed on head" in edited["body"]
+    assert "actions/runs/" + str(pipeline.runs) in edited["body"]
+    assert [m for m, *_ in pipeline.stub.requests if m != "GET"] == ["POST", "PATCH"]
+
+
+@pytest.mark.slow
+def test_a_forks_pull_request_gets_no_secret_stores_apart_and_is_not_failed_for_it(pipeline):
+    """No database secret: the job's own SQLite file, nothing to compare with ("could not
+    compare", 9: a warning), no comment (the token is read-only), and the shared database untouched."""
+    if pipeline.runs == 0:
+        assert not pipeline.run(pipeline.push())[0].failed
+    before = table_counts(pipeline.db)
+    comments = pipeline.stub.comments("octo/lib", 7)
+    bench, comment, here = pipeline.run(pipeline.pull_request("labeled", fork=True, label="run-benchmark"),
+                                        secrets={})
+    assert bench.outputs["run"]["outputs"]["code"] == "0", _explain(bench)
+    assert bench.outputs["compare"]["outputs"]["code"] == "9", _explain(bench)
+    assert not bench.failed and "::warning::could not compare" in bench.step("verdict").output
+    assert "no baseline to compare with" in (here / "benchmark-temp" / "summary.md").read_text()
+    assert "no database secret" in bench.step("benchmark").output
+    assert (here / "artifacts" / "commitbench-self-hosted-gpu" / "commitbench.sqlite").is_file()
+    assert comment is None and pipeline.stub.comments("octo/lib", 7) == comments
+    assert table_counts(pipeline.db) == before

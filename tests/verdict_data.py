@@ -1,0 +1,71 @@
+"""Stored histories with known answers, for compare and detect: runs built as the runner
+would store them (an eager and a compiled_decode scenario), with a level per commit, a
+per-process offset shared by a run's repetitions, and per-sample noise, all seeded."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from benchmark.contracts.result import FAILED, SUCCEEDED, Metric, RunResult, ScenarioResult
+from db.store import Store
+
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+REPS, STEPS = 5, 6
+ENV = {"gpu_name": "cpu", "gpu_count": 0, "device": "cpu", "cpu_model": "Test CPU", "hostname": "runner-1"}
+
+
+def run_of(commit: str, hours: float, level: float = 0.010, branch: str = "main", rng: random.Random | None = None,
+           process_cv: float = 0.003, sample_cv: float = 0.003, eager_fails: bool = False,
+           tokens_match: bool = True, graph_breaks: int = 0, repository: str | None = None,
+           offset: float | None = None, cpu_model: str = "Test CPU") -> RunResult:
+    """One run of `commit`: decode steps around `level` seconds (eager 2x slower)."""
+    rng = rng or random.Random(commit)
+    offset = 1 + (rng.gauss(0, process_cv) if offset is None else offset)
+
+    def reps(base: float) -> list[list[float]]:
+        return [[base * offset * (1 + rng.gauss(0, sample_cv)) for _ in range(STEPS)] for _ in range(REPS)]
+
+    eager_steps = reps(2 * level)
+    eager = ScenarioResult(
+        name="eager", kind="eager", params={"repetitions": REPS, "new_tokens": STEPS + 1}, status=SUCCEEDED,
+        exit_code=0, started_at=T0, finished_at=T0 + 1,
+        metrics=[Metric.of("eager_time_to_next_token_secs", [v for r in eager_steps for v in r]),
+                 Metric.of("eager_decode_tokens_per_sec", [1 / (sum(r) / len(r)) for r in eager_steps])])
+    if eager_fails:
+        eager.status, eager.error, eager.exit_code, eager.metrics = FAILED, "RuntimeError: boom", 1, []
+    steps = reps(level)
+    compiled = ScenarioResult(
+        name="compiled_decode", kind="compiled_decode", params={"repetitions": REPS, "new_tokens": STEPS + 1},
+        status=SUCCEEDED, exit_code=0, started_at=T0 + 1, finished_at=T0 + 2,
+        metrics=[Metric.of("time_to_next_token_mean_secs", [sum(r) / len(r) for r in steps]),
+                 Metric.of("time_to_next_token_secs", [v for r in steps for v in r]),
+                 Metric.of("tokens_match_eager", [1.0 if tokens_match else 0.0] * REPS),
+                 Metric.of("graph_breaks", [float(graph_breaks)])])
+    return RunResult(
+        run_uid=str(uuid.UUID(int=rng.getrandbits(128))), branch=branch, commit_id=commit,
+        commit_message=f"commit {commit}", repository=repository, model_id="micro-llama", synthetic=True,
+        config={}, config_hash="0" * 64, environment=ENV | {"cpu_model": cpu_model}, status=FAILED if eager_fails else SUCCEEDED,
+        started_at=T0 + hours * 3600, finished_at=T0 + hours * 3600 + 10, commit_time=T0 + hours * 3600,
+        scenarios=[eager, compiled])
+
+
+def sha(i: int, prefix: str = "c") -> str:
+    return (prefix + f"{i:07x}" * 6)[:40]
+
+
+def store_all(url: str, results: list[RunResult]) -> None:
+    store = Store(url)
+    store.open(auto_upgrade=True)
+    try:
+        for r in results:
+            store.ingest(r)
+    finally:
+        store.close()
+
+
+def history(n: int, step_at: int | None = None, step: float = 0.0, seed: int = 1, **kw) -> list[RunResult]:
+    """`n` commits of main, one run each; from commit `step_at` on, the level is (1 + step) times higher."""
+    rng = random.Random(seed)
+    return [run_of(sha(i), i, level=0.010 * (1 + step if step_at is not None and i >= step_at else 1), rng=rng,
+                   **kw) for i in range(n)]
