@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from benchmark.contracts.config import ConfigError, build_config
+from helpers import IDENT, run_cli, run_uid
 
 
 def test_better_transformer_is_explained_in_one_line_naming_the_sdpa_axis():
@@ -20,3 +21,56 @@ def test_a_forced_kernel_needs_sdpa_and_the_error_names_both():
         build_config({"scenarios": [{"kind": "eager", "attn_implementation": "eager", "sdpa_kernel": "math"}]})
     with pytest.raises(ConfigError, match="^sdpa_kernel must be one of auto, flash, efficient, math, cudnn"):
         build_config({"scenarios": [{"kind": "eager", "sdpa_kernel": "fast"}]})
+
+
+def run_config(cb, db_url, toml: str, *extra):
+    config = cb.root / "axes.toml"
+    config.write_text(toml)
+    return run_cli(["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--warmup", "0",
+                    "--config", config, "--db", db_url, *extra], cb.env)
+
+
+def stored(db_url, uid):
+    from db.query import get_run
+    from db.session import make_engine, session_scope
+
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            return get_run(s, uid)
+    finally:
+        engine.dispose()
+
+
+def test_a_combination_this_machine_cannot_run_is_skipped_with_its_reason(cb, sqlite_url):
+    """flash_attention_2 on CPU: decided before any worker starts; the run stays green."""
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "load"\n'
+                   '[[scenarios]]\nkind = "eager"\nattn_implementation = "flash_attention_2"\n')
+    assert r.returncode == 0, r.stderr
+    uid = run_uid(r.stdout)
+    name = "eager[attn_implementation=flash_attention_2]"
+    reason = "attn_implementation flash_attention_2 needs a CUDA GPU (device is cpu)"
+    assert f"commitbench run {uid}: SUCCEEDED" in r.stdout
+    assert f"  {name}: SKIPPED - {reason}" in r.stdout
+    assert "skipped (1): what these libraries or this hardware cannot run" in r.stdout
+    assert f"    skipped: {reason}" in r.stderr
+    result = stored(sqlite_url, uid)
+    assert result.status == "succeeded" and result.error is None
+    by_name = {s.name: s for s in result.scenarios}
+    assert by_name["load"].status == "succeeded" and by_name["load"].metric("model_load_time") is not None
+    assert (by_name[name].status, by_name[name].error, by_name[name].metrics) == ("skipped", reason, [])
+
+
+def test_flash_attention_2_on_a_gpu_without_the_package_is_named():
+    from importlib.util import find_spec
+
+    from benchmark.contracts.config import ScenarioParams
+    from benchmark.run.availability import unavailable
+
+    p = ScenarioParams(kind="eager", attn_implementation="flash_attention_2")
+    assert unavailable(ScenarioParams(kind="eager"), "cpu") is None
+    if find_spec("flash_attn") is None:
+        assert unavailable(p, "cuda:0") == ("attn_implementation flash_attention_2 needs the flash-attn package, "
+                                            "which is not installed")
+    else:
+        assert unavailable(p, "cuda:0") is None

@@ -1,7 +1,8 @@
 """Benchmark one commit: every scenario of the matrix in its own subprocess; figures,
 device samples and the outcome go to the database (or a spool file if it is unreachable).
 
-Exit codes: 0 all scenarios succeeded; 1 a scenario failed (the rest is stored);
+Exit codes: 0 all scenarios succeeded (or were skipped: what these libraries or this
+hardware cannot run is stored as skipped, with its reason); 1 a scenario failed (the rest is stored);
 2 bad input (nothing written); 3 database unavailable (result spooled: see
 `commitbench ingest`); 4 the --json file could not be written (the result is stored);
 130/143 cancelled by SIGINT/SIGTERM (what finished is stored)."""
