@@ -74,3 +74,23 @@ def test_flash_attention_2_on_a_gpu_without_the_package_is_named():
                                             "which is not installed")
     else:
         assert unavailable(p, "cuda:0") is None
+
+
+def test_a_forced_sdpa_kernel_runs_for_real_or_is_skipped_with_torchs_reason(cb, sqlite_url):
+    """On CPU, math runs (the worker's check records the backend torch dispatched to) and its
+    greedy tokens equal the unforced ones; efficient cannot run there: skipped, run green."""
+    r = run_config(cb, sqlite_url, '[defaults]\nnew_tokens = 6\n'
+                   '[[scenarios]]\nkind = "eager"\nsdpa_kernel = ["math", "efficient"]\n')
+    assert r.returncode == 0, r.stderr
+    result = stored(sqlite_url, run_uid(r.stdout))
+    assert result.status == "succeeded"
+    math, efficient = (next(s for s in result.scenarios if s.name == f"eager[new_tokens=6,sdpa_kernel={k}]")
+                       for k in ("math", "efficient"))
+    assert math.status == "succeeded" and math.info["sdpa_backend"] == "MATH"
+    assert math.metric("tokens_match_eager").samples == [1.0]
+    assert math.metric("decode_matches_generate").samples == [1.0]
+    assert [p.name for p in math.phases][-2:] == ["unforced_reference", "eager_decode"]
+    assert efficient.status == "skipped" and efficient.metrics == []
+    assert efficient.error.startswith("sdpa_kernel efficient cannot run on cpu (float32, head_dim ")
+    assert "torch says: " in efficient.error
+    assert f"eager[new_tokens=6,sdpa_kernel=efficient]: SKIPPED - {efficient.error}" in r.stdout

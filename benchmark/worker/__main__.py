@@ -86,6 +86,7 @@ def _scenario(job: ScenarioJob, events: Reporter):
     import torch
 
     from .context import Context, Unsupported
+    from .kernels import forced
     from .scenarios import SCENARIOS
 
     torch.manual_seed(job.seed)
@@ -94,7 +95,8 @@ def _scenario(job: ScenarioJob, events: Reporter):
         torch.cuda.set_device(device)
     ctx = Context(params=job.params, model_path=job.model_path, device=device, seed=job.seed, events=events)
     try:
-        SCENARIOS[job.params.kind](ctx)
+        with forced(ctx):
+            SCENARIOS[job.params.kind](ctx)
     except Unsupported as e:
         return ScenarioOutput(metrics=[], info=ctx.info, skipped=str(e))
     return ctx.output()
