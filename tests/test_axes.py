@@ -94,3 +94,31 @@ def test_a_forced_sdpa_kernel_runs_for_real_or_is_skipped_with_torchs_reason(cb,
     assert efficient.error.startswith("sdpa_kernel efficient cannot run on cpu (float32, head_dim ")
     assert "torch says: " in efficient.error
     assert f"eager[new_tokens=6,sdpa_kernel=efficient]: SKIPPED - {efficient.error}" in r.stdout
+
+
+def test_prompt_lookup_decodes_the_plain_greedy_tokens_and_reports_per_token_time(cb, sqlite_url):
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "prompt_lookup"\nprompt_length = 32\nnew_tokens = 12\n'
+                   'prompt_lookup_num_tokens = [10, 3]\n', "--repetitions", "2")
+    assert r.returncode == 0, r.stderr
+    result = stored(sqlite_url, run_uid(r.stdout))
+    names = [s.name for s in result.scenarios]
+    assert names == ["prompt_lookup[prompt_length=32,new_tokens=12]",
+                     "prompt_lookup[prompt_length=32,new_tokens=12,prompt_lookup_num_tokens=3]"]
+    for s in result.scenarios:
+        assert s.status == "succeeded", s.error
+        assert s.metric("tokens_match_eager").samples == [1.0] * 3  # every call: 1 + warmup 0 + 2
+        per_token = s.metric("prompt_lookup_time_per_token_secs").samples
+        assert len(per_token) == 2 and s.metric("greedy_time_per_token_secs").stats.n == 2
+        rates = s.metric("prompt_lookup_tokens_per_sec").samples
+        assert all(abs(t * r - 1) < 1e-9 for t, r in zip(per_token, rates))  # one definition, two views
+        prompt = s.info["prompt"][0]
+        assert len(prompt) == 32 and prompt[:8] * 4 == prompt  # a motif of 8, repeated
+        assert s.info["greedy_forwards"] == 12  # prefill + 11 steps
+        assert 1 <= s.metric("prompt_lookup_forwards").samples[0] <= 12
+    assert result.scenarios[1].params["prompt_lookup_num_tokens"] == 3
+
+
+def test_prompt_lookup_takes_no_batch():
+    with pytest.raises(ConfigError, match="^batch_size is not a parameter of prompt_lookup "):
+        build_config({"scenarios": [{"kind": "prompt_lookup", "batch_size": 2}]})
+    assert [s.kind for s in build_config({}).scenarios] == ["load", "eager", "compiled_decode", "compiled_generate"]

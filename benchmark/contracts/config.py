@@ -55,6 +55,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("eager", DECODE_PARAMS),
     Kind("compiled_decode", DECODE_PARAMS + COMPILE_PARAMS),
     Kind("compiled_generate", DECODE_PARAMS + COMPILE_PARAMS),
+    # a decoding axis as its own kind, so it renames nothing; batch 1 and a dynamic cache,
+    # what transformers' candidate-verifying generate supports
+    Kind("prompt_lookup", ("dtype", "attn_implementation", "prompt_length", "new_tokens",
+                           "prompt_lookup_num_tokens"), extra=True),
     Kind("selftest_crash", (), selftest=True),
     Kind("selftest_hang", (), selftest=True),
     Kind("selftest_error", (), selftest=True),
@@ -98,6 +102,7 @@ class ScenarioParams:
     timeout_s: float = 1800.0
     # added after identity v1 (late in PARAMS)
     sdpa_kernel: str = "auto"  # forces one SDPA kernel: with attn_implementation = sdpa only
+    prompt_lookup_num_tokens: int = 10  # candidate tokens per lookup (transformers' documented example)
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -189,6 +194,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("repetitions", _integer(1)),
     Param("timeout_s", _seconds),
     Param("sdpa_kernel", _one_of(SDPA_KERNELS), late=True),
+    Param("prompt_lookup_num_tokens", _integer(1), late=True),
 )}
 LATE = frozenset(p.name for p in PARAMS.values() if p.late)
 

@@ -70,6 +70,13 @@ _FIGURES = (
     _timing("fourth_compile_generate_time_secs", "compiled generate, 4th call", "compiled_generate"),
     _timing("compiled_generate_time_secs", "compiled generate, steady state"),
     Figure("compiled_generate_tokens_per_sec", "tokens/s", HIGHER, "generated tokens / compiled generate time"),
+    # prompt_lookup: per-token latency is wall time of generate / generated tokens, everywhere
+    _timing("prompt_lookup_time_per_token_secs", "generate with prompt_lookup_num_tokens: wall time / new tokens, "
+            "steady state"),
+    Figure("prompt_lookup_tokens_per_sec", "tokens/s", HIGHER, "new tokens / prompt-lookup generate time"),
+    _timing("greedy_time_per_token_secs", "plain greedy generate of the same prompt: wall time / new tokens"),
+    Figure("prompt_lookup_forwards", "count", INFO, "model forwards one prompt-lookup generate made "
+           "(plain greedy's: info.greedy_forwards)"),
     # eager and compiled_decode, added by the runner (contracts/roofline.py)
     Figure("decode_roofline_fraction", "ratio", HIGHER, "decode lower bound (weight bytes / memory bandwidth) "
            "/ measured decode step, per repetition"),
