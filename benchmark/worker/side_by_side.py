@@ -1,0 +1,70 @@
+"""A decoding variant (prompt lookup, assisted) beside plain greedy `generate` of the same
+prompt in the same process, calls alternating, so drift costs both alike. Greedy, exactly
+`new_tokens` tokens, transformers' default dynamic cache (candidate-verifying generate crops
+it), batch 1. Per-token latency is the wall time of one generate / the tokens it generated,
+never per forward: one verifying forward can yield several tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .context import calls_needed, generation_config, split_warm, tokens_match
+
+
+@dataclass
+class SideBySide:
+    variant_s: list[float]  # steady-state wall time of each variant generate
+    plain_s: list[float]
+    match: list[float]  # per call, 1 if the variant's tokens equal plain greedy's
+    first_mismatch: int | None
+    reference: torch.Tensor  # plain greedy's new tokens
+    variant_forwards: int  # model forwards in one variant generate (untimed call)
+    plain_forwards: int
+
+
+def plain_config(p):
+    gc = generation_config(p)
+    gc.cache_implementation = None
+    gc.disable_compile = True
+    return gc
+
+
+def side_by_side(ctx, model, prompt: torch.Tensor, variant, **variant_kwargs: Any) -> SideBySide:
+    p, timer, plain = ctx.params, ctx.timer(), plain_config(ctx.params)
+    mask = torch.ones_like(prompt)
+
+    def generate(gc, **kwargs):
+        with torch.inference_mode():
+            out, seconds = timer.time(model.generate, input_ids=prompt, attention_mask=mask, generation_config=gc,
+                                      **kwargs)
+        return out[:, prompt.shape[1]:], seconds
+
+    ctx.phase("generate")
+    plain_s, variant_s, match, mismatch, reference = [], [], [], None, None
+    for i in range(calls_needed(p, 1)):
+        ctx.progress(f"greedy and variant generate {i + 1}")
+        reference, seconds = generate(plain)
+        plain_s.append(seconds)
+        tokens, seconds = generate(variant, **variant_kwargs)
+        variant_s.append(seconds)
+        same, first = tokens_match(tokens, reference)
+        match.append(float(same))
+        mismatch = mismatch if same else first
+    return SideBySide(variant_s=split_warm(variant_s, p.warmup), plain_s=split_warm(plain_s, p.warmup), match=match,
+                      first_mismatch=mismatch, reference=reference,
+                      variant_forwards=count_forwards(model, lambda: generate(variant, **variant_kwargs)),
+                      plain_forwards=count_forwards(model, lambda: generate(plain)))
+
+
+def count_forwards(model, call) -> int:
+    """Forwards of `model` during `call` (untimed: a hook is not free)."""
+    calls = []
+    handle = model.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        call()
+    finally:
+        handle.remove()
+    return len(calls)
