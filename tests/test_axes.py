@@ -1,5 +1,5 @@
-"""Optimization axes: configuration errors, skipped scenarios, forced SDPA kernels and
-prompt-lookup decoding (issue 9)."""
+"""Optimization axes (issue 9): configuration errors, skipped scenarios, forced SDPA kernels,
+prompt-lookup and assisted decoding, with real torch and real subprocesses on CPU."""
 
 from __future__ import annotations
 
@@ -122,3 +122,35 @@ def test_prompt_lookup_takes_no_batch():
     with pytest.raises(ConfigError, match="^batch_size is not a parameter of prompt_lookup "):
         build_config({"scenarios": [{"kind": "prompt_lookup", "batch_size": 2}]})
     assert [s.kind for s in build_config({}).scenarios] == ["load", "eager", "compiled_decode", "compiled_generate"]
+
+
+def test_assisted_decoding_with_a_layer_truncated_draft(cb, sqlite_url):
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "assisted"\nnew_tokens = 12\n', "--repetitions", "2")
+    assert r.returncode == 0, r.stderr
+    (s,) = stored(sqlite_url, run_uid(r.stdout)).scenarios
+    assert (s.name, s.status) == ("assisted[new_tokens=12]", "succeeded"), s.error
+    assert s.metric("tokens_match_eager").samples == [1.0] * 3
+    assert (s.info["draft_layers"], s.info["model_layers"], s.info["greedy_forwards"]) == (1, 2, 12)
+    forwards = s.metric("assisted_forwards").samples[0]
+    assert 1 <= forwards <= 12 and s.info["draft_forwards"] >= 1
+    assert s.metric("assisted_acceptance_rate").samples == [(12 - forwards) / s.info["draft_forwards"]]
+    assert s.metric("assisted_time_per_token_secs").stats.n == 2
+
+
+def test_the_truncated_draft_shares_the_main_models_weights():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from benchmark.worker.scenarios.assisted import truncated
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                                         num_attention_heads=2, num_key_value_heads=2, vocab_size=64)).eval()
+    draft = truncated(model, 1)
+    assert len(model.model.layers) == 3 and model.config.num_hidden_layers == 3  # the main model is untouched
+    assert len(draft.model.layers) == 1 and draft.config.num_hidden_layers == 1
+    assert draft.lm_head.weight is model.lm_head.weight and draft.model.layers[0] is not model.model.layers[0]
+    assert draft.model.layers[0].self_attn.q_proj.weight is model.model.layers[0].self_attn.q_proj.weight
+    ids = torch.tensor([[1, 2, 3]])
+    with torch.inference_mode():
+        assert draft(ids).logits.shape == model(ids).logits.shape

@@ -59,6 +59,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     # what transformers' candidate-verifying generate supports
     Kind("prompt_lookup", ("dtype", "attn_implementation", "prompt_length", "new_tokens",
                            "prompt_lookup_num_tokens"), extra=True),
+    Kind("assisted", ("dtype", "attn_implementation", "prompt_length", "new_tokens", "draft_layers"), extra=True),
     Kind("selftest_crash", (), selftest=True),
     Kind("selftest_hang", (), selftest=True),
     Kind("selftest_error", (), selftest=True),
@@ -103,6 +104,7 @@ class ScenarioParams:
     # added after identity v1 (late in PARAMS)
     sdpa_kernel: str = "auto"  # forces one SDPA kernel: with attn_implementation = sdpa only
     prompt_lookup_num_tokens: int = 10  # candidate tokens per lookup (transformers' documented example)
+    draft_layers: int = 1  # assisted decoding's draft: the main model's first layers
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -195,6 +197,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("timeout_s", _seconds),
     Param("sdpa_kernel", _one_of(SDPA_KERNELS), late=True),
     Param("prompt_lookup_num_tokens", _integer(1), late=True),
+    Param("draft_layers", _integer(1), late=True),
 )}
 LATE = frozenset(p.name for p in PARAMS.values() if p.late)
 

@@ -77,6 +77,13 @@ _FIGURES = (
     _timing("greedy_time_per_token_secs", "plain greedy generate of the same prompt: wall time / new tokens"),
     Figure("prompt_lookup_forwards", "count", INFO, "model forwards one prompt-lookup generate made "
            "(plain greedy's: info.greedy_forwards)"),
+    # assisted (the same per-token definition; greedy_time_per_token_secs as above)
+    _timing("assisted_time_per_token_secs", "generate with a layer-truncated draft (assistant_model): wall time / "
+            "new tokens, steady state"),
+    Figure("assisted_tokens_per_sec", "tokens/s", HIGHER, "new tokens / assisted generate time"),
+    Figure("assisted_forwards", "count", INFO, "main-model forwards one assisted generate made"),
+    Figure("assisted_acceptance_rate", "ratio", INFO, "draft tokens accepted / proposed, from forward counts: "
+           "(new tokens - main forwards) / draft forwards"),
     # eager and compiled_decode, added by the runner (contracts/roofline.py)
     Figure("decode_roofline_fraction", "ratio", HIGHER, "decode lower bound (weight bytes / memory bandwidth) "
            "/ measured decode step, per repetition"),

@@ -21,7 +21,7 @@ class SideBySide:
     match: list[float]  # per call, 1 if the variant's tokens equal plain greedy's
     first_mismatch: int | None
     reference: torch.Tensor  # plain greedy's new tokens
-    variant_forwards: int  # model forwards in one variant generate (untimed call)
+    variant_forwards: list[int]  # forwards of the model and of each watched one in one variant generate
     plain_forwards: int
 
 
@@ -32,7 +32,8 @@ def plain_config(p):
     return gc
 
 
-def side_by_side(ctx, model, prompt: torch.Tensor, variant, **variant_kwargs: Any) -> SideBySide:
+def side_by_side(ctx, model, prompt: torch.Tensor, variant, watch: tuple = (), **variant_kwargs: Any) -> SideBySide:
+    """`watch`: other models (a draft) whose forwards in a variant generate are counted too."""
     p, timer, plain = ctx.params, ctx.timer(), plain_config(ctx.params)
     mask = torch.ones_like(prompt)
 
@@ -55,16 +56,18 @@ def side_by_side(ctx, model, prompt: torch.Tensor, variant, **variant_kwargs: An
         mismatch = mismatch if same else first
     return SideBySide(variant_s=split_warm(variant_s, p.warmup), plain_s=split_warm(plain_s, p.warmup), match=match,
                       first_mismatch=mismatch, reference=reference,
-                      variant_forwards=count_forwards(model, lambda: generate(variant, **variant_kwargs)),
-                      plain_forwards=count_forwards(model, lambda: generate(plain)))
+                      variant_forwards=count_forwards((model, *watch), lambda: generate(variant, **variant_kwargs)),
+                      plain_forwards=count_forwards((model,), lambda: generate(plain))[0])
 
 
-def count_forwards(model, call) -> int:
-    """Forwards of `model` during `call` (untimed: a hook is not free)."""
-    calls = []
-    handle = model.register_forward_pre_hook(lambda *_: calls.append(1))
+def count_forwards(models: tuple, call) -> list[int]:
+    """Forwards of each model during `call` (an untimed call: a hook is not free)."""
+    counts = [0] * len(models)
+    handles = [m.register_forward_pre_hook(lambda *_, i=i: counts.__setitem__(i, counts[i] + 1))
+               for i, m in enumerate(models)]
     try:
         call()
     finally:
-        handle.remove()
-    return len(calls)
+        for h in handles:
+            h.remove()
+    return counts

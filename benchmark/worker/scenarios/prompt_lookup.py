@@ -21,7 +21,7 @@ def run(ctx) -> None:
     ctx.add("prompt_lookup_tokens_per_sec", [p.new_tokens / s for s in r.variant_s])
     ctx.add("greedy_time_per_token_secs", [s / p.new_tokens for s in r.plain_s])
     ctx.add("tokens_match_eager", r.match)
-    ctx.add("prompt_lookup_forwards", [r.variant_forwards])
+    ctx.add("prompt_lookup_forwards", r.variant_forwards)
     ctx.info.update(greedy_forwards=r.plain_forwards, prompt_lookup_num_tokens=p.prompt_lookup_num_tokens,
                     prompt=prompt.cpu().tolist(), eager_tokens=r.reference.cpu().tolist())
     if r.first_mismatch is not None:
