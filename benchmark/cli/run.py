@@ -1,7 +1,8 @@
 """Benchmark one commit: every scenario of the matrix in its own subprocess; figures,
 device samples and the outcome go to the database (or a spool file if it is unreachable).
 
-Exit codes: 0 all scenarios succeeded; 1 a scenario failed (the rest is stored);
+Exit codes: 0 all scenarios succeeded (or were skipped: what these libraries or this
+hardware cannot run is stored as skipped, with its reason); 1 a scenario failed (the rest is stored);
 2 bad input (nothing written); 3 database unavailable (result spooled: see
 `commitbench ingest`); 4 the --json file could not be written (the result is stored);
 130/143 cancelled by SIGINT/SIGTERM (what finished is stored)."""
@@ -15,7 +16,7 @@ from pathlib import Path
 from db.url import BadDatabaseURL, default_sqlite_path, resolve_url, validate_url
 
 from ..contracts import exitcodes, inputs
-from ..contracts.config import COMPILE_MODES, KINDS, ConfigError, build_config, load_config_file
+from ..contracts.config import COMPILE_MODES, KINDS, SDPA_KERNELS, ConfigError, build_config, load_config_file
 from ..models import ModelSource, resolve_model
 from ..run import gitinfo
 from ..run.runner import RunRequest, Runner
@@ -51,6 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--compile-mode", help=f"one of {', '.join(COMPILE_MODES)} (default reduce-overhead)")
     m.add_argument("--attn-implementation", help="eager, sdpa (default), flash_attention_2, flex_attention")
     m.add_argument("--cache-implementation", help="static (default) or dynamic")
+    m.add_argument("--sdpa-kernel", help=f"force one SDPA kernel: {', '.join(SDPA_KERNELS)} (default auto: "
+                   "torch chooses); with --attn-implementation sdpa")
     m.add_argument("--warmup", type=int, help="uncounted calls after the first (default 1)")
     m.add_argument("--repetitions", type=int, help="measured repetitions (default 5)")
     m.add_argument("--timeout", type=float, dest="timeout_s", help="seconds before a scenario is killed")
@@ -67,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 OVERRIDES = ("model", "device", "seed", "sample_interval_ms", "inductor_cache", "kinds", "dtype", "batch_size",
              "prompt_length", "new_tokens", "compile_mode", "attn_implementation", "cache_implementation",
-             "warmup", "repetitions", "timeout_s")
+             "sdpa_kernel", "warmup", "repetitions", "timeout_s")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from typing import IO
 
 from ..contracts.escapes import printable
 from ..contracts.figures import SEED_KEYS
-from ..contracts.result import SUCCEEDED, Metric, RunResult
+from ..contracts.result import SKIPPED, SUCCEEDED, Metric, RunResult
 from ..contracts.units import fmt
 from ..run.runner import RunOutcome
 
@@ -70,6 +70,12 @@ def print_result(result: RunResult, out: IO[str] | None = None, series: bool = F
               f" (target {1 / st['interval_s']:.1f} Hz, late {st['late_fraction']:.1%})")
         for flag in s.flags:
             w(f"    WARNING: {flag}")
+    skipped = [s for s in result.scenarios if s.status == SKIPPED]
+    if skipped:
+        w()
+        w(f"  skipped ({len(skipped)}): what these libraries or this hardware cannot run")
+        for s in skipped:
+            w(f"    {s.name}: {s.error}")
     seed = result.seed_measurements()
     w()
     w(f"  seed figures ({sum(v is not None for v in seed.values())}/{len(SEED_KEYS)} filled):")

@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class Kind:
     name: str
     params: tuple[str, ...]  # the measurement parameters it uses: they name it and key its series
     selftest: bool = False  # fails on purpose, to show the isolation works
+    extra: bool = False  # runs only where a config or --scenarios names it: not in the seed's suite
 
 
 MODEL_PARAMS = ("dtype", "attn_implementation")
@@ -45,20 +47,28 @@ COMPILE_PARAMS = ("compile_mode", "fullgraph")
 # How long and how often to measure does not change what is measured: every kind takes
 # these, and they never name a scenario or key a series.
 RUN_CONTROL = ("warmup", "repetitions", "timeout_s")
+# Axes added after identity v1 go at the end of a kind's list (see PARAMS' `late`).
+DECODE_PARAMS = MODEL_PARAMS + SHAPE_PARAMS + ("sdpa_kernel",)
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("load", MODEL_PARAMS),
-    Kind("eager", MODEL_PARAMS + SHAPE_PARAMS),
-    Kind("compiled_decode", MODEL_PARAMS + SHAPE_PARAMS + COMPILE_PARAMS),
-    Kind("compiled_generate", MODEL_PARAMS + SHAPE_PARAMS + COMPILE_PARAMS),
+    Kind("eager", DECODE_PARAMS),
+    Kind("compiled_decode", DECODE_PARAMS + COMPILE_PARAMS),
+    Kind("compiled_generate", DECODE_PARAMS + COMPILE_PARAMS),
+    # a decoding axis as its own kind, so it renames nothing; batch 1 and a dynamic cache,
+    # what transformers' candidate-verifying generate supports
+    Kind("prompt_lookup", ("dtype", "attn_implementation", "prompt_length", "new_tokens",
+                           "prompt_lookup_num_tokens"), extra=True),
+    Kind("assisted", ("dtype", "attn_implementation", "prompt_length", "new_tokens", "draft_layers"), extra=True),
     Kind("selftest_crash", (), selftest=True),
     Kind("selftest_hang", (), selftest=True),
     Kind("selftest_error", (), selftest=True),
 )}
-SUITE = tuple(k for k, v in KINDS.items() if not v.selftest)  # the seed's suite, the default
+SUITE = tuple(k for k, v in KINDS.items() if not (v.selftest or v.extra))  # the seed's suite, the default
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2", "flex_attention")
+SDPA_KERNELS = ("auto", "flash", "efficient", "math", "cudnn")  # auto: torch chooses (nothing forced)
 CACHE_IMPLEMENTATIONS = ("static", "dynamic")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 MAX_SCENARIOS = 256  # a matrix larger than this is a typo, not a plan
@@ -76,7 +86,8 @@ def resolve_dtype(dtype: str, device: str) -> str:
 @dataclass(frozen=True)
 class ScenarioParams:
     """Parameters of one scenario. A kind uses some of the measurement parameters (see
-    KINDS); the others stay at their defaults. Every field can be a matrix axis."""
+    KINDS); the others stay at their defaults. Every field can be a matrix axis, and each
+    has one validator in PARAMS."""
 
     kind: str
     dtype: str = "auto"  # auto: float16 on CUDA, float32 on CPU
@@ -90,29 +101,23 @@ class ScenarioParams:
     warmup: int = 1
     repetitions: int = 5
     timeout_s: float = 1800.0
+    # added after identity v1 (late in PARAMS)
+    sdpa_kernel: str = "auto"  # forces one SDPA kernel: with attn_implementation = sdpa only
+    prompt_lookup_num_tokens: int = 10  # candidate tokens per lookup (transformers' documented example)
+    draft_layers: int = 1  # assisted decoding's draft: the main model's first layers
 
     def validate(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"unknown scenario kind {self.kind!r} (one of {', '.join(KINDS)})")
-        _choice("dtype", self.dtype, DTYPES)
-        _choice("attn_implementation", self.attn_implementation, ATTN_IMPLEMENTATIONS)
-        _choice("cache_implementation", self.cache_implementation, CACHE_IMPLEMENTATIONS)
-        _choice("compile_mode", self.compile_mode, COMPILE_MODES)
-        for name, low in (("batch_size", 1), ("prompt_length", 1), ("new_tokens", 3),
-                          ("warmup", 0), ("repetitions", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 10**6:
-                raise ConfigError(f"{name} must be an integer from {low} to 1000000, got {value!r}")
-        if not isinstance(self.fullgraph, bool):
-            raise ConfigError(f"fullgraph must be true or false, got {self.fullgraph!r}")
-        t = self.timeout_s
-        if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t) \
-                or not 0 < t <= MAX_TIMEOUT_S:
-            raise ConfigError(f"timeout_s must be a number of seconds in (0, {MAX_TIMEOUT_S:g}], got {t!r}")
+        for param in PARAMS.values():
+            param.check(param.name, getattr(self, param.name))
         unused = [f for f in measurement_fields() if f not in KINDS[self.kind].params
                   and getattr(self, f) != DEFAULTS[f]]
         if unused:
             raise ConfigError(_not_a_parameter(unused[0], self.kind))
+        if self.sdpa_kernel != "auto" and self.attn_implementation != "sdpa":
+            raise ConfigError(f"sdpa_kernel = {self.sdpa_kernel} forces a kernel of attn_implementation = sdpa, "
+                              f"not of attn_implementation = {self.attn_implementation}")
 
     def used(self) -> dict[str, Any]:
         """The measurement parameters this kind uses, with their values."""
@@ -128,11 +133,73 @@ class ScenarioParams:
         return replace(self, dtype=resolve_dtype(self.dtype, device))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field, less late parameters at their defaults: a config that does not use a
+        new axis hashes and stores as it did before the axis existed."""
+        return {k: v for k, v in asdict(self).items() if not (k in LATE and v == DEFAULTS[k])}
 
 
 SCENARIO_FIELDS = tuple(f.name for f in fields(ScenarioParams))
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(ScenarioParams) if f.name != "kind"}
+
+
+# -- each parameter's validator, in one place ----------------------------------------------
+
+def _one_of(allowed: tuple[str, ...]) -> Callable[[str, Any], None]:
+    return lambda name, value: _choice(name, value, allowed)
+
+
+def _integer(low: int) -> Callable[[str, Any], None]:
+    def check(name: str, value: Any) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 10**6:
+            raise ConfigError(f"{name} must be an integer from {low} to 1000000, got {value!r}")
+    return check
+
+
+def _boolean(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _seconds(name: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
+            or not 0 < value <= MAX_TIMEOUT_S:
+        raise ConfigError(f"{name} must be a number of seconds in (0, {MAX_TIMEOUT_S:g}], got {value!r}")
+
+
+def _attention(name: str, value: Any) -> None:
+    if value == "better_transformer":
+        raise ConfigError(f"{name} = better_transformer: BetterTransformer was folded into PyTorch's native "
+                          "SDPA and removed from Optimum 2.x; use attn_implementation = sdpa (and sdpa_kernel "
+                          "to force a kernel)")
+    _choice(name, value, ATTN_IMPLEMENTATIONS)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    check: Callable[[str, Any], None]  # raises ConfigError naming the parameter and what is allowed
+    # Added after identity v1: a series key includes it only where it is not at its
+    # default, so adding it renamed no stored series (contracts/identity.py).
+    late: bool = False
+
+
+PARAMS: dict[str, Param] = {p.name: p for p in (
+    Param("dtype", _one_of(DTYPES)),
+    Param("batch_size", _integer(1)),
+    Param("prompt_length", _integer(1)),
+    Param("new_tokens", _integer(3)),
+    Param("attn_implementation", _attention),
+    Param("cache_implementation", _one_of(CACHE_IMPLEMENTATIONS)),
+    Param("compile_mode", _one_of(COMPILE_MODES)),
+    Param("fullgraph", _boolean),
+    Param("warmup", _integer(0)),
+    Param("repetitions", _integer(1)),
+    Param("timeout_s", _seconds),
+    Param("sdpa_kernel", _one_of(SDPA_KERNELS), late=True),
+    Param("prompt_lookup_num_tokens", _integer(1), late=True),
+    Param("draft_layers", _integer(1), late=True),
+)}
+LATE = frozenset(p.name for p in PARAMS.values() if p.late)
 
 
 def measurement_fields() -> tuple[str, ...]:

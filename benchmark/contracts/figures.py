@@ -56,7 +56,8 @@ _FIGURES = (
     _timing("time_to_next_token_secs", "every compiled decode step, pooled"),
     _timing("time_to_next_token_tight_loop_secs", "compiled decode steps timed as one interval, per step"),
     Figure("decode_tokens_per_sec", "tokens/s", HIGHER, "batch / mean compiled decode step"),
-    Figure("tokens_match_eager", "bool", HIGHER, "compiled greedy tokens equal eager ones"),
+    Figure("tokens_match_eager", "bool", HIGHER, "greedy tokens of the variant (compiled, a forced SDPA kernel) "
+           "equal plain eager ones"),
     Figure("graphs_compiled", "count", INFO, "graphs dynamo compiled"),
     Figure("recompiles_during_measurement", "count", LOWER, "graphs compiled after warmup"),
     Figure("graph_breaks", "count", LOWER, "dynamo graph breaks"),
@@ -69,6 +70,20 @@ _FIGURES = (
     _timing("fourth_compile_generate_time_secs", "compiled generate, 4th call", "compiled_generate"),
     _timing("compiled_generate_time_secs", "compiled generate, steady state"),
     Figure("compiled_generate_tokens_per_sec", "tokens/s", HIGHER, "generated tokens / compiled generate time"),
+    # prompt_lookup: per-token latency is wall time of generate / generated tokens, everywhere
+    _timing("prompt_lookup_time_per_token_secs", "generate with prompt_lookup_num_tokens: wall time / new tokens, "
+            "steady state"),
+    Figure("prompt_lookup_tokens_per_sec", "tokens/s", HIGHER, "new tokens / prompt-lookup generate time"),
+    _timing("greedy_time_per_token_secs", "plain greedy generate of the same prompt: wall time / new tokens"),
+    Figure("prompt_lookup_forwards", "count", INFO, "model forwards one prompt-lookup generate made "
+           "(plain greedy's: info.greedy_forwards)"),
+    # assisted (the same per-token definition; greedy_time_per_token_secs as above)
+    _timing("assisted_time_per_token_secs", "generate with a layer-truncated draft (assistant_model): wall time / "
+            "new tokens, steady state"),
+    Figure("assisted_tokens_per_sec", "tokens/s", HIGHER, "new tokens / assisted generate time"),
+    Figure("assisted_forwards", "count", INFO, "main-model forwards one assisted generate made"),
+    Figure("assisted_acceptance_rate", "ratio", INFO, "draft tokens accepted / proposed, from forward counts: "
+           "(new tokens - main forwards) / draft forwards"),
     # eager and compiled_decode, added by the runner (contracts/roofline.py)
     Figure("decode_roofline_fraction", "ratio", HIGHER, "decode lower bound (weight bytes / memory bandwidth) "
            "/ measured decode step, per repetition"),

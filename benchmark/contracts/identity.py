@@ -7,6 +7,11 @@ does not change the measurement (branch, commit, matrix order, how a value was s
 warmup, repetitions, timeouts) is not part of it. `series_key` hashes the identity into a
 short stable string that every scenario run and metric row carries.
 
+A parameter added to a kind after identity v1 (config.PARAMS marks it `late`) is in the
+identity only where it differs from its default: a new axis at its default is the
+measurement that was made before the axis existed, so adding one renames no series.
+Stored params that lack a late parameter are at its default.
+
 Changing what goes into the identity breaks every history: it needs a new
 IDENTITY_VERSION and a migration that recomputes the stored keys.
 """
@@ -17,7 +22,7 @@ import hashlib
 import json
 from typing import Any
 
-from .config import KINDS, RUN_CONTROL
+from .config import DEFAULTS, KINDS, LATE, RUN_CONTROL
 
 IDENTITY_VERSION = 1
 KEY_CHARS = 20
@@ -41,8 +46,9 @@ def model_key(model_id: str, environment: dict[str, Any]) -> str:
 def identity(model: str, environment: dict[str, Any], kind: str, params: dict[str, Any]) -> dict[str, Any]:
     device, device_name = device_of(environment)
     used = KINDS[kind].params if kind in KINDS else tuple(p for p in params if p not in RUN_CONTROL)
+    late_set = {p for p in used if p in LATE and params.get(p, DEFAULTS[p]) != DEFAULTS[p]}
     return {"v": IDENTITY_VERSION, "model": model, "device": device, "device_name": device_name,
-            "kind": kind, "params": {p: params.get(p) for p in used}}
+            "kind": kind, "params": {p: params.get(p) for p in used if p not in LATE or p in late_set}}
 
 
 def series_key(ident: dict[str, Any]) -> str:

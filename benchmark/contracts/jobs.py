@@ -31,6 +31,7 @@ class ScenarioOutput:
     metrics: list[Metric]
     info: dict[str, Any] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    skipped: str | None = None  # why this device or these libraries cannot run the scenario
 
 
 @dataclass

@@ -24,6 +24,9 @@ READABLE_FORMATS = ("commitbench.result/1", RESULT_FORMAT)  # /2 added commit or
 RUNNING, SUCCEEDED, FAILED, CANCELLED = "running", "succeeded", "failed", "cancelled"
 STATUSES = (RUNNING, SUCCEEDED, FAILED, CANCELLED)
 TERMINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
+# A scenario (never a run) that these libraries or this hardware cannot run; its error is
+# the reason. It does not fail the run, and it is stored and shown, not dropped.
+SKIPPED = "skipped"
 # The error of a run closed as failed because its runner died without finishing it. Such
 # a run may still be completed by ingesting its spool file.
 ABANDONED = "abandoned: "

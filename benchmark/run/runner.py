@@ -20,12 +20,13 @@ from typing import Any
 from ..contracts import exitcodes, roofline
 from ..contracts.config import BenchConfig, ScenarioParams
 from ..contracts.jobs import PrepareJob, ProbeJob, ProbeOutput, ScenarioJob
-from ..contracts.result import CANCELLED, FAILED, RUNNING, SUCCEEDED, Metric, RunResult, ScenarioResult
+from ..contracts.result import CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, Metric, RunResult, ScenarioResult
 from ..models import ModelSource, checkpoint_dir
 from ..trackers import environment
 from ..trackers.bandwidth import DEFAULT_BYTES as BANDWIDTH_BYTES
 from ..trackers.nvml import NvmlReader, nvml_target
 from ..trackers.sampler import Sampler
+from .availability import unavailable
 from .keep import Kept, keep
 from .launcher import Cancel, Outcome, run_job, scratch_dir
 from .storage import RunStore
@@ -135,9 +136,10 @@ class Runner:
         if self.cancel.requested is not None:
             result.status = CANCELLED
             result.error = f"cancelled by {signal.Signals(self.cancel.requested).name}"
-        elif any(s.status != SUCCEEDED for s in result.scenarios):
+        elif any(s.status not in (SUCCEEDED, SKIPPED) for s in result.scenarios):
             result.status = FAILED
-            result.error = "; ".join(f"{s.name}: {s.error}" for s in result.scenarios if s.status != SUCCEEDED)
+            result.error = "; ".join(f"{s.name}: {s.error}" for s in result.scenarios
+                                     if s.status not in (SUCCEEDED, SKIPPED))
         else:
             result.status = SUCCEEDED
         self.store.save_run(result)
@@ -172,6 +174,10 @@ class Runner:
         req = self.req
         scenario = ScenarioResult(name=params.name(req.device), kind=params.kind, params=params.to_dict())
         scenario.series_key = result.series_key(scenario)
+        if reason := unavailable(params, req.device):
+            scenario.status, scenario.error = SKIPPED, reason
+            scenario.started_at = scenario.finished_at = time.time()
+            return scenario
         model_path, error = self._checkpoint(params.dtype)
         if error is not None:
             scenario.status, scenario.error = (CANCELLED if self.cancel.requested else FAILED), error
@@ -261,6 +267,8 @@ class Runner:
         if s.status == SUCCEEDED:
             flags = f" [{', '.join(s.flags)}]" if s.flags else ""
             self.say(f"    ok in {took:.1f} s{flags}")
+        elif s.status == SKIPPED:
+            self.say(f"    skipped: {s.error}")
         else:
             self.say(f"    {s.status.upper()}: {s.error}")
 
@@ -278,3 +286,5 @@ def _apply(scenario: ScenarioResult, outcome: Outcome) -> None:
         scenario.metrics = outcome.output.metrics
         scenario.info.update(outcome.output.info)
         scenario.flags = list(outcome.output.flags)
+        if outcome.output.skipped is not None:  # the worker found the device cannot run it
+            scenario.status, scenario.error = SKIPPED, outcome.output.skipped

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from ..contracts import codec
-from ..contracts.jobs import RUNNER_PID_ENV, PrepareJob, PrepareOutput, ProbeJob, ProbeOutput, ScenarioJob, decode_job
+from ..contracts.jobs import (RUNNER_PID_ENV, PrepareJob, PrepareOutput, ProbeJob, ProbeOutput, ScenarioJob,
+                              ScenarioOutput, decode_job)
 from ..trackers.events import Reporter
 
 PR_SET_PDEATHSIG = 1
@@ -84,7 +85,8 @@ def _probe(job: ProbeJob) -> ProbeOutput:
 def _scenario(job: ScenarioJob, events: Reporter):
     import torch
 
-    from .context import Context
+    from .context import Context, Unsupported
+    from .kernels import forced
     from .scenarios import SCENARIOS
 
     torch.manual_seed(job.seed)
@@ -92,7 +94,11 @@ def _scenario(job: ScenarioJob, events: Reporter):
     if device.type == "cuda":
         torch.cuda.set_device(device)
     ctx = Context(params=job.params, model_path=job.model_path, device=device, seed=job.seed, events=events)
-    SCENARIOS[job.params.kind](ctx)
+    try:
+        with forced(ctx):
+            SCENARIOS[job.params.kind](ctx)
+    except Unsupported as e:
+        return ScenarioOutput(metrics=[], info=ctx.info, skipped=str(e))
     return ctx.output()
 
 

@@ -6,6 +6,7 @@ import torch
 
 from ..context import calls_needed, generation_config, split_warm, tokens_match
 from ..decode import decode_step, prefill, reset_cache, timed_generate
+from ..kernels import unforced
 
 
 def run(ctx) -> None:
@@ -40,6 +41,12 @@ def run(ctx) -> None:
     ctx.add("eager_generate_time_secs", steady)
     ctx.add("eager_generate_tokens_per_sec", [p.batch_size * p.new_tokens / s for s in steady])
 
+    reference = None
+    if p.sdpa_kernel != "auto":  # the worker forced a kernel around this whole scenario
+        ctx.phase("unforced_reference")
+        with unforced():
+            reference, _ = timed_generate(model, prompt, cache, p.new_tokens, decode_step, timer)
+
     ctx.phase("eager_decode")
     runs = []
     for i in range(calls_needed(p, 0)):
@@ -58,3 +65,9 @@ def run(ctx) -> None:
     if not same:
         ctx.flags.append("decode_loop_differs_from_generate")
         ctx.info["decode_first_mismatch"] = first
+    if reference is not None:  # a forced kernel must give the tokens torch's own choice gives
+        same, first = tokens_match(tokens.cpu(), reference.cpu())
+        ctx.add("tokens_match_eager", [float(same)])
+        if not same:
+            ctx.flags.append("forced_kernel_tokens_mismatch")
+            ctx.info["kernel_first_mismatch"] = first

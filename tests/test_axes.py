@@ -1,0 +1,156 @@
+"""Optimization axes (issue 9): configuration errors, skipped scenarios, forced SDPA kernels,
+prompt-lookup and assisted decoding, with real torch and real subprocesses on CPU."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.contracts.config import ConfigError, build_config
+from helpers import IDENT, run_cli, run_uid
+
+
+def test_better_transformer_is_explained_in_one_line_naming_the_sdpa_axis():
+    with pytest.raises(ConfigError) as e:
+        build_config({"scenarios": [{"kind": "eager", "attn_implementation": "better_transformer"}]})
+    msg = str(e.value)
+    assert "\n" not in msg and "Optimum 2.x" in msg and "attn_implementation = sdpa" in msg
+
+
+def test_a_forced_kernel_needs_sdpa_and_the_error_names_both():
+    with pytest.raises(ConfigError, match="^sdpa_kernel = math .* attn_implementation = eager$"):
+        build_config({"scenarios": [{"kind": "eager", "attn_implementation": "eager", "sdpa_kernel": "math"}]})
+    with pytest.raises(ConfigError, match="^sdpa_kernel must be one of auto, flash, efficient, math, cudnn"):
+        build_config({"scenarios": [{"kind": "eager", "sdpa_kernel": "fast"}]})
+
+
+def run_config(cb, db_url, toml: str, *extra):
+    config = cb.root / "axes.toml"
+    config.write_text(toml)
+    return run_cli(["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--warmup", "0",
+                    "--config", config, "--db", db_url, *extra], cb.env)
+
+
+def stored(db_url, uid):
+    from db.query import get_run
+    from db.session import make_engine, session_scope
+
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            return get_run(s, uid)
+    finally:
+        engine.dispose()
+
+
+def test_a_combination_this_machine_cannot_run_is_skipped_with_its_reason(cb, sqlite_url):
+    """flash_attention_2 on CPU: decided before any worker starts; the run stays green."""
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "load"\n'
+                   '[[scenarios]]\nkind = "eager"\nattn_implementation = "flash_attention_2"\n')
+    assert r.returncode == 0, r.stderr
+    uid = run_uid(r.stdout)
+    name = "eager[attn_implementation=flash_attention_2]"
+    reason = "attn_implementation flash_attention_2 needs a CUDA GPU (device is cpu)"
+    assert f"commitbench run {uid}: SUCCEEDED" in r.stdout
+    assert f"  {name}: SKIPPED - {reason}" in r.stdout
+    assert "skipped (1): what these libraries or this hardware cannot run" in r.stdout
+    assert f"    skipped: {reason}" in r.stderr
+    result = stored(sqlite_url, uid)
+    assert result.status == "succeeded" and result.error is None
+    by_name = {s.name: s for s in result.scenarios}
+    assert by_name["load"].status == "succeeded" and by_name["load"].metric("model_load_time") is not None
+    assert (by_name[name].status, by_name[name].error, by_name[name].metrics) == ("skipped", reason, [])
+
+
+def test_flash_attention_2_on_a_gpu_without_the_package_is_named():
+    from importlib.util import find_spec
+
+    from benchmark.contracts.config import ScenarioParams
+    from benchmark.run.availability import unavailable
+
+    p = ScenarioParams(kind="eager", attn_implementation="flash_attention_2")
+    assert unavailable(ScenarioParams(kind="eager"), "cpu") is None
+    if find_spec("flash_attn") is None:
+        assert unavailable(p, "cuda:0") == ("attn_implementation flash_attention_2 needs the flash-attn package, "
+                                            "which is not installed")
+    else:
+        assert unavailable(p, "cuda:0") is None
+
+
+def test_a_forced_sdpa_kernel_runs_for_real_or_is_skipped_with_torchs_reason(cb, sqlite_url):
+    """On CPU, math runs (the worker's check records the backend torch dispatched to) and its
+    greedy tokens equal the unforced ones; efficient cannot run there: skipped, run green."""
+    r = run_config(cb, sqlite_url, '[defaults]\nnew_tokens = 6\n'
+                   '[[scenarios]]\nkind = "eager"\nsdpa_kernel = ["math", "efficient"]\n')
+    assert r.returncode == 0, r.stderr
+    result = stored(sqlite_url, run_uid(r.stdout))
+    assert result.status == "succeeded"
+    math, efficient = (next(s for s in result.scenarios if s.name == f"eager[new_tokens=6,sdpa_kernel={k}]")
+                       for k in ("math", "efficient"))
+    assert math.status == "succeeded" and math.info["sdpa_backend"] == "MATH"
+    assert math.metric("tokens_match_eager").samples == [1.0]
+    assert math.metric("decode_matches_generate").samples == [1.0]
+    assert [p.name for p in math.phases][-2:] == ["unforced_reference", "eager_decode"]
+    assert efficient.status == "skipped" and efficient.metrics == []
+    assert efficient.error.startswith("sdpa_kernel efficient cannot run on cpu (float32, head_dim ")
+    assert "torch says: " in efficient.error
+    assert f"eager[new_tokens=6,sdpa_kernel=efficient]: SKIPPED - {efficient.error}" in r.stdout
+
+
+def test_prompt_lookup_decodes_the_plain_greedy_tokens_and_reports_per_token_time(cb, sqlite_url):
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "prompt_lookup"\nprompt_length = 32\nnew_tokens = 12\n'
+                   'prompt_lookup_num_tokens = [10, 3]\n', "--repetitions", "2")
+    assert r.returncode == 0, r.stderr
+    result = stored(sqlite_url, run_uid(r.stdout))
+    names = [s.name for s in result.scenarios]
+    assert names == ["prompt_lookup[prompt_length=32,new_tokens=12]",
+                     "prompt_lookup[prompt_length=32,new_tokens=12,prompt_lookup_num_tokens=3]"]
+    for s in result.scenarios:
+        assert s.status == "succeeded", s.error
+        assert s.metric("tokens_match_eager").samples == [1.0] * 3  # every call: 1 + warmup 0 + 2
+        per_token = s.metric("prompt_lookup_time_per_token_secs").samples
+        assert len(per_token) == 2 and s.metric("greedy_time_per_token_secs").stats.n == 2
+        rates = s.metric("prompt_lookup_tokens_per_sec").samples
+        assert all(abs(t * r - 1) < 1e-9 for t, r in zip(per_token, rates))  # one definition, two views
+        prompt = s.info["prompt"][0]
+        assert len(prompt) == 32 and prompt[:8] * 4 == prompt  # a motif of 8, repeated
+        assert s.info["greedy_forwards"] == 12  # prefill + 11 steps
+        assert 1 <= s.metric("prompt_lookup_forwards").samples[0] <= 12
+    assert result.scenarios[1].params["prompt_lookup_num_tokens"] == 3
+
+
+def test_prompt_lookup_takes_no_batch():
+    with pytest.raises(ConfigError, match="^batch_size is not a parameter of prompt_lookup "):
+        build_config({"scenarios": [{"kind": "prompt_lookup", "batch_size": 2}]})
+    assert [s.kind for s in build_config({}).scenarios] == ["load", "eager", "compiled_decode", "compiled_generate"]
+
+
+def test_assisted_decoding_with_a_layer_truncated_draft(cb, sqlite_url):
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "assisted"\nnew_tokens = 12\n', "--repetitions", "2")
+    assert r.returncode == 0, r.stderr
+    (s,) = stored(sqlite_url, run_uid(r.stdout)).scenarios
+    assert (s.name, s.status) == ("assisted[new_tokens=12]", "succeeded"), s.error
+    assert s.metric("tokens_match_eager").samples == [1.0] * 3
+    assert (s.info["draft_layers"], s.info["model_layers"], s.info["greedy_forwards"]) == (1, 2, 12)
+    forwards = s.metric("assisted_forwards").samples[0]
+    assert 1 <= forwards <= 12 and s.info["draft_forwards"] >= 1
+    assert s.metric("assisted_acceptance_rate").samples == [(12 - forwards) / s.info["draft_forwards"]]
+    assert s.metric("assisted_time_per_token_secs").stats.n == 2
+
+
+def test_the_truncated_draft_shares_the_main_models_weights():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from benchmark.worker.scenarios.assisted import truncated
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                                         num_attention_heads=2, num_key_value_heads=2, vocab_size=64)).eval()
+    draft = truncated(model, 1)
+    assert len(model.model.layers) == 3 and model.config.num_hidden_layers == 3  # the main model is untouched
+    assert len(draft.model.layers) == 1 and draft.config.num_hidden_layers == 1
+    assert draft.lm_head.weight is model.lm_head.weight and draft.model.layers[0] is not model.model.layers[0]
+    assert draft.model.layers[0].self_attn.q_proj.weight is model.model.layers[0].self_attn.q_proj.weight
+    ids = torch.tensor([[1, 2, 3]])
+    with torch.inference_mode():
+        assert draft(ids).logits.shape == model(ids).logits.shape
