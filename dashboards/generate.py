@@ -68,7 +68,8 @@ def _status_mappings() -> list[model.ValueMap]:
     r = model.ValueMappingResult
     return [model.ValueMap(options={
         "1": r(text="succeeded", color="green", index=0), "0": r(text="failed", color="red", index=1),
-        "2": r(text="cancelled", color="orange", index=2), "3": r(text="running", color="blue", index=3)})]
+        "2": r(text="cancelled", color="orange", index=2), "3": r(text="running", color="blue", index=3),
+        "4": r(text="skipped", color="text", index=4)})]
 
 
 def _run_link(extra: str, title: str = "Open this run") -> dashboard.DashboardLink:
@@ -135,7 +136,8 @@ def overview() -> dict:
 
     d = d.with_row(dashboard.Row("Status"))
     d = d.with_panel(statetimeline.Panel().title("Run status per commit").datasource(DS)
-                     .description("Every run: green succeeded, red failed, orange cancelled, blue running.")
+                     .description("Every run: green succeeded, red failed, orange cancelled, blue running; "
+                                  "a scenario the libraries or hardware cannot run: grey skipped.")
                      .with_target(Sql(q.run_status())).mappings(_status_mappings()).span(12).height(5)
                      .show_value(common.VisibilityMode.NEVER))
     d = d.with_panel(statetimeline.Panel().title("Scenario status per commit").datasource(DS)

@@ -24,7 +24,7 @@ SCENARIO_FILTER = "f.scenario IN (${scenario:sqlstring})"
 BENCH_FILTER = ("COALESCE(b.repository, '') = ${repository:sqlstring} AND b.branch IN (${branch:sqlstring}) "
                 "AND COALESCE(b.gpu_name, 'cpu') = ${gpu:sqlstring} AND b.model_id = ${model:sqlstring}")
 STATUS_CODE = ("CASE {col} WHEN 'succeeded' THEN 1 WHEN 'failed' THEN 0 WHEN 'cancelled' THEN 2 "
-               "ELSE 3 END")  # 3: running (or stale); value mappings name and colour them
+               "WHEN 'skipped' THEN 4 ELSE 3 END")  # 3: running (or stale); value mappings name and colour them
 RUN_ID = "(SELECT benchmark_id FROM benchmarks WHERE run_uid = ${run:sqlstring})"
 
 STATS = {"p50": "median", "p90": "p90", "p99": "p99", "mean": "mean", "min": "min"}
@@ -69,8 +69,8 @@ def speedup() -> str:
 
 
 def run_status() -> str:
-    """Per run: 1 succeeded, 0 failed, 2 cancelled, 3 running; a failed run is a red band,
-    never a gap."""
+    """Per run: 1 succeeded, 0 failed, 2 cancelled, 3 running (4 skipped, for scenarios); a
+    failed run is a red band, never a gap."""
     return (f"SELECT b.plotted_at AS \"time\", b.branch AS metric, {STATUS_CODE.format(col='b.status')} AS status\n"
             f"FROM benchmarks b\n"
             f"WHERE $__timeFilter(b.plotted_at) AND {BENCH_FILTER}\n"
@@ -99,7 +99,7 @@ def last_commits() -> str:
 def latest_runs() -> str:
     return ("SELECT b.plotted_at AS \"time\", left(b.commit_id, 8) AS commit, b.branch, b.status,\n"
             "  (SELECT count(*) FROM scenario_runs s WHERE s.benchmark_id = b.benchmark_id\n"
-            "     AND s.status <> 'succeeded') AS failed_scenarios,\n"
+            "     AND s.status NOT IN ('succeeded', 'skipped')) AS failed_scenarios,\n"
             "  b.commit_message AS message, b.error, b.run_uid,\n"
             "  floor(extract(epoch from b.plotted_at) * 1000)::bigint AS at_ms,\n"
             "  (extract(epoch from b.started_at) * 1000)::bigint AS started_ms,\n"

@@ -223,3 +223,11 @@ def test_one_run_a_side_without_history_cannot_decide(sqlite_url, capsys):
     assert out.splitlines()[0].endswith("could not compare (no figure could be decided: too noisy; more runs "
                                         "decide, e.g. `commitbench ab`)")
     assert "noisy" in out and "REGRESSION" not in out
+
+
+def test_a_scenario_skipped_on_head_is_named_not_judged(main_history, capsys):
+    head_run(main_history, compiled_skipped="needs a CUDA GPU (device is cpu)")
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", main_history)
+    assert code == 0, out  # the eager figures decide; a skipped scenario is no regression
+    assert "compiled_decode: skipped on head (needs a CUDA GPU (device is cpu)): not compared" in out
+    assert "failed on head" not in out

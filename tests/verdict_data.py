@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 
-from benchmark.contracts.result import FAILED, SUCCEEDED, Metric, RunResult, ScenarioResult
+from benchmark.contracts.result import FAILED, SKIPPED, SUCCEEDED, Metric, RunResult, ScenarioResult
 from db.store import Store
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -18,7 +18,7 @@ ENV = {"gpu_name": "cpu", "gpu_count": 0, "device": "cpu", "cpu_model": "Test CP
 def run_of(commit: str, hours: float, level: float = 0.010, branch: str = "main", rng: random.Random | None = None,
            process_cv: float = 0.003, sample_cv: float = 0.003, eager_fails: bool = False,
            tokens_match: bool = True, graph_breaks: int = 0, repository: str | None = None,
-           offset: float | None = None, cpu_model: str = "Test CPU") -> RunResult:
+           offset: float | None = None, cpu_model: str = "Test CPU", compiled_skipped: str | None = None) -> RunResult:
     """One run of `commit`: decode steps around `level` seconds (eager 2x slower)."""
     rng = rng or random.Random(commit)
     offset = 1 + (rng.gauss(0, process_cv) if offset is None else offset)
@@ -42,6 +42,8 @@ def run_of(commit: str, hours: float, level: float = 0.010, branch: str = "main"
                  Metric.of("time_to_next_token_secs", [v for r in steps for v in r]),
                  Metric.of("tokens_match_eager", [1.0 if tokens_match else 0.0] * REPS),
                  Metric.of("graph_breaks", [float(graph_breaks)])])
+    if compiled_skipped:
+        compiled.status, compiled.error, compiled.metrics = SKIPPED, compiled_skipped, []
     return RunResult(
         run_uid=str(uuid.UUID(int=rng.getrandbits(128))), branch=branch, commit_id=commit,
         commit_message=f"commit {commit}", repository=repository, model_id="micro-llama", synthetic=True,

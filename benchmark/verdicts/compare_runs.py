@@ -107,7 +107,8 @@ def build(session: Session, base: RefRuns, head: RefRuns, thresholds: Thresholds
 def _by_series(points: list[ScenarioPoints]) -> dict[str, list[ScenarioPoints]]:
     out: dict[str, list[ScenarioPoints]] = {}
     for sp in points:
-        if sp.series_key and sp.status in ("succeeded", "failed"):  # a cancelled scenario says nothing
+        # a cancelled scenario says nothing; a skipped one says why it could not run
+        if sp.series_key and sp.status in ("succeeded", "failed", "skipped"):
             out.setdefault(sp.series_key, []).append(sp)
     return out
 
@@ -128,11 +129,17 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
     ok_b, ok_h = [sp for sp in b if sp.succeeded], [sp for sp in h if sp.succeeded]
     report = SeriesReport(series_key=key, scenario=h[0].scenario, model_id=first.model_id, gpu_name=first.gpu_name,
                           base_runs=len(ok_b), head_runs=len(ok_h), history_runs=len(hist))
+    if ok_b and not ok_h and all(sp.status == "skipped" for sp in h):
+        reason = next((sp.error for sp in h if sp.error), None) or "no reason given"
+        report.note = f"skipped on head ({reason}): not compared"
+        return report
     if ok_b and not ok_h:
-        report.failure = next((sp.error for sp in h if sp.error), None) or "failed"
+        report.failure = next((sp.error for sp in h if sp.error and sp.status != "skipped"), None) or "failed"
         return report
     if not ok_b:
-        report.note = "failed on base: nothing to compare" if ok_h else "failed on both sides"
+        skipped = all(sp.status == "skipped" for sp in b)
+        report.note = (("skipped" if skipped else "failed") + " on base: nothing to compare") if ok_h else \
+            ("skipped on both sides" if skipped and all(sp.status == "skipped" for sp in h) else "failed on both sides")
         return report
     names = [n for n in ok_b[0].figures if all(n in sp.figures for sp in ok_b + ok_h)]
     for name in names:
