@@ -154,3 +154,65 @@ def test_the_truncated_draft_shares_the_main_models_weights():
     ids = torch.tensor([[1, 2, 3]])
     with torch.inference_mode():
         assert draft(ids).logits.shape == model(ids).logits.shape
+
+
+QUANTIZED = ("none", "bnb-8bit", "bnb-4bit-nf4")
+
+
+def test_quantized_eager_side_by_side_with_weight_memory_and_agreement(cb, sqlite_url):
+    """One matrix run of eager over the quantization axis on CPU: every variant stored with
+    its speed figures, its weight memory (8-bit < none, 4-bit < 8-bit), and for the
+    quantized ones the correctness against the unquantized tokens of this process."""
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "eager"\nnew_tokens = 6\n'
+                   f'quantization = {list(QUANTIZED)!r}\n'.replace("'", '"'))
+    assert r.returncode == 0, r.stderr
+    result = stored(sqlite_url, run_uid(r.stdout))
+    by_q = {s.params.get("quantization", "none"): s for s in result.scenarios}
+    assert [s.name for s in result.scenarios] == ["eager[new_tokens=6]", "eager[new_tokens=6,quantization=bnb-8bit]",
+                                                 "eager[new_tokens=6,quantization=bnb-4bit-nf4]"]
+    weights = {}
+    for q, s in by_q.items():
+        assert s.status == "succeeded", s.error
+        assert s.metric("eager_time_to_next_token_secs").stats.n == 5  # 1 repetition of 6 tokens: 5 steps
+        assert s.metric("decode_matches_generate").samples == [1.0]
+        weights[q] = s.metric("model_weight_bytes").samples[0]
+    assert weights["bnb-4bit-nf4"] < weights["bnb-8bit"] < weights["none"]
+    assert by_q["none"].metric("top1_agreement") is None and by_q["none"].metric("first_divergence_position") is None
+    for q in QUANTIZED[1:]:
+        s = by_q[q]
+        assert 0 <= s.metric("first_divergence_position").samples[0] <= 6
+        assert 0 <= s.metric("top1_agreement").samples[0] <= 1
+        assert [p.name for p in s.phases][-1] == "unquantized_reference"
+
+
+def test_quantized_load_reports_weight_memory(cb, sqlite_url):
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "load"\nquantization = ["none", "bnb-4bit-fp4"]\n')
+    assert r.returncode == 0, r.stderr
+    none, fp4 = stored(sqlite_url, run_uid(r.stdout)).scenarios
+    assert (none.name, fp4.name) == ("load", "load[quantization=bnb-4bit-fp4]")
+    assert fp4.status == "succeeded", fp4.error
+    assert fp4.metric("model_weight_bytes").samples[0] < none.metric("model_weight_bytes").samples[0]
+    assert fp4.metric("model_load_time").stats.n == 1
+
+
+def test_quantization_without_its_packages_is_skipped_before_the_worker(cb, sqlite_url):
+    from benchmark.run.availability import missing_modules
+
+    assert missing_modules(("bitsandbytes", "accelerate", "no_such_module_here")) == ["no_such_module_here"]
+    env = {**cb.env, "COMMITBENCH_HIDE_MODULES": "bitsandbytes"}
+    config = cb.root / "axes.toml"
+    config.write_text('[[scenarios]]\nkind = "load"\nquantization = "bnb-8bit"\n')
+    r = run_cli(["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--config", config,
+                 "--db", sqlite_url], env)
+    assert r.returncode == 0, r.stderr
+    (s,) = stored(sqlite_url, run_uid(r.stdout)).scenarios
+    reason = "quantization bnb-8bit needs bitsandbytes, not installed (pip install commitbench[quantization])"
+    assert (s.name, s.status, s.error) == ("load[quantization=bnb-8bit]", "skipped", reason)
+    assert f"load[quantization=bnb-8bit]: SKIPPED - {reason}" in r.stdout
+
+
+def test_quantization_is_not_a_parameter_of_the_compiled_kinds():
+    with pytest.raises(ConfigError, match="^quantization is not a parameter of compiled_decode "):
+        build_config({"scenarios": [{"kind": "compiled_decode", "quantization": "bnb-8bit"}]})
+    with pytest.raises(ConfigError, match="^quantization must be one of none, bnb-8bit, bnb-4bit-nf4, bnb-4bit-fp4"):
+        build_config({"scenarios": [{"kind": "eager", "quantization": "int8"}]})

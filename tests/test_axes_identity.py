@@ -94,7 +94,7 @@ def test_every_field_has_one_validator():
 def test_a_late_parameter_keys_a_series_only_away_from_its_default(late):
     kind = next(k for k, v in KINDS.items() if late in v.params)
     base = ScenarioParams(kind=kind, dtype="float32")
-    other = {"sdpa_kernel": "math", "prompt_lookup_num_tokens": 3, "draft_layers": 2}[late]
+    other = {"sdpa_kernel": "math", "prompt_lookup_num_tokens": 3, "draft_layers": 2, "quantization": "bnb-8bit"}[late]
     moved = ScenarioParams(kind=kind, dtype="float32", **{late: other})
     moved.validate()
     env = ENVS["cpu"]

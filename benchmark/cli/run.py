@@ -16,7 +16,8 @@ from pathlib import Path
 from db.url import BadDatabaseURL, default_sqlite_path, resolve_url, validate_url
 
 from ..contracts import exitcodes, inputs
-from ..contracts.config import COMPILE_MODES, KINDS, SDPA_KERNELS, ConfigError, build_config, load_config_file
+from ..contracts.config import (COMPILE_MODES, KINDS, QUANTIZATIONS, SDPA_KERNELS, ConfigError, build_config,
+                                load_config_file)
 from ..models import ModelSource, resolve_model
 from ..run import gitinfo
 from ..run.runner import RunRequest, Runner
@@ -54,6 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--cache-implementation", help="static (default) or dynamic")
     m.add_argument("--sdpa-kernel", help=f"force one SDPA kernel: {', '.join(SDPA_KERNELS)} (default auto: "
                    "torch chooses); with --attn-implementation sdpa")
+    m.add_argument("--quantization", help=f"bitsandbytes weights for load and eager: {', '.join(QUANTIZATIONS)} "
+                   "(default none)")
     m.add_argument("--warmup", type=int, help="uncounted calls after the first (default 1)")
     m.add_argument("--repetitions", type=int, help="measured repetitions (default 5)")
     m.add_argument("--timeout", type=float, dest="timeout_s", help="seconds before a scenario is killed")
@@ -70,7 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 OVERRIDES = ("model", "device", "seed", "sample_interval_ms", "inductor_cache", "kinds", "dtype", "batch_size",
              "prompt_length", "new_tokens", "compile_mode", "attn_implementation", "cache_implementation",
-             "sdpa_kernel", "warmup", "repetitions", "timeout_s")
+             "sdpa_kernel", "quantization", "warmup", "repetitions", "timeout_s")
 
 
 def run(args: argparse.Namespace) -> int:

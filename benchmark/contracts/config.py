@@ -51,8 +51,9 @@ RUN_CONTROL = ("warmup", "repetitions", "timeout_s")
 DECODE_PARAMS = MODEL_PARAMS + SHAPE_PARAMS + ("sdpa_kernel",)
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("load", MODEL_PARAMS),
-    Kind("eager", DECODE_PARAMS),
+    # quantization: not the compiled kinds (README: a 4-bit model does not compile on CPU)
+    Kind("load", MODEL_PARAMS + ("quantization",)),
+    Kind("eager", DECODE_PARAMS + ("quantization",)),
     Kind("compiled_decode", DECODE_PARAMS + COMPILE_PARAMS),
     Kind("compiled_generate", DECODE_PARAMS + COMPILE_PARAMS),
     # a decoding axis as its own kind, so it renames nothing; batch 1 and a dynamic cache,
@@ -71,6 +72,7 @@ ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2", "flex_attention")
 SDPA_KERNELS = ("auto", "flash", "efficient", "math", "cudnn")  # auto: torch chooses (nothing forced)
 CACHE_IMPLEMENTATIONS = ("static", "dynamic")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
+QUANTIZATIONS = ("none", "bnb-8bit", "bnb-4bit-nf4", "bnb-4bit-fp4")  # bitsandbytes; 4-bit computes in dtype
 MAX_SCENARIOS = 256  # a matrix larger than this is a typo, not a plan
 MAX_TIMEOUT_S = 7 * 24 * 3600.0
 MAX_SEED = 2**32 - 1  # what every seeded library (torch, numpy, random) accepts
@@ -105,6 +107,7 @@ class ScenarioParams:
     sdpa_kernel: str = "auto"  # forces one SDPA kernel: with attn_implementation = sdpa only
     prompt_lookup_num_tokens: int = 10  # candidate tokens per lookup (transformers' documented example)
     draft_layers: int = 1  # assisted decoding's draft: the main model's first layers
+    quantization: str = "none"  # bitsandbytes weights (worker/quantization.py)
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -198,6 +201,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("sdpa_kernel", _one_of(SDPA_KERNELS), late=True),
     Param("prompt_lookup_num_tokens", _integer(1), late=True),
     Param("draft_layers", _integer(1), late=True),
+    Param("quantization", _one_of(QUANTIZATIONS), late=True),
 )}
 LATE = frozenset(p.name for p in PARAMS.values() if p.late)
 

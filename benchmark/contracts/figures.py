@@ -84,6 +84,13 @@ _FIGURES = (
     Figure("assisted_forwards", "count", INFO, "main-model forwards one assisted generate made"),
     Figure("assisted_acceptance_rate", "ratio", INFO, "draft tokens accepted / proposed, from forward counts: "
            "(new tokens - main forwards) / draft forwards"),
+    # load and eager (the quantization axis)
+    Figure("model_weight_bytes", "bytes", LOWER, "the loaded model's state_dict tensors (parameters, buffers, "
+           "quantization state), each storage once"),
+    Figure("first_divergence_position", "count", HIGHER, "quantized eager: index of the first decode-loop token "
+           "that differs from the unquantized model's (new_tokens when none does)"),
+    Figure("top1_agreement", "ratio", HIGHER, "quantized eager: share of positions where its greedy next token, "
+           "teacher-forced on the unquantized tokens, equals the unquantized one"),
     # eager and compiled_decode, added by the runner (contracts/roofline.py)
     Figure("decode_roofline_fraction", "ratio", HIGHER, "decode lower bound (weight bytes / memory bandwidth) "
            "/ measured decode step, per repetition"),

@@ -5,9 +5,20 @@ dtype) the worker finds out, raising worker.context.Unsupported."""
 
 from __future__ import annotations
 
+import os
 from importlib.util import find_spec
 
 from ..contracts.config import ScenarioParams
+
+QUANTIZATION_MODULES = ("bitsandbytes", "accelerate")  # accelerate: bitsandbytes' device_map placement
+# Modules to treat as not installed: only tests set it, to see a missing package skipped end to end.
+HIDE_ENV = "COMMITBENCH_HIDE_MODULES"
+
+
+def missing_modules(names: tuple[str, ...]) -> list[str]:
+    """Those of `names` that cannot be imported here."""
+    hidden = set(filter(None, os.environ.get(HIDE_ENV, "").split(",")))
+    return [n for n in names if n in hidden or find_spec(n) is None]
 
 
 def unavailable(params: ScenarioParams, device: str) -> str | None:
@@ -18,6 +29,9 @@ def unavailable(params: ScenarioParams, device: str) -> str | None:
             return f"attn_implementation flash_attention_2 needs a CUDA GPU (device is {device})"
         if find_spec("flash_attn") is None:
             return "attn_implementation flash_attention_2 needs the flash-attn package, which is not installed"
+    if params.quantization != "none" and (missing := missing_modules(QUANTIZATION_MODULES)):
+        return (f"quantization {params.quantization} needs {' and '.join(missing)}, not installed "
+                "(pip install commitbench[quantization])")
     if attn == "flex_attention" and not _flex_available():
         import torch
 

@@ -57,8 +57,14 @@ class Context:
         self.phase("load")
         p = self.params
         resolve_class(self.model_path)  # a lazy module import is not load time
-        model, seconds = self.timer().time(load_model, self.model_path, p.dtype, p.attn_implementation,
-                                           str(self.device))
+        if p.quantization == "none":
+            model, seconds = self.timer().time(load_model, self.model_path, p.dtype, p.attn_implementation,
+                                               str(self.device))
+        else:
+            from .quantization import load_quantized
+
+            model, seconds = self.timer().time(load_quantized, self.model_path, p.dtype, p.attn_implementation,
+                                               p.quantization, str(self.device))
         no_end_of_sequence(model)
         # what a decode step must read at least once: the roofline's numerator
         self.info["weight_bytes"] = sum(t.numel() * t.element_size() for t in model.parameters())
@@ -79,6 +85,10 @@ class Context:
         return ids.to(self.device)
 
     def record_memory(self) -> None:
+        """The peak memory figures, once: a scenario that loads a reference model after its
+        measurement records them before, so the reference's memory is not counted."""
+        if any(m.name == "peak_rss_bytes" for m in self.metrics):
+            return
         if self.device.type == "cuda":
             self.add("peak_memory_allocated_bytes", [torch.cuda.max_memory_allocated(self.device)])
             self.add("peak_memory_reserved_bytes", [torch.cuda.max_memory_reserved(self.device)])

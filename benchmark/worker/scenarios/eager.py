@@ -7,11 +7,13 @@ import torch
 from ..context import calls_needed, generation_config, split_warm, tokens_match
 from ..decode import decode_step, prefill, reset_cache, timed_generate
 from ..kernels import unforced
+from ..quantization import first_divergence, top1_agreement, weight_memory_bytes
 
 
 def run(ctx) -> None:
     p = ctx.params
     model, prompt, timer, cache = ctx.setup()
+    ctx.add("model_weight_bytes", [weight_memory_bytes(model)])
 
     ctx.phase("eager_forward")
     forward = []
@@ -71,3 +73,21 @@ def run(ctx) -> None:
         if not same:
             ctx.flags.append("forced_kernel_tokens_mismatch")
             ctx.info["kernel_first_mismatch"] = first
+    if p.quantization != "none":
+        against_unquantized(ctx, model, prompt, tokens)
+
+
+def against_unquantized(ctx, model, prompt, tokens) -> None:
+    """The quantized model's greedy tokens against the unquantized model's of the same dtype,
+    loaded into this process after everything is measured (its memory is not counted)."""
+    from ...models import load_model
+    from ..decode import make_cache
+
+    p = ctx.params
+    ctx.record_memory()
+    ctx.phase("unquantized_reference")
+    reference_model = load_model(ctx.model_path, p.dtype, p.attn_implementation, str(ctx.device))
+    cache = make_cache(reference_model, p.batch_size, p.prompt_length + p.new_tokens, p.cache_implementation)
+    reference, _ = timed_generate(reference_model, prompt, cache, p.new_tokens, decode_step, ctx.timer())
+    ctx.add("first_divergence_position", [first_divergence(tokens, reference)])
+    ctx.add("top1_agreement", [top1_agreement(model, prompt, reference)])

@@ -6,6 +6,8 @@ import gc
 
 import torch
 
+from ..quantization import weight_memory_bytes
+
 
 def run(ctx) -> None:
     times = []
@@ -13,6 +15,8 @@ def run(ctx) -> None:
         ctx.progress(f"load {i + 1}/{ctx.params.repetitions}")
         model, seconds = ctx.load()
         times.append(seconds)
+        if i == 0:
+            ctx.add("model_weight_bytes", [weight_memory_bytes(model)])
         del model
         gc.collect()
         if ctx.device.type == "cuda":

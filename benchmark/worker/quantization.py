@@ -1,0 +1,60 @@
+"""The bitsandbytes backend (the `quantization` axis): load, weight memory, and correctness
+against the unquantized model.
+
+bitsandbytes refuses `.to(device)` on a quantized model, so it is loaded with
+`device_map` straight onto the device; prefill and decode steps are the shared ones
+(worker/decode.py): a quantized model is still a torch module with the same forward.
+"""
+
+from __future__ import annotations
+
+import torch
+
+CONFIGS = {  # BitsAndBytesConfig keywords; 4-bit computes in the scenario's dtype
+    "bnb-8bit": {"load_in_8bit": True},
+    "bnb-4bit-nf4": {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4"},
+    "bnb-4bit-fp4": {"load_in_4bit": True, "bnb_4bit_quant_type": "fp4"},
+}
+
+
+def load_quantized(path_or_id: str, dtype: str, attn_implementation: str, quantization: str, device: str):
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    from ..models import _dtype_kwarg
+
+    kwargs = dict(CONFIGS[quantization])
+    if kwargs.get("load_in_4bit"):
+        kwargs["bnb_4bit_compute_dtype"] = getattr(torch, dtype)
+    model = AutoModelForCausalLM.from_pretrained(
+        path_or_id, attn_implementation=attn_implementation, quantization_config=BitsAndBytesConfig(**kwargs),
+        device_map=device, **{_dtype_kwarg(): getattr(torch, dtype)})
+    return model.eval()
+
+
+def weight_memory_bytes(model) -> int:
+    """Bytes of the model's state as loaded: every tensor of its state_dict (parameters,
+    buffers and bitsandbytes' quantization state: 8-bit row scales, 4-bit absmax and code
+    map), a storage shared by two names (tied weights) counted once."""
+    seen, total = set(), 0
+    for t in model.state_dict().values():
+        key = (t.data_ptr(), t.nbytes)
+        if key not in seen:
+            seen.add(key)
+            total += t.nbytes
+    return total
+
+
+def top1_agreement(model, prompt: torch.Tensor, reference: torch.Tensor) -> float:
+    """Share of positions where `model`'s greedy next token, teacher-forced on the prompt
+    and the reference tokens before it, equals the reference token."""
+    sequence = torch.cat([prompt, reference], dim=1)[:, :-1]
+    with torch.inference_mode():
+        logits = model(input_ids=sequence, use_cache=False).logits
+    predicted = logits[:, prompt.shape[1] - 1:].argmax(dim=-1)
+    return float((predicted == reference).float().mean())
+
+
+def first_divergence(tokens: torch.Tensor, reference: torch.Tensor) -> int:
+    """Index of the first generated token that differs anywhere in the batch; the length when none does."""
+    differs = (tokens != reference).any(dim=0).nonzero()
+    return int(differs[0, 0]) if differs.numel() else tokens.shape[1]
