@@ -155,7 +155,10 @@ def test_replicated_runs_without_history(sqlite_url, capsys):
     (["--base", "main", "--head", "pr-1", "--threshold", "1.5"],
      "--threshold must be a relative change in (0, 1), e.g. 0.02, got 1.5"),
     (["--base", "main"], "give --base REF and --head REF (or --input FILE)"),
-    (["--base", "main", "--head", "pr-1", "--history", "-1"], "--history must be 0 or more, got -1"),
+    (["--base", "main", "--head", "pr-1", "--history", "-1"], "--history must be an integer from 0 to 10000, got -1"),
+    (["--base", "main", "--head", "pr-1", "--history", str(10**20)],
+     f"--history must be an integer from 0 to 10000, got {10**20}"),
+    (["--base", "main", "--head", "pr-1", "-o", "/etc/passwd/x"], "--output /etc/passwd/x: /etc/passwd is not a directory"),
     (["--base", "run:0000", "--head", "pr-1"], "no run '0000'"),
     (["--base", "commit:zzzz", "--head", "pr-1"], "commit:zzzz: a commit id is 4-64 hex characters"),
 ])

@@ -79,6 +79,8 @@ def output_problem(path: Path) -> str | None:
     if path.is_dir():
         return "is a directory"
     parent = path.resolve().parent
+    if parent.exists() and not parent.is_dir():
+        return f"{parent} is not a directory"
     if not parent.is_dir():
         return f"directory {parent} does not exist"
     return None

@@ -36,6 +36,7 @@ from .errors import error
 HELP = "compare two revisions' runs: regression, improvement or no change, per figure"
 FORMATS = ("text", "markdown", "json")
 DIRECTIONS = ("lower", "higher", "info")
+MAX_HISTORY = 10_000  # runs of history: beyond this a number is a typo (and overflows SQL's LIMIT)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,8 +61,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         thresholds = _thresholds(args)
-        if args.history < 0:
-            raise CommandError(f"--history must be 0 or more, got {args.history}", exitcodes.BAD_INPUT)
+        if not 0 <= args.history <= MAX_HISTORY:
+            raise CommandError(f"--history must be an integer from 0 to {MAX_HISTORY}, got {args.history}",
+                               exitcodes.BAD_INPUT)
         if args.output is not None and (problem := output_problem(args.output)):
             raise CommandError(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
         if args.input is not None:
