@@ -25,7 +25,7 @@ from ..contracts.config import ConfigError, build_config, load_config_file
 from ..contracts.escapes import printable
 from ..run import gitinfo
 from ..run.worktrees import Revision, SetupError, Side, Signals, Worktrees, check_install_template, repo_root, resolve
-from ..verdicts.thresholds import Thresholds, ThresholdError, load
+from ..verdicts.thresholds import ThresholdError, from_options
 from . import run as run_command
 from .common import add_db_argument, output_problem
 from .errors import error
@@ -193,8 +193,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         output = args.output.resolve()
     check_run_options(args)
     try:  # compare's thresholds, checked before anything runs
-        _ = load(args.thresholds, args.threshold) if args.thresholds else \
-            Thresholds() if args.threshold is None else Thresholds(default=args.threshold)
+        from_options(args.threshold, args.thresholds)
     except ThresholdError as e:
         raise ConfigError(str(e)) from None
     compare_options = ([f"--threshold={args.threshold}"] if args.threshold is not None else []) + \
@@ -214,10 +213,17 @@ def run(args: argparse.Namespace) -> int:
         f"{printable(plan.head.subject)!r}; {args.rounds} round(s); database {display_url(plan.db_url)}")
     with signals.installed():
         code = _rounds(args, plan, signals, measurer)
-    if signals.received is not None:
-        say(f"ab: cancelled by signal {signals.received}; worktrees removed")
-        return exitcodes.CANCELLED_BASE + signals.received
+    if (stopped := cancelled(signals, "ab")) is not None:
+        return stopped
     return code if code is not None else compare(plan)
+
+
+def cancelled(signals: Signals, who: str) -> int | None:
+    """After SIGINT/SIGTERM (the worktrees are removed by then): its exit code; else None."""
+    if signals.received is None:
+        return None
+    say(f"{who}: cancelled by signal {signals.received}; worktrees removed")
+    return exitcodes.CANCELLED_BASE + signals.received
 
 
 def _rounds(args: argparse.Namespace, plan: Plan, signals: Signals, measurer: Measurer) -> int | None:

@@ -33,8 +33,8 @@ from ..contracts.stats import percentile
 from ..contracts.units import fmt
 from ..run.worktrees import (Revision, SetupError, Side, Signals, Worktrees, ancestry_path, check_install_template,
                               repo_root, resolve)
-from .ab import (Measurer, add_revision_arguments, add_run_options, check_rounds, check_run_options, database_url,
-                 repository_name, round_order, run_options, say, stop_code)
+from .ab import (Measurer, add_revision_arguments, add_run_options, cancelled, check_rounds, check_run_options,
+                 database_url, repository_name, round_order, run_options, say, stop_code)
 from .common import add_db_argument
 from .errors import error
 
@@ -212,9 +212,8 @@ def run(args: argparse.Namespace) -> int:
                 code, first_bad = search.run()
         except Stop as stop:
             code, first_bad = stop.code, None
-    if signals.received is not None:
-        say(f"bisect: cancelled by signal {signals.received}; worktrees removed")
-        return exitcodes.CANCELLED_BASE + signals.received
+    if (stopped := cancelled(signals, "bisect")) is not None:
+        return stopped
     if tested:
         order = {rev.sha: i for i, rev in enumerate([plan.good, *plan.between])}
         print_evidence(sorted(tested, key=lambda t: order[t.revision.sha]), args.metric, first_bad, code)

@@ -29,7 +29,7 @@ from ..analysis.compare import CompareOptions, compare, from_json, to_json
 from ..contracts import exitcodes
 from ..verdicts import render
 from ..verdicts.compare_runs import INSUFFICIENT, REGRESSION, build
-from ..verdicts.thresholds import Thresholds, ThresholdError, check, load
+from ..verdicts.thresholds import Thresholds, ThresholdError, from_options
 from .common import CommandError, add_db_argument, output_problem, read_input, reading, write_output
 from .errors import error
 
@@ -93,13 +93,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _thresholds(args: argparse.Namespace) -> Thresholds:
     try:
-        if args.threshold is not None:
-            check("--threshold", args.threshold)
-        if args.thresholds is not None:
-            return load(args.thresholds, args.threshold)
-        return Thresholds() if args.threshold is None else Thresholds(default=args.threshold)
+        return from_options(args.threshold, args.thresholds)
     except ThresholdError as e:
-        raise CommandError(str(e).replace("thresholds: --threshold", "--threshold"), exitcodes.BAD_INPUT) from None
+        raise CommandError(str(e), exitcodes.BAD_INPUT) from None
 
 
 def _input(args: argparse.Namespace, thresholds: Thresholds) -> int:

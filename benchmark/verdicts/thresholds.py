@@ -42,10 +42,20 @@ class Thresholds:
         return self.figures.get(figure, self.default)
 
 
-def check(name: str, value: object) -> float:
+def check(name: str, value: object, where: str = "thresholds: ") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ThresholdError(f"thresholds: {name} must be a relative change in (0, 1), e.g. 0.02, got {value!r}")
+        raise ThresholdError(f"{where}{name} must be a relative change in (0, 1), e.g. 0.02, got {value!r}")
     return float(value)
+
+
+def from_options(threshold: float | None, path: Path | None) -> Thresholds:
+    """`--threshold X` and `--thresholds FILE`, as compare and ab take them: X overrides
+    the file's default."""
+    if threshold is not None:
+        check("--threshold", threshold, where="")
+    if path is not None:
+        return load(path, threshold)
+    return Thresholds() if threshold is None else Thresholds(default=threshold)
 
 
 def load(path: Path, default: float | None = None) -> Thresholds:
