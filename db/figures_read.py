@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from benchmark.contracts.result import FAILED, SUCCEEDED
+from benchmark.contracts.result import SUCCEEDED
 from db.models import Benchmark, MetricRow, ScenarioRun
 from db.query import commit_order, unix
 
@@ -70,23 +70,13 @@ class ScenarioPoints:
     def succeeded(self) -> bool:
         return self.status == SUCCEEDED
 
-    @property
-    def failed(self) -> bool:
-        return self.status == FAILED
 
-
-def scenario_points(session: Session, *where: Any, limit_runs: int | None = None,
-                    newest_first: bool = False) -> list[ScenarioPoints]:
-    """Every scenario (with its figures) of the runs `where` selects, oldest commit first
-    (or newest first), runs in commit order then start."""
-    order = commit_order()
-    run_stmt = select(Benchmark.benchmark_id, order).where(*where)
-    run_stmt = run_stmt.order_by(order.desc() if newest_first else order, Benchmark.started_at.desc()
-                                 if newest_first else Benchmark.started_at, Benchmark.benchmark_id)
-    if limit_runs is not None:
-        run_stmt = run_stmt.limit(limit_runs)
-    ids = [bid for bid, _ in session.execute(run_stmt)]
-    return of_runs(session, ids)
+def scenario_points(session: Session, *where: Any) -> list[ScenarioPoints]:
+    """Every scenario (with its figures) of the runs `where` selects, oldest commit first,
+    then by start."""
+    ids = session.scalars(select(Benchmark.benchmark_id).where(*where)
+                          .order_by(commit_order(), Benchmark.started_at, Benchmark.benchmark_id))
+    return of_runs(session, list(ids))
 
 
 def of_runs(session: Session, benchmark_ids: Sequence[int]) -> list[ScenarioPoints]:
@@ -95,6 +85,7 @@ def of_runs(session: Session, benchmark_ids: Sequence[int]) -> list[ScenarioPoin
         return []
     rank = {bid: i for i, bid in enumerate(benchmark_ids)}
     out: dict[int, ScenarioPoints] = {}
+    repetitions: dict[int, int | None] = {}  # scenario run -> its `repetitions` parameter
     for chunk in _chunks(list(benchmark_ids), 500):
         for s, b, order in session.execute(
                 select(ScenarioRun, Benchmark, commit_order())
@@ -106,16 +97,15 @@ def of_runs(session: Session, benchmark_ids: Sequence[int]) -> list[ScenarioPoin
                 runner_host=b.runner_host, gpu_name=b.gpu_name, model_id=b.model_id, run_status=b.status,
                 scenario=s.name, kind=s.kind, series_key=s.series_key, status=s.status, error=s.error,
                 flags=list(s.flags or []))
-        reps = {sid: (dict(p or {}).get("repetitions")) for sid, p in session.execute(
-            select(ScenarioRun.scenario_run_id, ScenarioRun.params).where(ScenarioRun.benchmark_id.in_(chunk)))}
+            n = dict(s.params or {}).get("repetitions")
+            repetitions[s.scenario_run_id] = int(n) if isinstance(n, (int, float)) else None
         for m in session.scalars(select(MetricRow).where(MetricRow.benchmark_id.in_(chunk))
                                  .order_by(MetricRow.metric_id)):
             sp = out.get(m.scenario_run_id)
             if sp is not None:
-                n = reps.get(m.scenario_run_id)
                 sp.figures[m.name] = Point(figure=m.name, unit=m.unit, direction=m.direction, median=m.median,
                                            p99=m.p99, samples=list(m.samples or []),
-                                           repetitions=int(n) if isinstance(n, (int, float)) else None)
+                                           repetitions=repetitions[m.scenario_run_id])
     return sorted(out.values(), key=lambda sp: (rank[sp.benchmark_id], sp.scenario))
 
 

@@ -29,19 +29,24 @@ from ..contracts.figures import FIGURES, HIGHER, LOWER
 DETECTOR = "commitbench/1"
 ONLINE = "commitbench-newest/1"
 SCANNED_UNITS = ("s", "tokens/s", "bytes", "ratio", "J")
+LEVEL_COMMITS = 20  # a suspect's level before it: the median of at most this many commits
 
 
 @dataclass
 class Commit:
     commit_id: str
     benchmark_id: int  # the commit's newest run
-    reps: list[float] = field(default_factory=list)
+    reps: list[float] = field(default_factory=list)  # every succeeded run's repetitions
     p99: list[float] = field(default_factory=list)
-    valid: bool = True
+
+    @property
+    def valid(self) -> bool:
+        """Some run of the commit measured the figure (the others failed, were cancelled or skipped)."""
+        return bool(self.reps)
 
     @property
     def value(self) -> float | None:
-        return statistics.median(self.reps) if self.reps and self.valid else None
+        return statistics.median(self.reps) if self.reps else None
 
 
 @dataclass
@@ -91,15 +96,12 @@ def _series(points: Iterable[ScenarioPoints], repository: str, branch: str) -> I
                 continue
             commits: dict[str, Commit] = {}
             for sp in sps:  # commit order: a commit's runs are adjacent
-                c = commits.setdefault(sp.commit_id or f"#{sp.benchmark_id}",
-                                       Commit(sp.commit_id or f"#{sp.benchmark_id}", sp.benchmark_id))
+                commit = sp.commit_id or f"#{sp.benchmark_id}"
+                c = commits.setdefault(commit, Commit(commit, sp.benchmark_id))
                 c.benchmark_id = sp.benchmark_id
                 p = sp.figures.get(name)
                 if not sp.succeeded or p is None or not p.samples:
-                    if not c.reps:
-                        c.valid = False
                     continue
-                c.valid = True
                 reps = p.reps
                 c.reps += [statistics.median(r) for r in reps]
                 if any(len(r) > 1 for r in reps) and p.p99 is not None:
@@ -143,13 +145,14 @@ def suspect(s: Series) -> Found | None:
     found = newest(**_inputs(s))
     if found is None or found.state == "withdrawn":
         return None
-    return _found(s, found.index, _level(s, 0, found.index), _level(s, found.index, len(s.commits)),
+    return _found(s, found.index, _level(s.commits[:found.index][-LEVEL_COMMITS:]), _level(s.commits[found.index:]),
                   found.magnitude, found.score, found.index, found.index,
                   CONFIRMED if found.state == "confirmed" else SUSPECTED)
 
 
-def _level(s: Series, lo: int, hi: int) -> float:
-    values = [v for c in s.commits[max(lo, hi - 20) if lo == 0 else lo:hi] if (v := c.value) is not None]
+def _level(commits: list[Commit]) -> float:
+    """The median of these commits' values (NaN where none has one)."""
+    values = [v for c in commits if (v := c.value) is not None]
     return statistics.median(values) if values else float("nan")
 
 
