@@ -32,13 +32,11 @@ Sources (GitHub's REST API reference, version 2022-11-28):
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
-from grafana_stub import LoopbackServer
+from grafana_stub import JsonHandler, LoopbackServer
 
 MAX_BODY = 65536
 DOCS = "https://docs.github.com/rest/issues/comments"
@@ -180,30 +178,11 @@ class GitHubStub(LoopbackServer):
         return dict(comment)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     stub: GitHubStub
-    protocol_version = "HTTP/1.1"
+    json_type = "application/json; charset=utf-8"
 
-    def log_message(self, *args) -> None:  # quiet
-        pass
+    def answer(self, path: str, query: str, body):
+        return self.stub.handle(self.command, path, query, self.headers, body)
 
-    def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            status, reply, headers = 400, {"message": "Problems parsing JSON"}, {}
-        else:
-            status, reply, headers = self.stub.handle(self.command, parts.path, parts.query, self.headers, body)
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = JsonHandler.serve

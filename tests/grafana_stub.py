@@ -93,6 +93,43 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}{self.prefix}"
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A stand-in API's request handling: the JSON body in, `answer` (status, reply,
+    headers) out; a str reply is sent as an HTML page. Subclasses bind the HTTP methods."""
+
+    protocol_version = "HTTP/1.1"
+    bad_json = "Problems parsing JSON"  # the message of a 400 for a body that is not JSON
+    json_type = "application/json"
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def answer(self, path: str, query: str, body) -> tuple[int, object, dict[str, str]]:
+        raise NotImplementedError
+
+    def serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            status, reply, headers = 400, {"message": self.bad_json}, {}
+        else:
+            status, reply, headers = self.answer(parts.path, parts.query, body)
+        if isinstance(reply, str):
+            data, ctype = reply.encode(), "text/html; charset=utf-8"
+        else:
+            data, ctype = json.dumps(reply).encode(), self.json_type
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+
 class GrafanaStub(LoopbackServer):
     def __init__(self, token: str = "stub-token", viewer_token: str | None = None,
                  users: dict[str, str] | None = None, version: str = "11.3.0",
@@ -333,34 +370,15 @@ class GrafanaStub(LoopbackServer):
         return {"dashboard": copy.deepcopy(d), "meta": meta}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     stub: GrafanaStub
-    protocol_version = "HTTP/1.1"
+    bad_json = "bad request data"
 
-    def log_message(self, *args) -> None:  # quiet
-        pass
+    def answer(self, path: str, query: str, body):
+        status, reply = self.stub.handle(self.command, path, parse_qs(query), self.headers, body)
+        return status, reply, {}
 
-    def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            status, reply = 400, {"message": "bad request data"}
-        else:
-            status, reply = self.stub.handle(self.command, parts.path, parse_qs(parts.query), self.headers, body)
-        if isinstance(reply, str):
-            data, ctype = reply.encode(), "text/html; charset=utf-8"
-        else:
-            data, ctype = json.dumps(reply).encode(), "application/json"
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PUT = do_DELETE = JsonHandler.serve
 
 
 class NotGrafana(LoopbackServer):
