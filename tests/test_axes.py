@@ -182,7 +182,7 @@ def test_quantized_eager_side_by_side_with_weight_memory_and_agreement(cb, sqlit
         s = by_q[q]
         assert 0 <= s.metric("first_divergence_position").samples[0] <= 6
         assert 0 <= s.metric("top1_agreement").samples[0] <= 1
-        assert [p.name for p in s.phases][-1] == "unquantized_reference"
+        assert [p.name for p in s.phases][-1] == "reference"
 
 
 def test_quantized_load_reports_weight_memory(cb, sqlite_url):
@@ -216,3 +216,26 @@ def test_quantization_is_not_a_parameter_of_the_compiled_kinds():
         build_config({"scenarios": [{"kind": "compiled_decode", "quantization": "bnb-8bit"}]})
     with pytest.raises(ConfigError, match="^quantization must be one of none, bnb-8bit, bnb-4bit-nf4, bnb-4bit-fp4"):
         build_config({"scenarios": [{"kind": "eager", "quantization": "int8"}]})
+
+
+def test_other_attention_implementations_run_and_are_checked_against_sdpa(cb, sqlite_url):
+    """eager and flex_attention (where this torch has it) on CPU: each measured, then its greedy
+    tokens checked against attn_implementation sdpa's, a mismatch flagged with its position."""
+    from benchmark.run.availability import _flex_available
+
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "eager"\nnew_tokens = 6\n'
+                   'attn_implementation = ["sdpa", "eager", "flex_attention"]\n')
+    assert r.returncode == 0, r.stderr
+    by_attn = {s.params["attn_implementation"]: s for s in stored(sqlite_url, run_uid(r.stdout)).scenarios}
+    assert by_attn["sdpa"].metric("tokens_match_sdpa") is None  # the reference itself
+    if not _flex_available():
+        assert by_attn["flex_attention"].status == "skipped"
+        del by_attn["flex_attention"]
+    for attn in set(by_attn) - {"sdpa"}:
+        s = by_attn[attn]
+        assert s.status == "succeeded", s.error
+        assert s.metric("eager_time_to_next_token_secs").stats.n == 5
+        (match,) = s.metric("tokens_match_sdpa").samples
+        assert match in (0.0, 1.0) and [p.name for p in s.phases][-1] == "reference"
+        assert ("attention_tokens_mismatch" in s.flags) == (match == 0.0)
+        assert ("attention_first_mismatch" in s.info) == (match == 0.0)

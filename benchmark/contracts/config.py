@@ -61,6 +61,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("prompt_lookup", ("dtype", "attn_implementation", "prompt_length", "new_tokens",
                            "prompt_lookup_num_tokens"), extra=True),
     Kind("assisted", ("dtype", "attn_implementation", "prompt_length", "new_tokens", "draft_layers"), extra=True),
+    # the ONNX Runtime backend: its past grows by concatenation (no static cache), nothing compiles
+    Kind("onnxruntime", ("dtype", "attn_implementation", "batch_size", "prompt_length", "new_tokens"), extra=True),
     Kind("selftest_crash", (), selftest=True),
     Kind("selftest_hang", (), selftest=True),
     Kind("selftest_error", (), selftest=True),
@@ -69,6 +71,7 @@ SUITE = tuple(k for k, v in KINDS.items() if not (v.selftest or v.extra))  # the
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2", "flex_attention")
+ORT_ATTENTION = ("sdpa", "eager")  # what torch.onnx exports
 SDPA_KERNELS = ("auto", "flash", "efficient", "math", "cudnn")  # auto: torch chooses (nothing forced)
 CACHE_IMPLEMENTATIONS = ("static", "dynamic")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
@@ -121,6 +124,9 @@ class ScenarioParams:
         if self.sdpa_kernel != "auto" and self.attn_implementation != "sdpa":
             raise ConfigError(f"sdpa_kernel = {self.sdpa_kernel} forces a kernel of attn_implementation = sdpa, "
                               f"not of attn_implementation = {self.attn_implementation}")
+        if self.kind == "onnxruntime" and self.attn_implementation not in ORT_ATTENTION:
+            raise ConfigError(f"attn_implementation = {self.attn_implementation} does not export to ONNX: kind "
+                              f"onnxruntime takes attn_implementation {' or '.join(ORT_ATTENTION)}")
 
     def used(self) -> dict[str, Any]:
         """The measurement parameters this kind uses, with their values."""

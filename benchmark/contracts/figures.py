@@ -87,10 +87,19 @@ _FIGURES = (
     # load and eager (the quantization axis)
     Figure("model_weight_bytes", "bytes", LOWER, "the loaded model's state_dict tensors (parameters, buffers, "
            "quantization state), each storage once"),
-    Figure("first_divergence_position", "count", HIGHER, "quantized eager: index of the first decode-loop token "
-           "that differs from the unquantized model's (new_tokens when none does)"),
-    Figure("top1_agreement", "ratio", HIGHER, "quantized eager: share of positions where its greedy next token, "
-           "teacher-forced on the unquantized tokens, equals the unquantized one"),
+    Figure("first_divergence_position", "count", HIGHER, "quantized eager, onnxruntime: index of the first "
+           "generated token that differs from the unquantized PyTorch model's (new_tokens when none does)"),
+    Figure("top1_agreement", "ratio", HIGHER, "quantized eager, onnxruntime: share of positions where its greedy "
+           "next token, teacher-forced on the unquantized PyTorch tokens, equals the unquantized one"),
+    # eager with an attention implementation other than sdpa
+    Figure("tokens_match_sdpa", "bool", HIGHER, "eager with attn_implementation eager / flex_attention / "
+           "flash_attention_2: its greedy tokens equal attn_implementation sdpa's"),
+    # onnxruntime
+    _timing("ort_export_time_secs", "torch.onnx export of the model (NULL when an earlier run's export was reused)"),
+    _timing("ort_session_load_time_secs", "ONNX Runtime InferenceSession creation from the exported model"),
+    _timing("ort_time_to_first_token_secs", "ONNX Runtime decode loop: prefill"),
+    _timing("ort_time_to_next_token_secs", "ONNX Runtime decode loop: every decode step"),
+    Figure("ort_decode_tokens_per_sec", "tokens/s", HIGHER, "batch / mean decode step, ONNX Runtime"),
     # eager and compiled_decode, added by the runner (contracts/roofline.py)
     Figure("decode_roofline_fraction", "ratio", HIGHER, "decode lower bound (weight bytes / memory bandwidth) "
            "/ measured decode step, per repetition"),

@@ -11,6 +11,7 @@ from importlib.util import find_spec
 from ..contracts.config import ScenarioParams
 
 QUANTIZATION_MODULES = ("bitsandbytes", "accelerate")  # accelerate: bitsandbytes' device_map placement
+ORT_MODULES = ("onnxruntime", "onnx", "onnxscript")  # onnxscript: torch.onnx's exporter
 # Modules to treat as not installed: only tests set it, to see a missing package skipped end to end.
 HIDE_ENV = "COMMITBENCH_HIDE_MODULES"
 
@@ -32,6 +33,12 @@ def unavailable(params: ScenarioParams, device: str) -> str | None:
     if params.quantization != "none" and (missing := missing_modules(QUANTIZATION_MODULES)):
         return (f"quantization {params.quantization} needs {' and '.join(missing)}, not installed "
                 "(pip install commitbench[quantization])")
+    if params.kind == "onnxruntime":
+        if missing := missing_modules(ORT_MODULES):
+            return (f"kind onnxruntime needs {' and '.join(missing)}, not installed "
+                    "(pip install commitbench[onnxruntime])")
+        if device != "cpu":
+            return f"kind onnxruntime runs ONNX Runtime's CPU execution provider only (device is {device})"
     if attn == "flex_attention" and not _flex_available():
         import torch
 

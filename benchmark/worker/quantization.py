@@ -1,5 +1,4 @@
-"""The bitsandbytes backend (the `quantization` axis): load, weight memory, and correctness
-against the unquantized model.
+"""The bitsandbytes backend (the `quantization` axis): load and weight memory.
 
 bitsandbytes refuses `.to(device)` on a quantized model, so it is loaded with
 `device_map` straight onto the device; prefill and decode steps are the shared ones
@@ -42,19 +41,3 @@ def weight_memory_bytes(model) -> int:
             seen.add(key)
             total += t.nbytes
     return total
-
-
-def top1_agreement(model, prompt: torch.Tensor, reference: torch.Tensor) -> float:
-    """Share of positions where `model`'s greedy next token, teacher-forced on the prompt
-    and the reference tokens before it, equals the reference token."""
-    sequence = torch.cat([prompt, reference], dim=1)[:, :-1]
-    with torch.inference_mode():
-        logits = model(input_ids=sequence, use_cache=False).logits
-    predicted = logits[:, prompt.shape[1] - 1:].argmax(dim=-1)
-    return float((predicted == reference).float().mean())
-
-
-def first_divergence(tokens: torch.Tensor, reference: torch.Tensor) -> int:
-    """Index of the first generated token that differs anywhere in the batch; the length when none does."""
-    differs = (tokens != reference).any(dim=0).nonzero()
-    return int(differs[0, 0]) if differs.numel() else tokens.shape[1]

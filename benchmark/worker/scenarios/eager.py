@@ -7,7 +7,8 @@ import torch
 from ..context import calls_needed, generation_config, split_warm, tokens_match
 from ..decode import decode_step, prefill, reset_cache, timed_generate
 from ..kernels import unforced
-from ..quantization import first_divergence, top1_agreement, weight_memory_bytes
+from ..agreement import first_divergence, top1_agreement, torch_logits
+from ..quantization import weight_memory_bytes
 
 
 def run(ctx) -> None:
@@ -73,21 +74,32 @@ def run(ctx) -> None:
         if not same:
             ctx.flags.append("forced_kernel_tokens_mismatch")
             ctx.info["kernel_first_mismatch"] = first
-    if p.quantization != "none":
-        against_unquantized(ctx, model, prompt, tokens)
+    if p.quantization != "none" or p.attn_implementation != "sdpa":
+        against_reference(ctx, model, prompt, tokens)
 
 
-def against_unquantized(ctx, model, prompt, tokens) -> None:
-    """The quantized model's greedy tokens against the unquantized model's of the same dtype,
-    loaded into this process after everything is measured (its memory is not counted)."""
+def against_reference(ctx, model, prompt, tokens) -> None:
+    """Greedy tokens against a reference model's, loaded into this process after everything
+    is measured (its memory is not counted): a quantized model against the unquantized one
+    of the same dtype and attention (they may differ: where and how often is recorded); any
+    other attention implementation against sdpa's, which it must match exactly."""
     from ...models import load_model
     from ..decode import make_cache
 
     p = ctx.params
+    quantized = p.quantization != "none"
     ctx.record_memory()
-    ctx.phase("unquantized_reference")
-    reference_model = load_model(ctx.model_path, p.dtype, p.attn_implementation, str(ctx.device))
+    ctx.phase("reference")
+    reference_model = load_model(ctx.model_path, p.dtype, p.attn_implementation if quantized else "sdpa",
+                                 str(ctx.device))
     cache = make_cache(reference_model, p.batch_size, p.prompt_length + p.new_tokens, p.cache_implementation)
     reference, _ = timed_generate(reference_model, prompt, cache, p.new_tokens, decode_step, ctx.timer())
-    ctx.add("first_divergence_position", [first_divergence(tokens, reference)])
-    ctx.add("top1_agreement", [top1_agreement(model, prompt, reference)])
+    if quantized:
+        ctx.add("first_divergence_position", [first_divergence(tokens, reference)])
+        ctx.add("top1_agreement", [top1_agreement(torch_logits(model), prompt, reference)])
+        return
+    same, first = tokens_match(tokens.cpu(), reference.cpu())
+    ctx.add("tokens_match_sdpa", [float(same)])
+    if not same:
+        ctx.flags.append("attention_tokens_mismatch")
+        ctx.info["attention_first_mismatch"] = first

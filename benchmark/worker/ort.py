@@ -1,0 +1,160 @@
+"""The ONNX Runtime backend (kind `onnxruntime`): export once, then prefill and step.
+
+Optimum's ORT causal-LM class would do this, but the newest optimum-onnx (0.1.0) does not
+import with transformers 5 (`get_parameter_dtype` is gone from transformers.modeling_utils),
+so the model is exported here with torch's own exporter (`torch.onnx.export(dynamo=True)`,
+which needs onnxscript) the way Optimum exports it: ids, positions and the past keys/values
+in, logits and the present keys/values out. It runs in ONNX Runtime's CPU execution
+provider. There is no static cache (the past grows by concatenation), no torch.compile and
+no CUDA-graph marks: the measured loop is the shared one (decode.timed_generate) with this
+module's prefill and step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import torch
+
+EXPORT_VERSION = 1  # bump when the exported graph's inputs or outputs change: old exports are not reused
+PROVIDER = "CPUExecutionProvider"
+
+
+class _Exportable(torch.nn.Module):
+    """The model as a pure function of tensors: (ids, positions, past...) -> (logits, present...)."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, position_ids, *past):
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        for layer in range(len(past) // 2):
+            cache.update(past[2 * layer], past[2 * layer + 1], layer)
+        out = self.model(input_ids=input_ids, position_ids=position_ids, past_key_values=cache, use_cache=True)
+        present = [t for layer in out.past_key_values.layers for t in (layer.keys, layer.values)]
+        return (out.logits, *present)
+
+
+def _kv_shape(config) -> tuple[int, int]:
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    return config.num_key_value_heads, head_dim
+
+
+def export_path(model_path: str, dtype: str, attn_implementation: str) -> Path:
+    """Where the export of this checkpoint lives: keyed by the checkpoint's files, the dtype,
+    the attention implementation and the exporting libraries' versions."""
+    from ..models import cache_root
+
+    files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in Path(model_path).iterdir() if f.is_file())
+    key = json.dumps([str(Path(model_path).resolve()), files, dtype, attn_implementation, EXPORT_VERSION,
+                      torch.__version__, version("onnxscript"), version("onnx")])
+    return cache_root() / "onnx" / hashlib.sha256(key.encode()).hexdigest()[:16] / "model.onnx"
+
+
+def export(model, path: Path) -> Path:
+    """Export `model` to `path`, writing into a temporary directory that is renamed, so a crash
+    never leaves a half-written export that later runs would trust."""
+    from torch.export import Dim
+
+    layers = model.config.num_hidden_layers
+    heads, head_dim = _kv_shape(model.config)
+    ids = torch.zeros((1, 2), dtype=torch.long, device=model.device)
+    positions = torch.arange(2, device=model.device).unsqueeze(0)
+    # a non-empty past to trace with: a length-0 or length-1 one would be specialized away
+    past = tuple(torch.zeros((1, heads, 3, head_dim), dtype=model.dtype, device=model.device)
+                 for _ in range(2 * layers))
+    batch, seq, cached = Dim("batch"), Dim("seq"), Dim("cached")
+    names = [f"past.{i // 2}.{'key' if i % 2 == 0 else 'value'}" for i in range(2 * layers)]
+    tmp = path.parent.with_name(path.parent.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    with torch.inference_mode(False), torch.no_grad():
+        program = torch.onnx.export(
+            _Exportable(model), (ids, positions, *past), dynamo=True, verbose=False,
+            input_names=["input_ids", "position_ids", *names],
+            output_names=["logits", *[n.replace("past", "present") for n in names]],
+            dynamic_shapes={"input_ids": {0: batch, 1: seq}, "position_ids": {1: seq},
+                            "past": tuple({0: batch, 2: cached} for _ in names)})
+    program.save(str(tmp / path.name), external_data=True)
+    try:
+        tmp.replace(path.parent)
+    except OSError:  # another run exported the same model meanwhile: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not path.is_file():
+            raise
+    return path
+
+
+@dataclass
+class Past:
+    """The KV cache ONNX Runtime sees: the past keys and values, grown by each call.
+    `reset` empties it (decode.reset_cache calls it between repetitions)."""
+
+    empty: list[np.ndarray]
+    arrays: list[np.ndarray]
+
+    def reset(self) -> None:
+        self.arrays = list(self.empty)
+
+
+class Session:
+    """An ONNX Runtime inference session of an exported model."""
+
+    def __init__(self, path: Path, config, threads: int) -> None:
+        import onnxruntime
+        from onnxruntime.capi.onnxruntime_pybind11_state import NotImplemented as NoKernel
+
+        from .context import Unsupported
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads  # what torch uses here, so the two compare on the same cores
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=[PROVIDER])
+        except NoKernel as e:  # e.g. bfloat16 on the CPU provider: a Mul with no bfloat16 kernel
+            raise Unsupported(f"ONNX Runtime's {PROVIDER} cannot run this export: {str(e).splitlines()[0]}") from None
+        self.names = [i.name for i in self.session.get_inputs()]
+        self.config = config
+        # the exported inputs' element type: the dtype the model was exported in
+        self.dtype = _NUMPY[self.session.get_inputs()[2].type]
+
+    def new_past(self, batch_size: int) -> Past:
+        heads, head_dim = _kv_shape(self.config)
+        empty = [np.zeros((batch_size, heads, 0, head_dim), dtype=self.dtype) for _ in self.names[2:]]
+        return Past(empty=empty, arrays=list(empty))
+
+    def logits(self, input_ids: torch.Tensor, position_ids: torch.Tensor, past: Past) -> np.ndarray:
+        outputs = self.session.run(None, dict(zip(self.names, [input_ids.numpy(), position_ids.numpy(),
+                                                               *past.arrays])))
+        past.arrays = outputs[1:]
+        return outputs[0]
+
+
+_NUMPY = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
+
+
+def _next_token(logits: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(logits[:, -1].argmax(axis=-1)[:, None])
+
+
+def prefill(session: Session, input_ids: torch.Tensor, past: Past) -> torch.Tensor:
+    positions = torch.arange(input_ids.shape[1]).unsqueeze(0)
+    return _next_token(session.logits(input_ids, positions, past))
+
+
+def step(session: Session, token: torch.Tensor, position: torch.Tensor, past: Past) -> torch.Tensor:
+    return _next_token(session.logits(token, position, past))
+
+
+def teacher_forced_logits(session: Session, sequence: torch.Tensor) -> torch.Tensor:
+    """Logits of every position of `sequence`, from an empty past (top-1 agreement)."""
+    return torch.from_numpy(session.logits(sequence, torch.arange(sequence.shape[1]).unsqueeze(0),
+                                           session.new_past(sequence.shape[0])))

@@ -1,0 +1,71 @@
+"""The ONNX Runtime backend (kind onnxruntime): export once into the cache, the shared decode
+loop with ONNX Runtime's prefill and step, greedy tokens against PyTorch eager's, and what
+cannot run recorded as skipped. Real torch.onnx export, real onnxruntime, real subprocesses."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.contracts.config import ConfigError, ScenarioParams, build_config
+from benchmark.run.availability import unavailable
+from helpers import IDENT, run_cli, run_uid
+from test_axes import run_config, stored
+
+
+def test_onnxruntime_exports_once_decodes_and_reports_its_agreement_with_eager(cb, sqlite_url):
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "onnxruntime"\nnew_tokens = 6\n'
+                   'batch_size = [1, 2]\ndtype = ["float32", "bfloat16"]\n')
+    assert r.returncode == 0, r.stderr
+    result = stored(sqlite_url, run_uid(r.stdout))
+    by_name = {s.name: s for s in result.scenarios}
+    first, second = by_name["onnxruntime[new_tokens=6]"], by_name["onnxruntime[batch_size=2,new_tokens=6]"]
+    for s in (first, second):
+        assert s.status == "succeeded", s.error
+        assert s.metric("ort_time_to_next_token_secs").stats.n == 5  # 1 repetition of 6 tokens: 5 steps
+        assert s.metric("ort_time_to_first_token_secs").stats.n == 1
+        assert s.metric("ort_session_load_time_secs").stats.n == 1
+        position = s.metric("first_divergence_position").samples[0]
+        assert 0 <= position <= 6 and 0 <= s.metric("top1_agreement").samples[0] <= 1
+        # the figure says what the recorded tokens say
+        ort_tokens, eager_tokens = s.info["ort_tokens"], s.info["eager_tokens"]
+        assert len(ort_tokens) == s.params["batch_size"] and len(ort_tokens[0]) == 6
+        assert (position == 6) == (ort_tokens == eager_tokens)
+        assert s.info["ort_provider"] == "CPUExecutionProvider"
+    # the export is keyed by checkpoint, dtype and attention, not batch: the second reuses it
+    assert first.metric("ort_export_time_secs").stats.n == 1
+    assert second.metric("ort_export_time_secs").samples == []
+    assert second.info["ort_export_time_secs_unmeasured"] == f"reused the export at {first.info['onnx_path']}"
+    # bfloat16 exports, but ONNX Runtime's CPU provider has no kernels for it: skipped, run green
+    bf16 = by_name["onnxruntime[dtype=bfloat16,new_tokens=6]"]
+    assert bf16.status == "skipped" and bf16.metrics == []
+    assert bf16.error.startswith("ONNX Runtime's CPUExecutionProvider cannot run this export: ")
+    assert result.status == "succeeded"
+    assert f"onnxruntime[dtype=bfloat16,new_tokens=6]: SKIPPED - {bf16.error}" in r.stdout
+
+
+def test_onnxruntime_without_its_packages_is_skipped_before_the_worker(cb, sqlite_url):
+    env = {**cb.env, "COMMITBENCH_HIDE_MODULES": "onnxscript"}
+    config = cb.root / "ort.toml"
+    config.write_text('[[scenarios]]\nkind = "onnxruntime"\n')
+    r = run_cli(["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--config", config,
+                 "--db", sqlite_url], env)
+    assert r.returncode == 0, r.stderr
+    (s,) = stored(sqlite_url, run_uid(r.stdout)).scenarios
+    reason = "kind onnxruntime needs onnxscript, not installed (pip install commitbench[onnxruntime])"
+    assert (s.name, s.status, s.error) == ("onnxruntime", "skipped", reason)
+
+
+def test_onnxruntime_runs_on_the_cpu_provider_only_and_says_so_on_a_gpu():
+    reason = unavailable(ScenarioParams(kind="onnxruntime", dtype="float16"), "cuda:0")
+    assert reason == "kind onnxruntime runs ONNX Runtime's CPU execution provider only (device is cuda:0)"
+    assert unavailable(ScenarioParams(kind="onnxruntime", dtype="float32"), "cpu") is None
+
+
+def test_onnxruntime_takes_exportable_attention_and_no_cache_or_compile_parameters():
+    with pytest.raises(ConfigError, match="^attn_implementation = flex_attention does not export to ONNX: kind "
+                                          "onnxruntime takes attn_implementation sdpa or eager$"):
+        build_config({"scenarios": [{"kind": "onnxruntime", "attn_implementation": "flex_attention"}]})
+    for param, value in (("cache_implementation", "dynamic"), ("compile_mode", "default"), ("quantization", "bnb-8bit")):
+        with pytest.raises(ConfigError, match=f"^{param} is not a parameter of onnxruntime "):
+            build_config({"scenarios": [{"kind": "onnxruntime", param: value}]})
+    assert build_config({"scenarios": [{"kind": "onnxruntime", "attn_implementation": "eager"}]}).scenarios
