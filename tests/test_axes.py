@@ -23,11 +23,13 @@ def test_a_forced_kernel_needs_sdpa_and_the_error_names_both():
         build_config({"scenarios": [{"kind": "eager", "sdpa_kernel": "fast"}]})
 
 
-def run_config(cb, db_url, toml: str, *extra):
+def run_config(cb, db_url, toml: str, *extra, hide: str = ""):
+    """`hide`: modules to treat as not installed (COMMITBENCH_HIDE_MODULES)."""
     config = cb.root / "axes.toml"
     config.write_text(toml)
+    env = {**cb.env, "COMMITBENCH_HIDE_MODULES": hide} if hide else cb.env
     return run_cli(["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--warmup", "0",
-                    "--config", config, "--db", db_url, *extra], cb.env)
+                    "--config", config, "--db", db_url, *extra], env)
 
 
 def stored(db_url, uid):
@@ -199,11 +201,7 @@ def test_quantization_without_its_packages_is_skipped_before_the_worker(cb, sqli
     from benchmark.run.availability import missing_modules
 
     assert missing_modules(("bitsandbytes", "accelerate", "no_such_module_here")) == ["no_such_module_here"]
-    env = {**cb.env, "COMMITBENCH_HIDE_MODULES": "bitsandbytes"}
-    config = cb.root / "axes.toml"
-    config.write_text('[[scenarios]]\nkind = "load"\nquantization = "bnb-8bit"\n')
-    r = run_cli(["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--config", config,
-                 "--db", sqlite_url], env)
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "load"\nquantization = "bnb-8bit"\n', hide="bitsandbytes")
     assert r.returncode == 0, r.stderr
     (s,) = stored(sqlite_url, run_uid(r.stdout)).scenarios
     reason = "quantization bnb-8bit needs bitsandbytes, not installed (pip install commitbench[quantization])"

@@ -8,7 +8,7 @@ import pytest
 
 from benchmark.contracts.config import ConfigError, ScenarioParams, build_config
 from benchmark.run.availability import unavailable
-from helpers import IDENT, run_cli, run_uid
+from helpers import run_uid
 from test_axes import run_config, stored
 
 
@@ -44,11 +44,7 @@ def test_onnxruntime_exports_once_decodes_and_reports_its_agreement_with_eager(c
 
 
 def test_onnxruntime_without_its_packages_is_skipped_before_the_worker(cb, sqlite_url):
-    env = {**cb.env, "COMMITBENCH_HIDE_MODULES": "onnxscript"}
-    config = cb.root / "ort.toml"
-    config.write_text('[[scenarios]]\nkind = "onnxruntime"\n')
-    r = run_cli(["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--config", config,
-                 "--db", sqlite_url], env)
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "onnxruntime"\n', hide="onnxscript")
     assert r.returncode == 0, r.stderr
     (s,) = stored(sqlite_url, run_uid(r.stdout)).scenarios
     reason = "kind onnxruntime needs onnxscript, not installed (pip install commitbench[onnxruntime])"
