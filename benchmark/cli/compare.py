@@ -29,7 +29,7 @@ from ..analysis.compare import CompareOptions, compare, from_json, to_json
 from ..contracts import exitcodes
 from ..verdicts import render
 from ..verdicts.compare_runs import INSUFFICIENT, REGRESSION, build
-from ..verdicts.thresholds import Thresholds, ThresholdError, from_options
+from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT, Thresholds, ThresholdError, from_options
 from .common import CommandError, add_db_argument, output_problem, read_input, reading, write_output
 from .errors import error
 
@@ -51,7 +51,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "run-to-run noise (default 10; 0: none)")
     p.add_argument("--threshold", type=float, help="the relative change that matters, for every figure "
                    "without its own (default 0.02)")
-    p.add_argument("--thresholds", type=Path, metavar="FILE", help="per-figure thresholds (TOML or JSON)")
+    p.add_argument("--thresholds", type=Path, metavar="FILE", help="per-figure thresholds and gating, with [pr] and "
+                   "[main] sections (TOML or JSON)")
+    p.add_argument("--context", choices=CONTEXTS, default=DEFAULT_CONTEXT,
+                   help="whose thresholds: a pull request's (pr, the default) or main's after merge (main)")
     p.add_argument("--direction", choices=DIRECTIONS, default="lower",
                    help="with --input: which way is better, unless a line has its own (default lower)")
     p.add_argument("--repository", help="only runs of this repository")
@@ -93,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _thresholds(args: argparse.Namespace) -> Thresholds:
     try:
-        return from_options(args.threshold, args.thresholds)
+        return from_options(args.threshold, args.thresholds, args.context)
     except ThresholdError as e:
         raise CommandError(str(e), exitcodes.BAD_INPUT) from None
 
