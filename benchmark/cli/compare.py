@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 from db import query
@@ -58,6 +59,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--direction", choices=DIRECTIONS, default="lower",
                    help="with --input: which way is better, unless a line has its own (default lower)")
     p.add_argument("--repository", help="only runs of this repository")
+    p.add_argument("--full-report", metavar="URL", help="with --format markdown: where the complete report is "
+                   "(e.g. the job's artifact), named when rows must be left out to fit GitHub's comment limit")
     add_db_argument(p)
 
 
@@ -87,11 +90,24 @@ def run(args: argparse.Namespace) -> int:
             report = build(session, base, head, thresholds, history=args.history)
     except CommandError as e:
         return error(str(e), e.code)
-    shown = {"text": render.text, "markdown": render.markdown, "json": render.as_json}[args.format](report)
+    if args.format == "markdown":
+        shown = render.markdown(report, command=reproduce(args), full_report=args.full_report)
+    else:
+        shown = {"text": render.text, "json": render.as_json}[args.format](report)
     write_output(args.output, shown)
     if report.verdict == REGRESSION:
         return exitcodes.REGRESSION
     return exitcodes.NOT_COMPARABLE if report.verdict == INSUFFICIENT else exitcodes.OK
+
+
+def reproduce(args: argparse.Namespace) -> str:
+    """The command line that gives this comparison again (with the same database)."""
+    words = ["commitbench", "compare", "--base", args.base, "--head", args.head, "--context", args.context]
+    words += ["--history", str(args.history)] if args.history != 10 else []
+    words += ["--threshold", str(args.threshold)] if args.threshold is not None else []
+    words += ["--thresholds", str(args.thresholds)] if args.thresholds is not None else []
+    words += ["--repository", args.repository] if args.repository is not None else []
+    return shlex.join(words + ["--format", args.format])
 
 
 def _thresholds(args: argparse.Namespace) -> Thresholds:

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from db.figures_read import Point, RefRuns, ScenarioPoints, earlier, of_runs
+from db.figures_read import Point, RefRuns, ScenarioPoints, device_readings, earlier, of_runs
 
 from ..analysis.compare import CompareOptions, Comparison, Run, compare
+from ..analysis.evidence import TALLIES, Evidence, evidence
 from ..contracts.figures import FIGURES, HIGHER, INFO, LOWER
 from .thresholds import Thresholds
 
@@ -46,6 +47,7 @@ class FigureReport:
     threshold: float
     comparison: Comparison
     gating: bool = True  # False: informational, its regression is listed but fails nothing
+    evidence: Evidence | None = None  # a regressed figure's: the device and compile deltas that explain it
 
     @property
     def verdict(self) -> str:
@@ -147,10 +149,30 @@ def build(session: Session, base: RefRuns, head: RefRuns, thresholds: Thresholds
         b, h = base_sc[key], head_sc[key]
         hist = _history(session, key, base, b, history)
         series.append(_series(key, b, h, hist, thresholds))
+    _attach_evidence(session, base, head, series, base_sc, head_sc)
     return Report(base=base, head=head, series=series,
                   only_base=sorted(base_sc[k][0].scenario for k in base_sc if k not in head_sc),
                   only_head=sorted(head_sc[k][0].scenario for k in head_sc if k not in base_sc),
                   context=thresholds.context, base_runs=_runs(base_sc), head_runs=_runs(head_sc))
+
+
+def _attach_evidence(session: Session, base: RefRuns, head: RefRuns, series: list[SeriesReport],
+                     base_sc: dict[str, list[ScenarioPoints]], head_sc: dict[str, list[ScenarioPoints]]) -> None:
+    """Each regressed figure gets its scenario's deltas; the readings are read only if one regressed."""
+    regressed = [s for s in series if any(f.verdict == REGRESSION for f in s.figures)]
+    if not regressed:
+        return
+    b_dev, h_dev = device_readings(session, base.benchmark_ids), device_readings(session, head.benchmark_ids)
+    for s in regressed:
+        ok_b = [sp for sp in base_sc[s.series_key] if sp.succeeded]
+        ok_h = [sp for sp in head_sc[s.series_key] if sp.succeeded]
+        tallies = {name: ([v for sp in ok_b for v in sp.figures[name].samples],
+                          [v for sp in ok_h for v in sp.figures[name].samples])
+                   for name in TALLIES if all(name in sp.figures for sp in ok_b + ok_h)}
+        ev = evidence(b_dev.get(s.scenario, {}), h_dev.get(s.scenario, {}), tallies)
+        for f in s.figures:
+            if f.verdict == REGRESSION:
+                f.evidence = ev
 
 
 def _runs(by_series: dict[str, list[ScenarioPoints]]) -> list[RunInfo]:

@@ -140,6 +140,8 @@ def _section(data: dict, prefix: str, extra: tuple[str, ...] = ()) -> dict:
             raise ThresholdError(f"thresholds: {prefix}{key} must be a list of figure names")
         for name in names:
             _known(name, f"{prefix}{key}")
+            if not gates and FIGURES[name].unit == "bool":
+                raise ThresholdError(f"thresholds: {prefix}{key}: {name} is a correctness check, which always gates")
             if name in gating:
                 raise ThresholdError(f"thresholds: {prefix}{name} is both gating and informational")
             gating[name] = gates
