@@ -65,6 +65,7 @@ class ScenarioPoints:
     error: str | None
     flags: list[str]
     figures: dict[str, Point] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # the scenario's resolved parameters
 
     @property
     def succeeded(self) -> bool:
@@ -96,7 +97,7 @@ def of_runs(session: Session, benchmark_ids: Sequence[int]) -> list[ScenarioPoin
                 commit_id=b.commit_id, commit_time=unix(b.commit_time), order=unix(order),
                 runner_host=b.runner_host, gpu_name=b.gpu_name, model_id=b.model_id, run_status=b.status,
                 scenario=s.name, kind=s.kind, series_key=s.series_key, status=s.status, error=s.error,
-                flags=list(s.flags or []))
+                flags=list(s.flags or []), params=dict(s.params or {}))
             n = dict(s.params or {}).get("repetitions")
             repetitions[s.scenario_run_id] = int(n) if isinstance(n, (int, float)) else None
         for m in session.scalars(select(MetricRow).where(MetricRow.benchmark_id.in_(chunk))

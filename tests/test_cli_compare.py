@@ -343,3 +343,21 @@ def test_bad_context(main_history, capsys):
     with pytest.raises(SystemExit) as e:
         main(["compare", "--base", "main", "--head", "pr-1", "--context", "release", "--db", main_history])
     assert e.value.code == 2 and "invalid choice: 'release'" in capsys.readouterr().err
+
+
+def test_derived_compile_speedup_and_break_even_are_compared_informationally(sqlite_url, capsys):
+    store_all(sqlite_url, history(12, compile_time=1.0))
+    store_all(sqlite_url, [run_of(HEAD, 20, branch="pr-1", compiled_slowdown=1.10, compile_time=1.0)])
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", sqlite_url)
+    assert code == 8  # the compiled decode step itself regressed, and gates
+    doc = json.loads(out)
+    [d] = [s for s in doc["series"] if s["scenario"] == "derived:compiled_decode"]
+    fig = {f["figure"]: f for f in d["figures"]}
+    ttnt, even = fig["compile_speedup_ttnt"], fig["compile_break_even_tokens"]
+    assert ttnt["verdict"] == "regression" and ttnt["gating"] is False and ttnt["direction"] == "higher"
+    assert ttnt["base"] == pytest.approx(2.0, rel=0.02) and ttnt["change"] == pytest.approx(1 / 1.1 - 1, abs=0.02)
+    assert ttnt["history_runs"] == 10
+    # 1 s of compiling over a 10 ms saving per token: 100 tokens; with 11 ms steps, 111
+    assert even["base"] == pytest.approx(100, rel=0.05) and even["head"] == pytest.approx(111, rel=0.05)
+    assert even["verdict"] == "regression" and even["gating"] is False
+    assert "compile_speedup_ttft" not in fig  # the test data has no first-token figures

@@ -29,6 +29,7 @@ from db.figures_read import Point, RefRuns, ScenarioPoints, device_readings, ear
 from ..analysis.compare import CompareOptions, Comparison, Run, compare
 from ..analysis.evidence import TALLIES, Evidence, evidence
 from ..contracts.figures import FIGURES, HIGHER, INFO, LOWER
+from . import derived
 from .thresholds import Thresholds
 
 REGRESSION, IMPROVEMENT, NO_CHANGE, NOISY, INSUFFICIENT = "regression", "improvement", "no_change", "noisy", \
@@ -150,10 +151,40 @@ def build(session: Session, base: RefRuns, head: RefRuns, thresholds: Thresholds
         hist = _history(session, key, base, b, history)
         series.append(_series(key, b, h, hist, thresholds))
     _attach_evidence(session, base, head, series, base_sc, head_sc)
+    series += _derived(session, base, base_sc, head_sc, thresholds, history)
     return Report(base=base, head=head, series=series,
                   only_base=sorted(base_sc[k][0].scenario for k in base_sc if k not in head_sc),
                   only_head=sorted(head_sc[k][0].scenario for k in head_sc if k not in base_sc),
                   context=thresholds.context, base_runs=_runs(base_sc), head_runs=_runs(head_sc))
+
+
+def _derived(session: Session, base: RefRuns, base_sc: dict[str, list[ScenarioPoints]],
+             head_sc: dict[str, list[ScenarioPoints]], thresholds: Thresholds, history: int) -> list[SeriesReport]:
+    """The derived series (compile speedups, break-even tokens) both sides have, compared as
+    figures of a pseudo-scenario; informational (their inputs gate)."""
+    flat = lambda sc: [sp for sps in sc.values() for sp in sps]  # noqa: E731
+    b_pairs, h_runs = derived.pairs(flat(base_sc)), derived.runs(flat(head_sc))
+    b_runs = derived.runs(flat(base_sc))
+    out = []
+    for e, c in {derived.key(e, c): (e, c) for e, c in b_pairs}.values():
+        k = derived.key(e, c)
+        if k not in h_runs:
+            continue
+        hist = derived.runs(_history(session, e.series_key, base, base_sc[e.series_key], history)
+                            + _history(session, c.series_key, base, base_sc[c.series_key], history)).get(k, {})
+        report = SeriesReport(series_key=k, scenario=f"{derived.SCENARIO}:{c.scenario}", model_id=c.model_id,
+                              gpu_name=c.gpu_name, base_runs=len(next(iter(b_runs[k].values()), [])),
+                              head_runs=len(next(iter(h_runs[k].values()), [])),
+                              history_runs=len(next(iter(hist.values()), [])))
+        for name, fig in derived.DERIVED.items():
+            if name not in b_runs[k] or name not in h_runs[k]:
+                continue
+            threshold = thresholds.of(name)
+            comparison = compare(b_runs[k][name], h_runs[k][name], fig.direction, CompareOptions(threshold=threshold),
+                                 history=hist.get(name, []))
+            report.figures.append(FigureReport(name, fig.unit, fig.direction, threshold, comparison, gating=False))
+        out.append(report)
+    return out
 
 
 def _attach_evidence(session: Session, base: RefRuns, head: RefRuns, series: list[SeriesReport],
