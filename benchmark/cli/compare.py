@@ -2,6 +2,7 @@
 
   commitbench compare --base main --head 1f2e3d4c            branch / commit / run id
   commitbench compare --base main --head HEAD_SHA --format markdown -o compare.md
+  commitbench compare --base PREV_SHA --head MERGED_SHA --context main   after merge
   commitbench compare --input cases.jsonl                    data from elsewhere (JSON lines)
 
 REF: a branch (its latest finished run's commit, with every run of that commit on the
@@ -10,7 +11,11 @@ branch), a commit id (4+ hex characters: every finished run of it), or a run id 
 branch's --history recent runs of each series (on the same runner where there are 3 or
 more) estimate the run-to-run noise; see the README's "Compare" for the method.
 
-Exit codes: 0 no regression, 8 regression (a figure, a failed scenario, or correctness),
+Verdicts per figure: regression, suspicious, missing, noisy, insufficient, improvement,
+no_change; a figure gates or is informational as --thresholds and --context say.
+
+Exit codes: 0 no regression (suspicious, missing and informational regressions are shown,
+not failed), 8 regression (a gating figure, a failed scenario, or correctness),
 9 nothing could be compared (also: a REF with no finished runs, such as a baseline branch
 not benchmarked yet), 2 bad input, 3 database unavailable. With --input: 0 once
 every line is written (a regression is a verdict in the output, not an error).
