@@ -21,6 +21,7 @@ prefill is TTFT), so no forward speedup is derived.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from dataclasses import dataclass
 
@@ -61,13 +62,19 @@ def matched(eager: ScenarioPoints, compiled: ScenarioPoints) -> bool:
 
 
 def key(eager: ScenarioPoints, compiled: ScenarioPoints) -> str:
-    return f"derived:{eager.series_key}+{compiled.series_key}"
+    """A series key of the stored keys' length (change points store it in 32 characters)."""
+    digest = hashlib.sha256(f"{eager.series_key}+{compiled.series_key}".encode()).hexdigest()
+    return "derived-" + digest[:20]
 
 
 def pairs(points: list[ScenarioPoints]) -> list[tuple[ScenarioPoints, ScenarioPoints]]:
-    """Every (eager, compiled_decode) pair of succeeded scenarios of one run that match."""
-    ok = [sp for sp in points if sp.succeeded and sp.series_key]
-    return [(e, c) for e in ok if e.kind == "eager" for c in ok if matched(e, c)]
+    """Every (eager, compiled_decode) pair of succeeded scenarios of one run that match, in
+    the order of `points` (runs grouped first, so a long history is linear in its runs)."""
+    by_run: dict[int, list[ScenarioPoints]] = {}
+    for sp in points:
+        if sp.succeeded and sp.series_key and sp.kind in ("eager", "compiled_decode"):
+            by_run.setdefault(sp.benchmark_id, []).append(sp)
+    return [(e, c) for sps in by_run.values() for e in sps if e.kind == "eager" for c in sps if matched(e, c)]
 
 
 def values(eager: ScenarioPoints, compiled: ScenarioPoints) -> dict[str, float]:
