@@ -212,6 +212,12 @@ def test_input_mode(tmp_path, capsys):
     rows = [json.loads(ln) for ln in out.splitlines()]
     assert [r["id"] for r in rows] == ["a", "b"] and rows[1]["verdict"] == "regression"
     assert abs(rows[1]["change"] - 0.2) < 1e-9 and set(rows[0]) == {"id", "verdict", "change", "ci"}
+    # a significant worsening below the 2 % threshold: suspicious, in --input too
+    small = [{"reps": [[v * 1.015] * 5] * 3} for v in (0.999, 1.0, 1.001)]
+    src.write_text(json.dumps({"id": "c", "base": [{"reps": [[v] * 5] * 3} for v in (0.999, 1.0, 1.001)],
+                               "head": small}) + "\n")
+    code, out, _ = cli(capsys, "compare", "--input", str(src))
+    assert code == 0 and json.loads(out)["verdict"] == "suspicious"
     src.write_text(json.dumps(lines[0]) + "\n{not json\n")
     out_file = tmp_path / "out.jsonl"
     code, _, err = cli(capsys, "compare", "--input", str(src), "-o", str(out_file))
@@ -345,7 +351,7 @@ def test_bad_context(main_history, capsys):
     assert e.value.code == 2 and "invalid choice: 'release'" in capsys.readouterr().err
 
 
-def test_derived_compile_speedup_and_break_even_are_compared_informationally(sqlite_url, capsys):
+def test_derived_compile_speedup_and_break_even_are_compared_informationally(sqlite_url, capsys, tmp_path):
     store_all(sqlite_url, history(12, compile_time=1.0))
     store_all(sqlite_url, [run_of(HEAD, 20, branch="pr-1", compiled_slowdown=1.10, compile_time=1.0)])
     code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", sqlite_url)
@@ -361,3 +367,12 @@ def test_derived_compile_speedup_and_break_even_are_compared_informationally(sql
     assert even["base"] == pytest.approx(100, rel=0.05) and even["head"] == pytest.approx(111, rel=0.05)
     assert even["verdict"] == "regression" and even["gating"] is False
     assert "compile_speedup_ttft" not in fig  # the test data has no first-token figures
+    settings = tmp_path / "t.toml"
+    settings.write_text("gating = ['compile_speedup_ttnt']\n[figures]\ncompile_break_even_tokens = 0.5\n")
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--thresholds",
+                       str(settings), "--db", sqlite_url)
+    [d] = [s for s in json.loads(out)["series"] if s["scenario"] == "derived:compiled_decode"]
+    fig = {f["figure"]: f for f in d["figures"]}
+    assert fig["compile_speedup_ttnt"]["gating"] is True
+    assert fig["compile_break_even_tokens"]["threshold"] == 0.5 and fig["compile_break_even_tokens"]["verdict"] != \
+        "regression"  # +11 % is within a 50 % threshold

@@ -161,7 +161,7 @@ def build(session: Session, base: RefRuns, head: RefRuns, thresholds: Thresholds
 def _derived(session: Session, base: RefRuns, base_sc: dict[str, list[ScenarioPoints]],
              head_sc: dict[str, list[ScenarioPoints]], thresholds: Thresholds, history: int) -> list[SeriesReport]:
     """The derived series (compile speedups, break-even tokens) both sides have, compared as
-    figures of a pseudo-scenario; informational (their inputs gate)."""
+    figures of a pseudo-scenario; informational unless the thresholds make them gate."""
     flat = lambda sc: [sp for sps in sc.values() for sp in sps]  # noqa: E731
     b_pairs, h_runs = derived.pairs(flat(base_sc)), derived.runs(flat(head_sc))
     b_runs = derived.runs(flat(base_sc))
@@ -182,7 +182,8 @@ def _derived(session: Session, base: RefRuns, base_sc: dict[str, list[ScenarioPo
             threshold = thresholds.of(name)
             comparison = compare(b_runs[k][name], h_runs[k][name], fig.direction, CompareOptions(threshold=threshold),
                                  history=hist.get(name, []))
-            report.figures.append(FigureReport(name, fig.unit, fig.direction, threshold, comparison, gating=False))
+            report.figures.append(FigureReport(name, fig.unit, fig.direction, threshold, comparison,
+                                               thresholds.gates(name)))
         out.append(report)
     return out
 

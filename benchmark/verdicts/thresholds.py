@@ -17,7 +17,8 @@ overrides it for that context:
     model_load_time = 0.10
 
 Without a file, a figure gates as benchmark/contracts/figures.py says (timings, throughput,
-checks and tallies gate; memory, ratios, energy and model load time are informational).
+checks and tallies gate; memory, ratios, energy and model load time are informational); the
+derived series (verdicts/derived.py) are informational and may be named like figures.
 Correctness checks always gate. A figure not in the registry, a value outside (0, 1), a
 figure both gating and informational, or an unknown key is an error naming it.
 """
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..contracts.figures import FIGURES
+from .derived import DERIVED
 
 DEFAULT_THRESHOLD = 0.02
 CONTEXTS = ("pr", "main")
@@ -68,11 +70,12 @@ class Thresholds:
         if figure in self.gating:
             return self.gating[figure]
         fig = FIGURES.get(figure)
-        return fig.gating if fig is not None else False  # a figure this version does not know: informational
+        # derived series are informational (their inputs gate); so is a figure this version does not know
+        return fig.gating if fig is not None else False
 
 
 def _known(name: str, where: str) -> None:
-    if name not in FIGURES:
+    if name not in FIGURES and name not in DERIVED:
         raise ThresholdError(f"thresholds: {where}: unknown figure {name!r} (the README lists them)")
 
 
