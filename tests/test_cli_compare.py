@@ -263,8 +263,10 @@ def test_a_regression_carries_its_evidence(sqlite_url, capsys):
     line = next(ln for ln in out.splitlines() if ln.startswith("evidence, compiled_decode: "))
     assert re.fullmatch(r"evidence, compiled_decode: graph_breaks"
                         r", time_to_next_token_mean_secs \+1[4-6]\.\d %, time_to_next_token_secs \+1[4-6]\.\d %; "
-                        r"GPU util 92 → 71 % in decode; graph breaks 0 → 1; host-bound; more graph breaks", line), line
-    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "markdown", "--db", sqlite_url)
+                        r"GPU util 92 → 71 % in decode; graph breaks 0 → 1; host-bound; more graph breaks",
+                        line), line
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "markdown",
+                       "--db", sqlite_url)
     assert "- evidence, compiled\\_decode: graph\\_breaks, time\\_to\\_next\\_token\\_mean\\_secs +1" in out
 
 

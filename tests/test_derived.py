@@ -10,7 +10,8 @@ from db.figures_read import Point, ScenarioPoints
 
 
 def sp(kind: str, figures: dict[str, list[list[float]]], benchmark_id: int = 1, **params) -> ScenarioPoints:
-    points = {n: Point(n, None, None, None, None, [v for r in reps for v in r], len(reps)) for n, reps in figures.items()}
+    points = {n: Point(n, None, None, None, None, [v for r in reps for v in r], len(reps))
+              for n, reps in figures.items()}
     return ScenarioPoints(benchmark_id, None, "main", None, None, None, None, None, None, "m", "succeeded", kind, kind,
                           f"key-{kind}-{sorted(params.items())}", "succeeded", None, [], points, params)
 

@@ -40,7 +40,8 @@ def test_clock_drop_and_new_throttle_reasons_mean_clocks_down():
     base = {"decode": {"sm_clock_mhz": [1980, 1980], "throttle_reasons": [0, 4]}}
     head = {"decode": {"sm_clock_mhz": [1700, 1710], "throttle_reasons": [4, 0x20]}}
     ev = evidence(base, head)
-    assert [d.text for d in ev.deltas] == ["SM clock 1980 → 1705 MHz in decode", "new throttle reasons 0x20 in decode"]
+    assert [d.text for d in ev.deltas] == ["SM clock 1980 → 1705 MHz in decode",
+                                           "new throttle reasons 0x20 in decode"]
     assert ev.hints == (CLOCKS_DOWN,)
     # the same reasons on both sides are not news
     same = evidence({"decode": {"throttle_reasons": [4]}}, {"decode": {"throttle_reasons": [4, 0]}})

@@ -14,7 +14,8 @@ from db.figures_read import RefRuns
 
 BASE = RefRuns("main", "branch", "main (c0ffee00)", "main", "c0ffee00" + "1" * 32, [1, 2])
 HEAD = RefRuns("pr-7", "branch", "pr-7 (feed0000)", "pr-7", "feed0000" + "2" * 32, [3])
-RUNS_B = [RunInfo(1, "aaaaaaaa-1111", BASE.commit_id, "runner-1"), RunInfo(2, "bbbbbbbb-2222", BASE.commit_id, "runner-2")]
+RUNS_B = [RunInfo(1, "aaaaaaaa-1111", BASE.commit_id, "runner-1"),
+          RunInfo(2, "bbbbbbbb-2222", BASE.commit_id, "runner-2")]
 RUNS_H = [RunInfo(3, "cccccccc-3333", HEAD.commit_id, "runner-1")]
 COMMAND = "commitbench compare --base main --head pr-7 --context pr --format markdown"
 
@@ -75,8 +76,8 @@ def test_correctness_first_then_gating_regressions_then_the_rest_with_no_change_
     assert [(r[1], r[7], r[8]) for r in regressions] == [
         ("time\\_to\\_next\\_token\\_secs", "**REGRESSION**", "yes"),
         ("peak\\_rss\\_bytes", "REGRESSION (informational)", "no")]
-    assert "- evidence, compiled\\_decode: time\\_to\\_next\\_token\\_secs +8.0 %, peak\\_rss\\_bytes +20.0 %; GPU util " \
-           "92 → 71 % in decode; host-bound" in out
+    assert "- evidence, compiled\\_decode: time\\_to\\_next\\_token\\_secs +8.0 %, peak\\_rss\\_bytes +20.0 %; " \
+           "GPU util 92 → 71 % in decode; host-bound" in out
     others = table_rows(out[at["#### Other verdicts"]:at["#### Missing on head"]])
     assert [r[7] for r in others] == ["suspicious", "noisy"]
     folded = out[at["<details>"]:out.index("</details>")]
@@ -92,7 +93,7 @@ def test_the_reproducing_command_is_last():
 
 
 def test_a_comment_over_the_limit_leaves_rows_out_and_says_where_they_are():
-    many = report([fig(f"time_to_next_token_secs", "regression", 0.08)] * 5
+    many = report([fig("time_to_next_token_secs", "regression", 0.08)] * 5
                   + [fig("time_to_second_token_secs", "no_change", 0.001)] * 3000)
     out = render.markdown(many, command=COMMAND, full_report="https://ci.example/run/1/artifacts")
     assert len(out) <= render.MAX_COMMENT

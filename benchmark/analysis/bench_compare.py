@@ -85,7 +85,8 @@ def tables(scores: Scores) -> str:
                 row += [_rate(by_change[c].caught, by_change[c].pairs) for c in moved]
                 row += [_rate(covered, with_ci) if method == "ours" else "",
                         _rate(zero.no_change, zero.pairs), _rate(zero.noisy, zero.pairs)]
-                row += [_rate(zero.verdicts["suspicious"], zero.pairs), _rate(small.verdicts["suspicious"], small.pairs)]
+                row += [_rate(zero.verdicts["suspicious"], zero.pairs),
+                        _rate(small.verdicts["suspicious"], small.pairs)]
                 row += [_rate(small.alarms, small.pairs)]
                 out.append("| " + " | ".join(row) + " |")
         out.append("")

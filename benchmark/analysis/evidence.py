@@ -73,9 +73,10 @@ class Evidence:
         return "no notable device or compile delta" if self.phases else "no device readings on both sides"
 
 
-def evidence(base: Readings, head: Readings, tallies: Mapping[str, tuple[Sequence[float], Sequence[float]]] = {}
-             ) -> Evidence:
-    """Notable deltas, device ones in phase order of base then quantity order, then tallies."""
+def evidence(base: Readings, head: Readings,
+             tallies: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None) -> Evidence:
+    """Notable deltas, device ones in phase order of base then quantity order, then tallies
+    (name -> (base values, head values))."""
     phases = tuple(p for p in base if p in head)
     deltas: list[Delta] = []
     hints: list[str] = []
@@ -98,7 +99,7 @@ def evidence(base: Readings, head: Readings, tallies: Mapping[str, tuple[Sequenc
             hints.append(HOST_BOUND)
         if (found.get("sm_clock_mhz", 0) < 0 or new_bits) and CLOCKS_DOWN not in hints:
             hints.append(CLOCKS_DOWN)
-    for key, (bv, hv) in tallies.items():
+    for key, (bv, hv) in (tallies or {}).items():
         b_mid, h_mid = _median(bv), _median(hv)
         if b_mid is None or h_mid is None or b_mid == h_mid:
             continue

@@ -162,12 +162,10 @@ def _derived(session: Session, base: RefRuns, base_sc: dict[str, list[ScenarioPo
              head_sc: dict[str, list[ScenarioPoints]], thresholds: Thresholds, history: int) -> list[SeriesReport]:
     """The derived series (compile speedups, break-even tokens) both sides have, compared as
     figures of a pseudo-scenario; informational unless the thresholds make them gate."""
-    flat = lambda sc: [sp for sps in sc.values() for sp in sps]  # noqa: E731
-    b_pairs, h_runs = derived.pairs(flat(base_sc)), derived.runs(flat(head_sc))
-    b_runs = derived.runs(flat(base_sc))
+    b_runs, h_runs = derived.runs(_flat(base_sc)), derived.runs(_flat(head_sc))
+    inputs = {derived.key(e, c): (e, c) for e, c in derived.pairs(_flat(base_sc))}  # one pair per derived series
     out = []
-    for e, c in {derived.key(e, c): (e, c) for e, c in b_pairs}.values():
-        k = derived.key(e, c)
+    for k, (e, c) in inputs.items():
         if k not in h_runs:
             continue
         hist = derived.runs(_history(session, e.series_key, base, base_sc[e.series_key], history)
@@ -186,6 +184,10 @@ def _derived(session: Session, base: RefRuns, base_sc: dict[str, list[ScenarioPo
                                                thresholds.gates(name)))
         out.append(report)
     return out
+
+
+def _flat(by_series: dict[str, list[ScenarioPoints]]) -> list[ScenarioPoints]:
+    return [sp for sps in by_series.values() for sp in sps]
 
 
 def _attach_evidence(session: Session, base: RefRuns, head: RefRuns, series: list[SeriesReport],
@@ -209,7 +211,7 @@ def _attach_evidence(session: Session, base: RefRuns, head: RefRuns, series: lis
 
 def _runs(by_series: dict[str, list[ScenarioPoints]]) -> list[RunInfo]:
     seen = {sp.benchmark_id: RunInfo(sp.benchmark_id, sp.run_uid, sp.commit_id, sp.runner_host)
-            for sps in by_series.values() for sp in sps}
+            for sp in _flat(by_series)}
     return [seen[k] for k in sorted(seen)]
 
 

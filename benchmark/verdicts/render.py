@@ -23,7 +23,7 @@ from ..analysis.compare import CompareOptions
 from ..contracts.escapes import printable
 from ..contracts.units import fmt
 from .compare_runs import (CLASSES, IMPROVEMENT, INSUFFICIENT, MISSING, NO_CHANGE, NOISY, REGRESSION, SUSPICIOUS,
-                           FigureReport, Report, RunInfo)
+                           FigureReport, Missing, Report, RunInfo)
 
 MARKER = "<!-- commitbench-compare -->"
 CONFIDENCE = CompareOptions().confidence
@@ -147,7 +147,7 @@ def evidence_lines(shown_rows: list[tuple[str, FigureReport]]) -> list[str]:
             + f"; {figs[0].evidence.summary()}" for scenario, figs in by_scenario.items()]
 
 
-def missing_name(m) -> str:
+def missing_name(m: Missing) -> str:
     return m.scenario if m.figure is None else f"{m.scenario} {m.figure}"
 
 
@@ -270,7 +270,8 @@ def as_json(report: Report) -> str:
 
     def side(r, runs: list[RunInfo]) -> dict[str, Any]:
         return {"ref": r.ref, "how": r.how, "branch": r.branch, "commit_id": r.commit_id, "runs": len(r.benchmark_ids),
-                "run_uids": [x.run_uid for x in runs], "runners": sorted({x.runner_host for x in runs if x.runner_host})}
+                "run_uids": [x.run_uid for x in runs],
+                "runners": sorted({x.runner_host for x in runs if x.runner_host})}
 
     doc = {"format": "commitbench.compare/1", "verdict": report.verdict, "context": report.context,
            "counts": report.counts(), "base": side(report.base, report.base_runs),
