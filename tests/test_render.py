@@ -103,5 +103,13 @@ def test_a_comment_over_the_limit_leaves_rows_out_and_says_where_they_are():
     assert out.rstrip().splitlines()[-2] == COMMAND  # the command survives the cut
     small = render.markdown(many, command=COMMAND, limit=4000)
     assert len(small) <= 4000 and "more rows: full report at the JSON report" in small
+    # hundreds of correctness problems: cut too, never past the limit, never silently
+    broken = report([fig("time_to_next_token_secs", "regression", 0.08)],
+                    correctness=[f"check_{i}: held on every base repetition, fails on 5 of 5 " + "x" * 200
+                                 for i in range(400)])
+    out = render.markdown(broken, command=COMMAND)
+    shown = out.count("- **correctness regression in")
+    more = re.search(r"\*\*(\d+) more rows: full report at", out)
+    assert len(out) <= render.MAX_COMMENT and 0 < shown < 400 and shown + int(more.group(1)) == 401
     # nothing left out: no such line
     assert "more row" not in render.markdown(sample(), command=COMMAND)

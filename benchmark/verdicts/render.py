@@ -198,8 +198,8 @@ def markdown(report: Report, command: str | None = None, full_report: str | None
     regressed = [r for r in table if r[1].verdict == REGRESSION]
     others = [r for r in table if r[1].verdict not in (REGRESSION, NO_CHANGE)]
     unchanged = [r for r in table if r[1].verdict == NO_CHANGE]
-    total = len(table) + len(report.missing)
-    lo, hi = 0, total  # the most rows that fit: rows are kept in the order shown
+    total = len(problems(report)) + len(table) + len(report.missing)
+    lo, hi = 0, total  # the most rows that fit: rows (problems first) are kept in the order shown
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if len(_markdown(report, regressed, others, unchanged, mid, command, full_report)) <= limit:
@@ -219,9 +219,6 @@ def _markdown(report: Report, regressed: list, others: list, unchanged: list, ke
            f"**Baseline:** {md(baseline(report))}", "",
            f"**Noise band:** {md(noise_band(report))}", "",
            f"**Verdicts** (per figure, tested at the level of runs): {md(counts_line(report))}", ""]
-    out += [f"- **{md(p)}**" for p in problems(report)]
-    if problems(report):
-        out.append("")
     left = keep
 
     def take(items: list) -> list:
@@ -230,6 +227,8 @@ def _markdown(report: Report, regressed: list, others: list, unchanged: list, ke
         left -= len(kept)
         return kept
 
+    kept = take(problems(report))
+    out += [f"- **{md(p)}**" for p in kept] + ([""] if kept else [])
     kept = take(regressed)
     if kept:
         out += ["#### Regressions", ""] + TABLE_HEAD + [_md_row(*r) for r in kept] + [""]
@@ -246,7 +245,7 @@ def _markdown(report: Report, regressed: list, others: list, unchanged: list, ke
         out += [f"<details><summary>{len(kept)} figure{'s' if len(kept) != 1 else ''} with no change</summary>", ""] \
             + TABLE_HEAD + [_md_row(*r) for r in kept] + ["", "</details>", ""]
     out += [f"- {md(x)}" for x in _left_out(report, lambda s: s)]
-    omitted = len(regressed) + len(others) + len(report.missing) + len(unchanged) - keep
+    omitted = len(problems(report)) + len(regressed) + len(others) + len(report.missing) + len(unchanged) - keep
     if omitted > 0:
         where = md(full_report) if full_report else "the JSON report (the command below with `--format json`)"
         out += ["", f"**{omitted} more row{'s' if omitted != 1 else ''}: full report at {where}**"]
