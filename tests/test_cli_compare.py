@@ -378,3 +378,20 @@ def test_derived_compile_speedup_and_break_even_are_compared_informationally(sql
     assert fig["compile_speedup_ttnt"]["gating"] is True
     assert fig["compile_break_even_tokens"]["threshold"] == 0.5 and fig["compile_break_even_tokens"]["verdict"] != \
         "regression"  # +11 % is within a 50 % threshold
+
+
+def test_the_readme_thresholds_example_is_valid_and_means_what_it_says(tmp_path):
+    from pathlib import Path
+
+    from benchmark.verdicts.thresholds import load
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("default = 0.02                        # both contexts")
+    example = tmp_path / "t.toml"
+    example.write_text(readme[start:readme.index("```", start)])
+    pr, after_merge = load(example, context="pr"), load(example, context="main")
+    assert (pr.default, after_merge.default) == (0.02, 0.03)
+    assert pr.gates("model_weight_bytes") and not pr.gates("peak_rss_bytes")
+    assert pr.gates("compile_prefill_time_secs") and not after_merge.gates("compile_prefill_time_secs")
+    assert after_merge.of("model_load_time") == 0.10 and pr.of("model_load_time") == 0.02
+    assert pr.of("time_to_next_token_secs") == after_merge.of("time_to_next_token_secs") == 0.03
