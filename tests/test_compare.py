@@ -271,3 +271,18 @@ def test_synthetic_cases_are_reproducible_and_carry_their_true_change():
     assert [c.true_change for c in first] == [0.0, 0.0, 0.05, 0.05]
     assert all(len(c.base) == len(c.head) == 1 and len(c.history) == 10 for c in first)
     assert all(len(r.reps) == 5 and all(len(rep) == 16 for rep in r.reps) for r in first[0].history)
+
+
+def test_class_tables_give_every_verdict_share_of_each_cell():
+    from benchmark.analysis.bench_compare import CLASSES, class_tables
+
+    scores = Scores()
+    for case in cases(seed=4, pairs=20, conditions=(QUIET,), layouts=(AB,), changes=(0.0, 0.01)):
+        c = compare(case.base, case.head, "lower", history=case.history)
+        scores.add(case, "ours", c.verdict, c.ci)
+    text = class_tables(scores)
+    section = text[text.index(f"### {AB.name}: verdict classes"):]
+    row = next(ln for ln in section.splitlines() if ln.startswith("| quiet | +0 % |"))
+    shares = [float(x) for x in row.strip("|").split("|")[2:]]
+    assert len(shares) == len(CLASSES) and sum(shares) == pytest.approx(100.0)
+    assert "| shared | +0 % | - |" in text  # a cell with no pairs says so, not 0
