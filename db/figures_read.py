@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from benchmark.contracts.result import SUCCEEDED
-from db.models import Benchmark, MetricRow, ScenarioRun
+from db.models import Benchmark, DeviceMeasurement, MetricRow, ScenarioRun
 from db.query import commit_order, unix
 
 
@@ -65,6 +65,7 @@ class ScenarioPoints:
     error: str | None
     flags: list[str]
     figures: dict[str, Point] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # the scenario's resolved parameters
 
     @property
     def succeeded(self) -> bool:
@@ -96,7 +97,7 @@ def of_runs(session: Session, benchmark_ids: Sequence[int]) -> list[ScenarioPoin
                 commit_id=b.commit_id, commit_time=unix(b.commit_time), order=unix(order),
                 runner_host=b.runner_host, gpu_name=b.gpu_name, model_id=b.model_id, run_status=b.status,
                 scenario=s.name, kind=s.kind, series_key=s.series_key, status=s.status, error=s.error,
-                flags=list(s.flags or []))
+                flags=list(s.flags or []), params=dict(s.params or {}))
             n = dict(s.params or {}).get("repetitions")
             repetitions[s.scenario_run_id] = int(n) if isinstance(n, (int, float)) else None
         for m in session.scalars(select(MetricRow).where(MetricRow.benchmark_id.in_(chunk))
@@ -205,3 +206,26 @@ def earlier(session: Session, series_key: str, branch: str | None, before: float
         .where(*where).order_by(commit_order().desc(), Benchmark.started_at.desc(), Benchmark.benchmark_id.desc())
         .limit(limit)))[::-1]
     return [sp for sp in of_runs(session, ids) if sp.series_key == series_key]
+
+
+DEVICE_QUANTITIES = ("cpu_util", "gpu_util", "mem_megabytes", "gpu_mem_megabytes", "sm_clock_mhz", "power_watts",
+                     "temperature_c", "throttle_reasons")
+
+
+def device_readings(session: Session, benchmark_ids: Sequence[int]) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """The sampler's readings of these runs, pooled: scenario -> phase -> quantity -> values
+    (NULL readings left out; a reading without scenario or phase is not phase-aligned and is
+    left out too)."""
+    out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    columns = [getattr(DeviceMeasurement, q) for q in DEVICE_QUANTITIES]
+    for chunk in _chunks(list(benchmark_ids), 500):
+        for row in session.execute(
+                select(DeviceMeasurement.scenario, DeviceMeasurement.phase, *columns)
+                .where(DeviceMeasurement.benchmark_id.in_(chunk), DeviceMeasurement.scenario.is_not(None),
+                       DeviceMeasurement.phase.is_not(None))
+                .order_by(DeviceMeasurement.benchmark_id, DeviceMeasurement.time)):
+            phase = out.setdefault(row[0], {}).setdefault(row[1], {})
+            for name, value in zip(DEVICE_QUANTITIES, row[2:]):
+                if value is not None:
+                    phase.setdefault(name, []).append(float(value))
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 
@@ -188,7 +189,7 @@ def test_thresholds_file(main_history, capsys, tmp_path):
     bad.write_text("[figures]\nno_such_figure = 0.1\n")
     code, _, err = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--thresholds", str(bad),
                        "--db", main_history)
-    assert code == 2 and "thresholds: unknown figure 'no_such_figure'" in err
+    assert code == 2 and "thresholds: figures: unknown figure 'no_such_figure'" in err
     loose = tmp_path / "loose.toml"
     loose.write_text("default = 0.02\n[figures]\ntime_to_next_token_mean_secs = 0.10\n")
     code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--thresholds", str(loose),
@@ -211,6 +212,12 @@ def test_input_mode(tmp_path, capsys):
     rows = [json.loads(ln) for ln in out.splitlines()]
     assert [r["id"] for r in rows] == ["a", "b"] and rows[1]["verdict"] == "regression"
     assert abs(rows[1]["change"] - 0.2) < 1e-9 and set(rows[0]) == {"id", "verdict", "change", "ci"}
+    # a significant worsening below the 2 % threshold: suspicious, in --input too
+    small = [{"reps": [[v * 1.015] * 5] * 3} for v in (0.999, 1.0, 1.001)]
+    src.write_text(json.dumps({"id": "c", "base": [{"reps": [[v] * 5] * 3} for v in (0.999, 1.0, 1.001)],
+                               "head": small}) + "\n")
+    code, out, _ = cli(capsys, "compare", "--input", str(src))
+    assert code == 0 and json.loads(out)["verdict"] == "suspicious"
     src.write_text(json.dumps(lines[0]) + "\n{not json\n")
     out_file = tmp_path / "out.jsonl"
     code, _, err = cli(capsys, "compare", "--input", str(src), "-o", str(out_file))
@@ -232,5 +239,159 @@ def test_a_scenario_skipped_on_head_is_named_not_judged(main_history, capsys):
     head_run(main_history, compiled_skipped="needs a CUDA GPU (device is cpu)")
     code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", main_history)
     assert code == 0, out  # the eager figures decide; a skipped scenario is no regression
-    assert "compiled_decode: skipped on head (needs a CUDA GPU (device is cpu)): not compared" in out
+    assert "missing: compiled_decode: skipped on head: needs a CUDA GPU (device is cpu)" in out
     assert "failed on head" not in out
+
+
+SLOWER = ("time_to_next_token_mean_secs", "time_to_next_token_secs", "eager_time_to_next_token_secs",
+          "eager_decode_tokens_per_sec")
+
+
+def test_a_regression_carries_its_evidence(sqlite_url, capsys):
+    store_all(sqlite_url, history(12, gpu_util=92.0))
+    store_all(sqlite_url, [run_of(HEAD, 20, branch="pr-1", level=0.0115, gpu_util=71.0, graph_breaks=1)])
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", sqlite_url)
+    assert code == 8
+    fig = {(s["scenario"], f["figure"]): f for s in json.loads(out)["series"] for f in s["figures"]}
+    ev = fig[("compiled_decode", "time_to_next_token_mean_secs")]["evidence"]
+    assert ev["summary"] == "GPU util 92 → 71 % in decode; graph breaks 0 → 1; host-bound; more graph breaks"
+    assert [d["phase"] for d in ev["deltas"]] == ["decode", None]
+    assert fig[("eager", "eager_time_to_next_token_secs")]["evidence"]["summary"] == \
+        "no device readings on both sides"  # the eager scenario has no sampler readings here
+    assert fig[("compiled_decode", "graph_breaks")]["evidence"]["hints"] == ["host-bound", "more graph breaks"]
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", sqlite_url)
+    line = next(ln for ln in out.splitlines() if ln.startswith("evidence, compiled_decode: "))
+    assert re.fullmatch(r"evidence, compiled_decode: graph_breaks"
+                        r", time_to_next_token_mean_secs \+1[4-6]\.\d %, time_to_next_token_secs \+1[4-6]\.\d %; "
+                        r"GPU util 92 → 71 % in decode; graph breaks 0 → 1; host-bound; more graph breaks",
+                        line), line
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "markdown",
+                       "--db", sqlite_url)
+    assert "- evidence, compiled\\_decode: graph\\_breaks, time\\_to\\_next\\_token\\_mean\\_secs +1" in out
+
+
+def test_no_regression_reads_no_evidence(main_history, capsys):
+    head_run(main_history)
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", main_history)
+    assert code == 0
+    assert all(f["evidence"] is None for s in json.loads(out)["series"] for f in s["figures"])
+
+
+def test_informational_regressions_are_listed_but_do_not_gate_and_contexts_differ(main_history, capsys, tmp_path):
+    head_run(main_history, level=0.0115)  # +15 %
+    settings = tmp_path / "t.toml"
+    settings.write_text("[pr]\ninformational = " + json.dumps(list(SLOWER)) + "\n[main]\ndefault = 0.02\n")
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--thresholds", str(settings),
+                       "--format", "json", "--db", main_history)
+    assert code == 0, out  # --context pr by default: every regression there is informational
+    doc = json.loads(out)
+    assert doc["verdict"] == "no_change" and doc["context"] == "pr"
+    fig = {f["figure"]: f for s in doc["series"] for f in s["figures"]}
+    assert all(fig[n]["verdict"] == "regression" and fig[n]["gating"] is False for n in SLOWER)
+    assert doc["counts"]["regression"] == 4
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--thresholds", str(settings),
+                       "--db", main_history)
+    assert "REGRESSION (informational)" in out and "(4 of the regressions informational)" in out
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--thresholds", str(settings),
+                       "--context", "main", "--format", "json", "--db", main_history)
+    assert code == 8 and json.loads(out)["context"] == "main"  # after merge the same figures gate
+
+
+def test_registry_defaults_gate_timings_not_memory(main_history, capsys):
+    head_run(main_history)
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", main_history)
+    fig = {f["figure"]: f for s in json.loads(out)["series"] for f in s["figures"]}
+    assert fig["time_to_next_token_secs"]["gating"] and fig["graph_breaks"]["gating"]
+
+
+def test_a_figure_head_no_longer_stores_is_missing_with_its_reason(main_history, capsys):
+    head_run(main_history, drop=("graph_breaks",))
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", main_history)
+    assert code == 0, out  # missing never gates
+    doc = json.loads(out)
+    assert doc["missing"] == [{"scenario": "compiled_decode", "figure": "graph_breaks",
+                               "reason": "absent in 1 of 1 head run(s) (every base run stored it)"}]
+    assert doc["counts"]["missing"] == 1
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", main_history)
+    assert "missing: compiled_decode graph_breaks: absent in 1 of 1 head run(s)" in out
+
+
+def test_a_series_absent_in_head_is_missing(main_history, capsys):
+    store_all(main_history, [run_of(HEAD, 20, branch="pr-1", cpu_model="Other CPU")])
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", main_history)
+    assert code == 9
+    doc = json.loads(out)
+    assert [m["scenario"] for m in doc["missing"]] == ["compiled_decode", "eager"]
+    assert doc["missing"][0]["figure"] is None and doc["missing"][0]["reason"].startswith("absent in head: no run of")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("informational = ['graph_breaks']\ngating = ['graph_breaks']\n",
+     "thresholds: graph_breaks is both gating and informational"),
+    ("[main]\ninformational = ['tokens_match_eager']\n",
+     "thresholds: main.informational: tokens_match_eager is a correctness check, which always gates"),
+    ("[pr]\nthreshold = 0.1\n", "thresholds: unknown key pr.'threshold' (allowed: default, figures, gating, "
+                                "informational)"),
+    ("[main.figures]\nnope = 0.1\n", "thresholds: main.figures: unknown figure 'nope' (the README lists them)"),
+    ("[pr]\ndefault = 2\n", "thresholds: pr.default must be a relative change in (0, 1), e.g. 0.02, got 2"),
+    ("main = 3\n", "thresholds: main must be a table of default, figures, gating, informational"),
+    ("gating = 'graph_breaks'\n", "thresholds: gating must be a list of figure names"),
+])
+def test_bad_thresholds_file(main_history, capsys, tmp_path, text, message):
+    head_run(main_history)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    code, out, err = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--thresholds", str(bad),
+                         "--db", main_history)
+    assert code == 2 and out == ""
+    assert err.strip() == f"commitbench: error: {message}"
+
+
+def test_bad_context(main_history, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["compare", "--base", "main", "--head", "pr-1", "--context", "release", "--db", main_history])
+    assert e.value.code == 2 and "invalid choice: 'release'" in capsys.readouterr().err
+
+
+def test_derived_compile_speedup_and_break_even_are_compared_informationally(sqlite_url, capsys, tmp_path):
+    store_all(sqlite_url, history(12, compile_time=1.0))
+    store_all(sqlite_url, [run_of(HEAD, 20, branch="pr-1", compiled_slowdown=1.10, compile_time=1.0)])
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", sqlite_url)
+    assert code == 8  # the compiled decode step itself regressed, and gates
+    doc = json.loads(out)
+    [d] = [s for s in doc["series"] if s["scenario"] == "derived:compiled_decode"]
+    fig = {f["figure"]: f for f in d["figures"]}
+    ttnt, even = fig["compile_speedup_ttnt"], fig["compile_break_even_tokens"]
+    assert ttnt["verdict"] == "regression" and ttnt["gating"] is False and ttnt["direction"] == "higher"
+    assert ttnt["base"] == pytest.approx(2.0, rel=0.02) and ttnt["change"] == pytest.approx(1 / 1.1 - 1, abs=0.02)
+    assert ttnt["history_runs"] == 10
+    # 1 s of compiling over a 10 ms saving per token: 100 tokens; with 11 ms steps, 111
+    assert even["base"] == pytest.approx(100, rel=0.05) and even["head"] == pytest.approx(111, rel=0.05)
+    assert even["verdict"] == "regression" and even["gating"] is False
+    assert "compile_speedup_ttft" not in fig  # the test data has no first-token figures
+    settings = tmp_path / "t.toml"
+    settings.write_text("gating = ['compile_speedup_ttnt']\n[figures]\ncompile_break_even_tokens = 0.5\n")
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--thresholds",
+                       str(settings), "--db", sqlite_url)
+    [d] = [s for s in json.loads(out)["series"] if s["scenario"] == "derived:compiled_decode"]
+    fig = {f["figure"]: f for f in d["figures"]}
+    assert fig["compile_speedup_ttnt"]["gating"] is True
+    assert fig["compile_break_even_tokens"]["threshold"] == 0.5 and fig["compile_break_even_tokens"]["verdict"] != \
+        "regression"  # +11 % is within a 50 % threshold
+
+
+def test_the_readme_thresholds_example_is_valid_and_means_what_it_says(tmp_path):
+    from pathlib import Path
+
+    from benchmark.verdicts.thresholds import load
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("default = 0.02                        # both contexts")
+    example = tmp_path / "t.toml"
+    example.write_text(readme[start:readme.index("```", start)])
+    pr, after_merge = load(example, context="pr"), load(example, context="main")
+    assert (pr.default, after_merge.default) == (0.02, 0.03)
+    assert pr.gates("model_weight_bytes") and not pr.gates("peak_rss_bytes")
+    assert pr.gates("compile_prefill_time_secs") and not after_merge.gates("compile_prefill_time_secs")
+    assert after_merge.of("model_load_time") == 0.10 and pr.of("model_load_time") == 0.02
+    assert pr.of("time_to_next_token_secs") == after_merge.of("time_to_next_token_secs") == 0.03

@@ -142,3 +142,22 @@ def test_unknown_branch(sqlite_url, capsys):
     store_all(sqlite_url, history(3))
     code, _, err = cli(capsys, "detect", "--branch", "nope", "--db", sqlite_url)
     assert code == 2 and "no runs stored for branch 'nope'" in err
+
+
+def test_derived_compile_speedup_has_its_own_change_points(db_url, capsys):
+    """Only the compiled decode step slows at commit 20: the compile speedup steps there too,
+    as a series of its own (derived:compiled_decode), and the eager figures do not move."""
+    rng = random.Random(5)
+    store_all(db_url, [run_of(sha(i), i, rng=rng, compiled_slowdown=1.10 if i >= 20 else 1.0, compile_time=1.0)
+                           for i in range(40)])
+    code, out, _ = cli(capsys, "detect", "--format", "json", "--db", db_url)
+    assert code == 0
+    found = {(c["scenario"], c["figure"]): c for c in json.loads(out)["change_points"]}
+    speedup = found[("derived:compiled_decode", "compile_speedup_ttnt")]
+    assert speedup["commit_id"] == sha(20) and speedup["verdict"] == "regression"
+    assert abs(speedup["before"] - 2.0) < 0.05 and abs(speedup["magnitude"] - (1 / 1.1 - 1)) < 0.02
+    assert found[("derived:compiled_decode", "compile_break_even_tokens")]["commit_id"] == sha(20)
+    assert not any(scenario == "eager" for scenario, _ in found)
+    rows = stored(db_url)
+    assert ("derived:compiled_decode", "compile_speedup_ttnt", sha(20), "detected", "regression",
+            "commitbench/1") in rows

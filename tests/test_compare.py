@@ -78,6 +78,24 @@ def test_no_change_when_the_interval_lies_within_the_threshold():
     assert c.verdict == "no_change" and "within the 2% threshold" in c.reason
 
 
+def test_suspicious_when_significant_but_below_the_threshold():
+    c = compare(at(-0.001, 0.0, 0.001), at(0.014, 0.015, 0.016), "lower")  # significant, +1.5 % < 2 %
+    assert c.verdict == "suspicious" and "within the 2% threshold: a small real change" in c.reason
+    assert c.ci[0] > 0 and c.ci[1] < 0.02
+    # the mirror (a small improvement) and an info figure are never suspicious
+    assert compare(at(0.014, 0.015, 0.016), at(-0.001, 0.0, 0.001), "lower").verdict == "no_change"
+    assert compare(at(-0.001, 0.0, 0.001), at(0.014, 0.015, 0.016), "info").verdict == "no_change"
+
+
+def test_suspicious_when_the_estimate_passes_the_threshold_but_the_interval_reaches_zero():
+    c = compare(at(-0.01, 0.0, 0.01), at(0.015, 0.025, 0.035), "lower")  # +2.5 %, half-width 3.76 %
+    assert c.verdict == "suspicious" and "the estimate is past the 2% threshold" in c.reason
+    assert c.ci[0] < 0 < 0.02 < c.change
+    assert compare(at(-0.01, 0.0, 0.01), at(0.015, 0.025, 0.035), "higher").verdict == "no_change"
+    # as wide an interval, wider than noisy_width allows: noisy, not suspicious
+    assert compare(at(-0.03, 0.0, 0.03), at(-0.005, 0.025, 0.055), "lower").verdict == "noisy"
+
+
 def test_no_change_when_not_significant_and_the_interval_resolves_twice_the_threshold():
     c = compare(at(-0.01, 0.0, 0.01), at(-0.01, 0.0, 0.01), "lower")  # half-width 3.76 % <= 2.5 x 1.98 %
     assert c.verdict == "no_change" and c.change == pytest.approx(0.0, abs=1e-12)
@@ -158,13 +176,15 @@ def test_bad_direction_is_refused():
         compare(runs(1.0), runs(1.0), "faster")
 
 
-def test_summarize_gives_the_worst_verdict():
+def test_summarize_gives_the_worst_verdict_suspicious_after_regression():
     def c(verdict: str) -> Comparison:
         return Comparison(verdict, None, None, None, None, 1, 1, 0, None, "")
     assert summarize([c("no_change"), c("improvement")]) == "improvement"
     assert summarize([c("improvement"), c("insufficient")]) == "insufficient"
     assert summarize([c("insufficient"), c("noisy"), c("no_change")]) == "noisy"
     assert summarize(c(v) for v in ("noisy", "regression", "no_change")) == "regression"
+    assert summarize(c(v) for v in ("noisy", "suspicious", "no_change")) == "suspicious"
+    assert summarize(c(v) for v in ("suspicious", "regression")) == "regression"
     assert summarize([]) == "insufficient"
 
 
@@ -213,6 +233,7 @@ def test_seeded_synthetic_pairs_alarm_rarely_and_catch_clear_changes():
         for cond in (QUIET, SHARED):
             zero = scores.get(layout.name, cond.name, "ours", 0.0)
             assert zero.pairs == 60 and zero.alarms <= 3  # a loose bound: 60 pairs cannot check 1 %
+            assert sum(zero.verdicts.values()) == 60 and zero.verdicts["suspicious"] <= 3
             moved = scores.get(layout.name, cond.name, "ours", 0.05)
             assert moved.alarms == moved.caught  # an alarm is never in the wrong direction
             assert moved.covered >= 0.9 * moved.with_ci
@@ -250,3 +271,18 @@ def test_synthetic_cases_are_reproducible_and_carry_their_true_change():
     assert [c.true_change for c in first] == [0.0, 0.0, 0.05, 0.05]
     assert all(len(c.base) == len(c.head) == 1 and len(c.history) == 10 for c in first)
     assert all(len(r.reps) == 5 and all(len(rep) == 16 for rep in r.reps) for r in first[0].history)
+
+
+def test_class_tables_give_every_verdict_share_of_each_cell():
+    from benchmark.analysis.bench_compare import CLASSES, class_tables
+
+    scores = Scores()
+    for case in cases(seed=4, pairs=20, conditions=(QUIET,), layouts=(AB,), changes=(0.0, 0.01)):
+        c = compare(case.base, case.head, "lower", history=case.history)
+        scores.add(case, "ours", c.verdict, c.ci)
+    text = class_tables(scores)
+    section = text[text.index(f"### {AB.name}: verdict classes"):]
+    row = next(ln for ln in section.splitlines() if ln.startswith("| quiet | +0 % |"))
+    shares = [float(x) for x in row.strip("|").split("|")[2:]]
+    assert len(shares) == len(CLASSES) and sum(shares) == pytest.approx(100.0)
+    assert "| shared | +0 % | - |" in text  # a cell with no pairs says so, not 0

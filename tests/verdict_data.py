@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 
-from benchmark.contracts.result import FAILED, SKIPPED, SUCCEEDED, Metric, RunResult, ScenarioResult
+from benchmark.contracts.result import FAILED, SKIPPED, SUCCEEDED, DeviceSample, Metric, RunResult, ScenarioResult
 from db.store import Store
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -18,8 +18,13 @@ ENV = {"gpu_name": "cpu", "gpu_count": 0, "device": "cpu", "cpu_model": "Test CP
 def run_of(commit: str, hours: float, level: float = 0.010, branch: str = "main", rng: random.Random | None = None,
            process_cv: float = 0.003, sample_cv: float = 0.003, eager_fails: bool = False,
            tokens_match: bool = True, graph_breaks: int = 0, repository: str | None = None,
-           offset: float | None = None, cpu_model: str = "Test CPU", compiled_skipped: str | None = None) -> RunResult:
-    """One run of `commit`: decode steps around `level` seconds (eager 2x slower)."""
+           offset: float | None = None, cpu_model: str = "Test CPU", compiled_skipped: str | None = None,
+           gpu_util: float | None = None, drop: tuple[str, ...] = (), compiled_slowdown: float = 1.0,
+           compile_time: float | None = None) -> RunResult:
+    """One run of `commit`: decode steps around `level` seconds (eager 2x slower). `gpu_util`:
+    the compiled scenario's sampler readings in its decode phase (CPU at 100 %); `drop`: figures
+    this run does not store; `compiled_slowdown`: the compiled decode steps' factor alone;
+    `compile_time`: the compiled scenario also stores its first (compiling) calls, half each."""
     rng = rng or random.Random(commit)
     offset = 1 + (rng.gauss(0, process_cv) if offset is None else offset)
 
@@ -34,7 +39,7 @@ def run_of(commit: str, hours: float, level: float = 0.010, branch: str = "main"
                  Metric.of("eager_decode_tokens_per_sec", [1 / (sum(r) / len(r)) for r in eager_steps])])
     if eager_fails:
         eager.status, eager.error, eager.exit_code, eager.metrics = FAILED, "RuntimeError: boom", 1, []
-    steps = reps(level)
+    steps = reps(level * compiled_slowdown)
     compiled = ScenarioResult(
         name="compiled_decode", kind="compiled_decode", params={"repetitions": REPS, "new_tokens": STEPS + 1},
         status=SUCCEEDED, exit_code=0, started_at=T0 + 1, finished_at=T0 + 2,
@@ -42,8 +47,17 @@ def run_of(commit: str, hours: float, level: float = 0.010, branch: str = "main"
                  Metric.of("time_to_next_token_secs", [v for r in steps for v in r]),
                  Metric.of("tokens_match_eager", [1.0 if tokens_match else 0.0] * REPS),
                  Metric.of("graph_breaks", [float(graph_breaks)])])
+    if compile_time is not None:
+        compiled.metrics += [Metric.of("compile_prefill_time_secs", [compile_time / 2 * offset]),
+                             Metric.of("compile_decode_step_time_secs", [compile_time / 2 * offset])]
+    if gpu_util is not None:
+        compiled.samples = [DeviceSample(time=T0 + hours * 3600 + i, scenario="compiled_decode", phase="decode",
+                                         cpu_util=100.0, mem_megabytes=500.0, gpu_util=gpu_util + (i % 3 - 1))
+                            for i in range(6)]
     if compiled_skipped:
         compiled.status, compiled.error, compiled.metrics = SKIPPED, compiled_skipped, []
+    for scenario in (eager, compiled):
+        scenario.metrics = [m for m in scenario.metrics if m.name not in drop]
     return RunResult(
         run_uid=str(uuid.UUID(int=rng.getrandbits(128))), branch=branch, commit_id=commit,
         commit_message=f"commit {commit}", repository=repository, model_id="micro-llama", synthetic=True,

@@ -62,10 +62,15 @@ def _rate(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}" if whole else "-"
 
 
+SMALL = 0.01  # the sub-threshold change: "suspicious" should fire, an alarm should not
+CLASSES = ("regression", "suspicious", "noisy", "insufficient", "improvement", "no_change")
+
+
 def tables(scores: Scores) -> str:
-    moved = [c for c in CHANGES if c]
+    moved = [c for c in CHANGES if c and c != SMALL]
     head = ["condition", "method", "false alarms at 0"] + [f"caught {c * 100:+.0f} %" for c in moved] + [
-        "CI covers", "no_change at 0", "noisy at 0"]
+        "CI covers", "no_change at 0", "noisy at 0", "suspicious at 0", f"suspicious at {SMALL * 100:+.0f} %",
+        f"alarm at {SMALL * 100:+.0f} %"]
     out = []
     for layout in LAYOUTS:
         out += [f"### {layout.name}: {layout.description}", "", "| " + " | ".join(head) + " |",
@@ -73,14 +78,33 @@ def tables(scores: Scores) -> str:
         for cond in CONDITIONS:
             for method in METHODS:
                 by_change = {c: scores.get(layout.name, cond.name, method, c) for c in CHANGES}
-                zero = by_change[0.0]
+                zero, small = by_change[0.0], by_change[SMALL]
                 covered = sum(t.covered for t in by_change.values())
                 with_ci = sum(t.with_ci for t in by_change.values())
                 row = [cond.name, method, _rate(zero.alarms, zero.pairs)]
                 row += [_rate(by_change[c].caught, by_change[c].pairs) for c in moved]
                 row += [_rate(covered, with_ci) if method == "ours" else "",
                         _rate(zero.no_change, zero.pairs), _rate(zero.noisy, zero.pairs)]
+                row += [_rate(zero.verdicts["suspicious"], zero.pairs),
+                        _rate(small.verdicts["suspicious"], small.pairs)]
+                row += [_rate(small.alarms, small.pairs)]
                 out.append("| " + " | ".join(row) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def class_tables(scores: Scores) -> str:
+    """How often each verdict class fires, ours only, per layout, condition and true change."""
+    head = ["condition", "true change"] + list(CLASSES)
+    out = []
+    for layout in LAYOUTS:
+        out += [f"### {layout.name}: verdict classes (ours, % of pairs)", "", "| " + " | ".join(head) + " |",
+                "|" + "---|" * len(head)]
+        for cond in CONDITIONS:
+            for change in CHANGES:
+                t = scores.get(layout.name, cond.name, "ours", change)
+                out.append("| " + " | ".join([cond.name, f"{change * 100:+.0f} %"]
+                                             + [_rate(t.verdicts[v], t.pairs) for v in CLASSES]) + " |")
         out.append("")
     return "\n".join(out)
 
@@ -96,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for cond in CONDITIONS:
         print(f"- {cond.name}: {cond.description}")
     print()
-    print(tables(score(args.seed, pairs)))
+    scores = score(args.seed, pairs)
+    print(tables(scores))
+    print(class_tables(scores))
     return 0
 
 

@@ -31,9 +31,16 @@ Method (all in log space, so a change is relative and symmetric):
      (the change may matter); improvement is the mirror;
    - no_change: otherwise, when the interval lies within +-threshold, or its half-width is at
      most ``noisy_width`` thresholds (the comparison resolves changes of that size and found none);
+   - suspicious: what would be no_change, when the evidence leans to worse: either the interval
+     lies above 0 but within the threshold and the estimate is at least half the threshold (a
+     real change smaller than matters: the noise the history and runs show makes it unlikely to
+     be chance, and such changes add up; smaller ones stay no_change), or the
+     point estimate is worse than the threshold while the interval still reaches 0 (the best
+     guess is a regression the runs cannot confirm). Shown, never gating;
    - noisy: otherwise (too noisy to decide either way);
    - insufficient: a side has no valid run with samples, or a level is not positive.
-   An "info" figure is never judged: what would be an alarm is reported as "noisy".
+   An "info" figure is never judged: what would be an alarm is reported as "noisy", and it is
+   never suspicious.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from functools import lru_cache
 
 from benchmark.contracts.figures import DIRECTIONS, HIGHER, INFO
 
-VERDICTS = ("regression", "noisy", "insufficient", "improvement", "no_change")  # worst first
+VERDICTS = ("regression", "suspicious", "noisy", "insufficient", "improvement", "no_change")  # worst first
 _OUTLIER_SIGMAS = 5.0  # a successive difference beyond this many robust sigmas is a broken run
 _STEP_T = 5.0  # a split of the history whose means differ by this many standard errors is a step
 _ODD_RUN = 4.0  # a run whose level's within-run variance is this many times the typical is odd
@@ -171,15 +178,25 @@ def _verdict(d: float, half: float, direction: str, options: CompareOptions) -> 
     elif hi < 0 and lo < -tau:
         verdict, why = "improvement", f"better beyond noise, and the interval reaches past the {thr}"
     elif -tau < lo and hi < tau:
-        return "no_change", f"within the {thr}"
+        return _unless_suspicious(worse, lo, tau, direction, f"within the {thr}", thr)
     elif half <= options.noisy_width * tau:
-        return "no_change", f"not distinguishable from noise (resolution +-{_pct(math.expm1(half), sign=False)})"
+        return _unless_suspicious(worse, lo, tau, direction, "not distinguishable from noise (resolution "
+                                  f"+-{_pct(math.expm1(half), sign=False)})", thr)
     else:
         return "noisy", (f"too noisy to decide (no_change needs a half-width within "
                          f"{options.noisy_width:g} x the {thr})")
     if direction == INFO:
         return "noisy", "changed beyond noise; an info figure is not judged"
     return verdict, why
+
+
+def _unless_suspicious(worse: float, lo: float, tau: float, direction: str, why: str, thr: str) -> tuple[str, str]:
+    """no_change, or suspicious when it leans to worse (see the module's docstring)."""
+    if direction != INFO and lo > 0 and worse >= tau / 2:
+        return "suspicious", f"worse beyond noise, but within the {thr}: a small real change"
+    if direction != INFO and worse > tau:
+        return "suspicious", f"the estimate is past the {thr}, but the interval reaches 0"
+    return "no_change", why
 
 
 def run_noise(base: Sequence[Run], head: Sequence[Run], history: Sequence[Run],
@@ -274,7 +291,7 @@ def _pct(x: float, sign: bool = True) -> str:
 
 
 def summarize(comparisons: Iterable[Comparison]) -> str:
-    """The worst verdict: regression > noisy > insufficient > improvement > no_change;
+    """The worst verdict: regression > suspicious > noisy > insufficient > improvement > no_change;
     "insufficient" when there is nothing to summarize."""
     verdicts = {c.verdict for c in comparisons}
     return next((v for v in VERDICTS if v in verdicts), "insufficient")

@@ -25,7 +25,7 @@ from ..contracts.config import ConfigError, build_config, load_config_file
 from ..contracts.escapes import printable
 from ..run import gitinfo
 from ..run.worktrees import Revision, SetupError, Side, Signals, Worktrees, check_install_template, repo_root, resolve
-from ..verdicts.thresholds import ThresholdError, from_options
+from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT, ThresholdError, from_options
 from . import run as run_command
 from .common import add_db_argument, output_problem
 from .errors import error
@@ -48,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("-o", "--output", type=Path, help="write compare's report to this file")
     o.add_argument("--threshold", type=float, help="compare's --threshold (default 0.02)")
     o.add_argument("--thresholds", type=Path, metavar="FILE", help="compare's --thresholds file")
+    o.add_argument("--context", choices=CONTEXTS, default=DEFAULT_CONTEXT, help="compare's --context: whose "
+                   "thresholds and gating, a pull request's (pr, the default) or main's (main)")
 
 
 def add_revision_arguments(p: argparse.ArgumentParser, g: argparse._ArgumentGroup) -> None:
@@ -193,11 +195,12 @@ def _plan(args: argparse.Namespace) -> Plan:
         output = args.output.resolve()
     check_run_options(args)
     try:  # compare's thresholds, checked before anything runs
-        from_options(args.threshold, args.thresholds)
+        from_options(args.threshold, args.thresholds, args.context)
     except ThresholdError as e:
         raise ConfigError(str(e)) from None
     compare_options = ([f"--threshold={args.threshold}"] if args.threshold is not None else []) + \
-        ([f"--thresholds={args.thresholds.resolve()}"] if args.thresholds is not None else [])
+        ([f"--thresholds={args.thresholds.resolve()}"] if args.thresholds is not None else []) + \
+        [f"--context={args.context}"]
     return Plan(repo=repo, base=base, head=head, db_url=database_url(args), options=run_options(args),
                 output=output, format=args.format, compare_options=compare_options)
 

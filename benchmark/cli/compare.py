@@ -2,6 +2,7 @@
 
   commitbench compare --base main --head 1f2e3d4c            branch / commit / run id
   commitbench compare --base main --head HEAD_SHA --format markdown -o compare.md
+  commitbench compare --base PREV_SHA --head MERGED_SHA --context main   after merge
   commitbench compare --input cases.jsonl                    data from elsewhere (JSON lines)
 
 REF: a branch (its latest finished run's commit, with every run of that commit on the
@@ -10,7 +11,11 @@ branch), a commit id (4+ hex characters: every finished run of it), or a run id 
 branch's --history recent runs of each series (on the same runner where there are 3 or
 more) estimate the run-to-run noise; see the README's "Compare" for the method.
 
-Exit codes: 0 no regression, 8 regression (a figure, a failed scenario, or correctness),
+Verdicts per figure: regression, suspicious, missing, noisy, insufficient, improvement,
+no_change; a figure gates or is informational as --thresholds and --context say.
+
+Exit codes: 0 no regression (suspicious, missing and informational regressions are shown,
+not failed), 8 regression (a gating figure, a failed scenario, or correctness),
 9 nothing could be compared (also: a REF with no finished runs, such as a baseline branch
 not benchmarked yet), 2 bad input, 3 database unavailable. With --input: 0 once
 every line is written (a regression is a verdict in the output, not an error).
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 from db import query
@@ -29,7 +35,7 @@ from ..analysis.compare import CompareOptions, compare, from_json, to_json
 from ..contracts import exitcodes
 from ..verdicts import render
 from ..verdicts.compare_runs import INSUFFICIENT, REGRESSION, build
-from ..verdicts.thresholds import Thresholds, ThresholdError, from_options
+from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT, Thresholds, ThresholdError, from_options
 from .common import CommandError, add_db_argument, output_problem, read_input, reading, write_output
 from .errors import error
 
@@ -51,10 +57,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "run-to-run noise (default 10; 0: none)")
     p.add_argument("--threshold", type=float, help="the relative change that matters, for every figure "
                    "without its own (default 0.02)")
-    p.add_argument("--thresholds", type=Path, metavar="FILE", help="per-figure thresholds (TOML or JSON)")
+    p.add_argument("--thresholds", type=Path, metavar="FILE", help="per-figure thresholds and gating, with [pr] and "
+                   "[main] sections (TOML or JSON)")
+    p.add_argument("--context", choices=CONTEXTS, default=DEFAULT_CONTEXT,
+                   help="whose thresholds: a pull request's (pr, the default) or main's after merge (main)")
     p.add_argument("--direction", choices=DIRECTIONS, default="lower",
                    help="with --input: which way is better, unless a line has its own (default lower)")
     p.add_argument("--repository", help="only runs of this repository")
+    p.add_argument("--full-report", metavar="URL", help="with --format markdown: where the complete report is "
+                   "(e.g. the job's artifact), named when rows must be left out to fit GitHub's comment limit")
     add_db_argument(p)
 
 
@@ -84,16 +95,29 @@ def run(args: argparse.Namespace) -> int:
             report = build(session, base, head, thresholds, history=args.history)
     except CommandError as e:
         return error(str(e), e.code)
-    shown = {"text": render.text, "markdown": render.markdown, "json": render.as_json}[args.format](report)
+    if args.format == "markdown":
+        shown = render.markdown(report, command=reproduce(args), full_report=args.full_report)
+    else:
+        shown = {"text": render.text, "json": render.as_json}[args.format](report)
     write_output(args.output, shown)
     if report.verdict == REGRESSION:
         return exitcodes.REGRESSION
     return exitcodes.NOT_COMPARABLE if report.verdict == INSUFFICIENT else exitcodes.OK
 
 
+def reproduce(args: argparse.Namespace) -> str:
+    """The command line that gives this comparison again (with the same database)."""
+    words = ["commitbench", "compare", "--base", args.base, "--head", args.head, "--context", args.context]
+    words += ["--history", str(args.history)] if args.history != 10 else []
+    words += ["--threshold", str(args.threshold)] if args.threshold is not None else []
+    words += ["--thresholds", str(args.thresholds)] if args.thresholds is not None else []
+    words += ["--repository", args.repository] if args.repository is not None else []
+    return shlex.join(words + ["--format", args.format])
+
+
 def _thresholds(args: argparse.Namespace) -> Thresholds:
     try:
-        return from_options(args.threshold, args.thresholds)
+        return from_options(args.threshold, args.thresholds, args.context)
     except ThresholdError as e:
         raise CommandError(str(e), exitcodes.BAD_INPUT) from None
 

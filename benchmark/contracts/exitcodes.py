@@ -16,7 +16,7 @@ CREDENTIAL_REFUSED = 6  # the service refused the token (or user) it was given (
 SERVICE_REFUSED = 7  # the service refused a request; what was done before is printed
 GRAFANA_UNREACHABLE, GRAFANA_AUTH_REFUSED, GRAFANA_REFUSED = SERVICE_UNREACHABLE, CREDENTIAL_REFUSED, SERVICE_REFUSED
 # `commitbench compare` and `commitbench ab` (0: no regression):
-REGRESSION = 8  # a figure regressed, a scenario failed on head that succeeded on base, or correctness broke
+REGRESSION = 8  # a gating figure regressed, a scenario failed on head that succeeded on base, or correctness broke
 NOT_COMPARABLE = 9  # nothing could be compared: no series on both sides, or no finished runs
 CANCELLED_BASE = 128  # SIGTERM/SIGINT: 128 + signal number (143 / 130); what finished is stored
 

@@ -16,6 +16,10 @@ DIRECTIONS = (LOWER, HIGHER, INFO)
 # "count" an integer tally. Booleans and counts are never timings: no percentile of them is shown.
 # "ratio" a fraction (1 = 100 %); "J" joules.
 UNITS = ("s", "tokens/s", "bytes", "bool", "count", "ratio", "J")
+# What `commitbench compare` gates on by default: speed, checks and tallies. Memory, ratios and
+# energy are informational (listed, never failing the check) unless a figure says otherwise
+# or the thresholds file makes them gate.
+GATING_UNITS = ("s", "tokens/s", "bool", "count")
 
 
 @dataclass(frozen=True)
@@ -25,15 +29,21 @@ class Figure:
     direction: str
     description: str
     seed_kind: str | None = None  # the scenario kind whose figure fills the seed key of this name
+    gates: bool | None = None  # compare's default: a regression fails the check; None: by unit (GATING_UNITS)
+
+    @property
+    def gating(self) -> bool:
+        return self.gates if self.gates is not None else self.unit in GATING_UNITS
 
 
-def _timing(name: str, description: str, seed_kind: str | None = None) -> Figure:
-    return Figure(name, "s", LOWER, description, seed_kind)
+def _timing(name: str, description: str, seed_kind: str | None = None, gates: bool | None = None) -> Figure:
+    return Figure(name, "s", LOWER, description, seed_kind, gates)
 
 
 _FIGURES = (
     # load
-    _timing("model_load_time", "from_pretrained from the local checkpoint, then .to(device)", "load"),
+    # informational: disk and page cache decide it more than the code does
+    _timing("model_load_time", "from_pretrained from the local checkpoint, then .to(device)", "load", gates=False),
     # eager
     _timing("first_eager_forward_pass_time_secs", "prompt forward (prefill), 1st call", "eager"),
     _timing("second_eager_forward_pass_time_secs", "prompt forward, 2nd call", "eager"),
@@ -90,13 +100,17 @@ _FIGURES = (
     Figure("first_divergence_position", "count", HIGHER, "quantized eager, onnxruntime: index of the first "
            "generated token that differs from the unquantized PyTorch model's (new_tokens when none does)"),
     Figure("top1_agreement", "ratio", HIGHER, "quantized eager, onnxruntime: share of positions where its greedy "
-           "next token, teacher-forced on the unquantized PyTorch tokens, equals the unquantized one"),
+           "next token, teacher-forced on the unquantized PyTorch tokens, equals the unquantized one",
+           gates=True),  # output quality, though a ratio
     # eager with an attention implementation other than sdpa
     Figure("tokens_match_sdpa", "bool", HIGHER, "eager with attn_implementation eager / flex_attention / "
            "flash_attention_2: its greedy tokens equal attn_implementation sdpa's"),
     # onnxruntime
-    _timing("ort_export_time_secs", "torch.onnx export of the model (NULL when an earlier run's export was reused)"),
-    _timing("ort_session_load_time_secs", "ONNX Runtime InferenceSession creation from the exported model"),
+    # one-shot and disk-bound, like model_load_time: informational
+    _timing("ort_export_time_secs", "torch.onnx export of the model (NULL when an earlier run's export was reused)",
+            gates=False),
+    _timing("ort_session_load_time_secs", "ONNX Runtime InferenceSession creation from the exported model",
+            gates=False),
     _timing("ort_time_to_first_token_secs", "ONNX Runtime decode loop: prefill"),
     _timing("ort_time_to_next_token_secs", "ONNX Runtime decode loop: every decode step"),
     Figure("ort_decode_tokens_per_sec", "tokens/s", HIGHER, "batch / mean decode step, ONNX Runtime"),

@@ -11,7 +11,11 @@ enough of them) estimate the run-to-run variance. Before any figure:
 - a scenario that failed on head and succeeded on base is a regression (its error shown);
 - tallies (unit `count`: recompiles, graph breaks) are deterministic: any rise in a
   lower-is-better tally is a regression, without statistics.
-Series present on one side only are listed, never compared.
+A figure gates (its regression is the Report's) or is informational (listed only), as the
+thresholds say. What base has and head lacks is "missing", with the reason: a series not in
+head's runs, a scenario skipped on head, a figure head's runs did not store. Missing never
+gates: a scenario that failed on head is already a regression (`failure`), and a skipped or
+removed one is a decision, not a slowdown. Series on head only are listed, never compared.
 """
 
 from __future__ import annotations
@@ -20,14 +24,19 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from db.figures_read import Point, RefRuns, ScenarioPoints, earlier, of_runs
+from db.figures_read import Point, RefRuns, ScenarioPoints, device_readings, earlier, of_runs
 
 from ..analysis.compare import CompareOptions, Comparison, Run, compare
+from ..analysis.evidence import TALLIES, Evidence, evidence
 from ..contracts.figures import FIGURES, HIGHER, INFO, LOWER
+from . import derived
 from .thresholds import Thresholds
 
 REGRESSION, IMPROVEMENT, NO_CHANGE, NOISY, INSUFFICIENT = "regression", "improvement", "no_change", "noisy", \
     "insufficient"
+SUSPICIOUS, MISSING = "suspicious", "missing"
+# every verdict class a figure can get, worst first (the order of the counts and of the rows)
+CLASSES = (REGRESSION, SUSPICIOUS, MISSING, NOISY, INSUFFICIENT, IMPROVEMENT, NO_CHANGE)
 SAME_RUNNER_MIN = 3  # history runs from the base's own runner needed before other runners' are left out
 
 
@@ -38,6 +47,29 @@ class FigureReport:
     direction: str
     threshold: float
     comparison: Comparison
+    gating: bool = True  # False: informational, its regression is listed but fails nothing
+    evidence: Evidence | None = None  # a regressed figure's: the device and compile deltas that explain it
+
+    @property
+    def verdict(self) -> str:
+        return self.comparison.verdict
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Something base measured and head did not: a whole series (figure None) or one figure."""
+    scenario: str
+    figure: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One stored run a side is made of: for naming the baseline."""
+    benchmark_id: int
+    run_uid: str | None
+    commit_id: str | None
+    runner_host: str | None
 
 
 @dataclass
@@ -53,10 +85,12 @@ class SeriesReport:
     correctness: list[str] = field(default_factory=list)  # what stopped matching, worst first
     failure: str | None = None  # head failed where base succeeded: why
     note: str | None = None  # e.g. "base failed: nothing to compare"
+    missing: list[Missing] = field(default_factory=list)
 
     @property
     def regressed(self) -> bool:
-        return bool(self.correctness or self.failure) or any(f.comparison.verdict == REGRESSION for f in self.figures)
+        return bool(self.correctness or self.failure) or any(f.verdict == REGRESSION and f.gating
+                                                               for f in self.figures)
 
 
 @dataclass
@@ -66,16 +100,26 @@ class Report:
     series: list[SeriesReport]
     only_base: list[str]  # scenario names (series) without a head counterpart
     only_head: list[str]
+    context: str = "pr"
+    base_runs: list[RunInfo] = field(default_factory=list)
+    head_runs: list[RunInfo] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[Missing]:
+        """Every series and figure base has and head lacks, with why."""
+        return [Missing(name, None, "absent in head: no run of this series (scenario removed, or its parameters "
+                        "or device changed)") for name in self.only_base] + [m for s in self.series for m in s.missing]
 
     @property
     def verdict(self) -> str:
-        """regression; no_change; or insufficient: nothing could be compared, or no measured
-        figure could be decided (all noisy: e.g. one run a side with no history), which is
-        not the same as "no regression"."""
+        """regression (correctness, a failed scenario, or a gating figure); no_change; or
+        insufficient: nothing could be compared, or no measured figure could be decided (all
+        noisy: e.g. one run a side with no history), which is not the same as "no regression".
+        Suspicious figures, informational regressions and missing ones are shown, never gate."""
         if any(s.regressed for s in self.series):
             return REGRESSION
-        if not any(f.unit != "count" and f.comparison.verdict in (NO_CHANGE, IMPROVEMENT)
-                   for s in self.series for f in s.figures):
+        decided = (NO_CHANGE, IMPROVEMENT, SUSPICIOUS, REGRESSION)  # a regression here is informational
+        if not any(f.unit != "count" and f.verdict in decided for s in self.series for f in s.figures):
             return INSUFFICIENT
         return NO_CHANGE
 
@@ -85,11 +129,18 @@ class Report:
         return self.verdict == INSUFFICIENT and any(s.figures for s in self.series)
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
+        """Figures per verdict class, every class (0 included), worst first; missing counts
+        each missing series or figure once."""
+        out = dict.fromkeys(CLASSES, 0)
         for s in self.series:
             for f in s.figures:
-                out[f.comparison.verdict] = out.get(f.comparison.verdict, 0) + 1
+                out[f.verdict] = out.get(f.verdict, 0) + 1
+        out[MISSING] += len(self.missing)
         return out
+
+    @property
+    def informational_regressions(self) -> list[tuple[str, FigureReport]]:
+        return [(s.scenario, f) for s in self.series for f in s.figures if f.verdict == REGRESSION and not f.gating]
 
 
 def build(session: Session, base: RefRuns, head: RefRuns, thresholds: Thresholds, history: int = 10) -> Report:
@@ -99,9 +150,69 @@ def build(session: Session, base: RefRuns, head: RefRuns, thresholds: Thresholds
         b, h = base_sc[key], head_sc[key]
         hist = _history(session, key, base, b, history)
         series.append(_series(key, b, h, hist, thresholds))
+    _attach_evidence(session, base, head, series, base_sc, head_sc)
+    series += _derived(session, base, base_sc, head_sc, thresholds, history)
     return Report(base=base, head=head, series=series,
                   only_base=sorted(base_sc[k][0].scenario for k in base_sc if k not in head_sc),
-                  only_head=sorted(head_sc[k][0].scenario for k in head_sc if k not in base_sc))
+                  only_head=sorted(head_sc[k][0].scenario for k in head_sc if k not in base_sc),
+                  context=thresholds.context, base_runs=_runs(base_sc), head_runs=_runs(head_sc))
+
+
+def _derived(session: Session, base: RefRuns, base_sc: dict[str, list[ScenarioPoints]],
+             head_sc: dict[str, list[ScenarioPoints]], thresholds: Thresholds, history: int) -> list[SeriesReport]:
+    """The derived series (compile speedups, break-even tokens) both sides have, compared as
+    figures of a pseudo-scenario; informational unless the thresholds make them gate."""
+    b_runs, h_runs = derived.runs(_flat(base_sc)), derived.runs(_flat(head_sc))
+    inputs = {derived.key(e, c): (e, c) for e, c in derived.pairs(_flat(base_sc))}  # one pair per derived series
+    out = []
+    for k, (e, c) in inputs.items():
+        if k not in h_runs:
+            continue
+        hist = derived.runs(_history(session, e.series_key, base, base_sc[e.series_key], history)
+                            + _history(session, c.series_key, base, base_sc[c.series_key], history)).get(k, {})
+        report = SeriesReport(series_key=k, scenario=f"{derived.SCENARIO}:{c.scenario}", model_id=c.model_id,
+                              gpu_name=c.gpu_name, base_runs=len(next(iter(b_runs[k].values()), [])),
+                              head_runs=len(next(iter(h_runs[k].values()), [])),
+                              history_runs=len(next(iter(hist.values()), [])))
+        for name, fig in derived.DERIVED.items():
+            if name not in b_runs[k] or name not in h_runs[k]:
+                continue
+            threshold = thresholds.of(name)
+            comparison = compare(b_runs[k][name], h_runs[k][name], fig.direction, CompareOptions(threshold=threshold),
+                                 history=hist.get(name, []))
+            report.figures.append(FigureReport(name, fig.unit, fig.direction, threshold, comparison,
+                                               thresholds.gates(name)))
+        out.append(report)
+    return out
+
+
+def _flat(by_series: dict[str, list[ScenarioPoints]]) -> list[ScenarioPoints]:
+    return [sp for sps in by_series.values() for sp in sps]
+
+
+def _attach_evidence(session: Session, base: RefRuns, head: RefRuns, series: list[SeriesReport],
+                     base_sc: dict[str, list[ScenarioPoints]], head_sc: dict[str, list[ScenarioPoints]]) -> None:
+    """Each regressed figure gets its scenario's deltas; the readings are read only if one regressed."""
+    regressed = [s for s in series if any(f.verdict == REGRESSION for f in s.figures)]
+    if not regressed:
+        return
+    b_dev, h_dev = device_readings(session, base.benchmark_ids), device_readings(session, head.benchmark_ids)
+    for s in regressed:
+        ok_b = [sp for sp in base_sc[s.series_key] if sp.succeeded]
+        ok_h = [sp for sp in head_sc[s.series_key] if sp.succeeded]
+        tallies = {name: ([v for sp in ok_b for v in sp.figures[name].samples],
+                          [v for sp in ok_h for v in sp.figures[name].samples])
+                   for name in TALLIES if all(name in sp.figures for sp in ok_b + ok_h)}
+        ev = evidence(b_dev.get(s.scenario, {}), h_dev.get(s.scenario, {}), tallies)
+        for f in s.figures:
+            if f.verdict == REGRESSION:
+                f.evidence = ev
+
+
+def _runs(by_series: dict[str, list[ScenarioPoints]]) -> list[RunInfo]:
+    seen = {sp.benchmark_id: RunInfo(sp.benchmark_id, sp.run_uid, sp.commit_id, sp.runner_host)
+            for sp in _flat(by_series)}
+    return [seen[k] for k in sorted(seen)]
 
 
 def _by_series(points: list[ScenarioPoints]) -> dict[str, list[ScenarioPoints]]:
@@ -132,6 +243,7 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
     if ok_b and not ok_h and all(sp.status == "skipped" for sp in h):
         reason = next((sp.error for sp in h if sp.error), None) or "no reason given"
         report.note = f"skipped on head ({reason}): not compared"
+        report.missing.append(Missing(report.scenario, None, f"skipped on head: {reason}"))
         return report
     if ok_b and not ok_h:
         report.failure = next((sp.error for sp in h if sp.error and sp.status != "skipped"), None) or "failed"
@@ -142,6 +254,9 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
             ("skipped on both sides" if skipped and all(sp.status == "skipped" for sp in h) else "failed on both sides")
         return report
     names = [n for n in ok_b[0].figures if all(n in sp.figures for sp in ok_b + ok_h)]
+    report.missing += [Missing(report.scenario, n, f"absent in {sum(n not in sp.figures for sp in ok_h)} of "
+                               f"{len(ok_h)} head run(s) (every base run stored it)")
+                       for n in ok_b[0].figures if n not in names and all(n in sp.figures for sp in ok_b)]
     for name in names:
         fig = FIGURES.get(name)
         unit = fig.unit if fig else (ok_b[0].figures[name].unit or "")
@@ -156,7 +271,7 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
             comparison = compare([_run(sp.figures[name]) for sp in ok_b], [_run(sp.figures[name]) for sp in ok_h],
                                  direction, CompareOptions(threshold=threshold),
                                  history=[_run(sp.figures[name]) for sp in hist if name in sp.figures])
-        report.figures.append(FigureReport(name, unit, direction, threshold, comparison))
+        report.figures.append(FigureReport(name, unit, direction, threshold, comparison, thresholds.gates(name)))
     return report
 
 

@@ -6,7 +6,9 @@ repetitions. A commit whose scenario failed or was cancelled, or whose run was m
 invalid, is kept as an invalid point: never a change point itself, and left out of the
 levels. Checks (`bool`) and tallies (`count`) are not scanned: any change in them is
 already a verdict of `compare`. The p99 of pooled per-token figures is tested jointly
-with their median.
+with their median. The derived series (verdicts/derived.py: compile speedups, break-even
+tokens) are scanned too, one value per run that has both inputs; a commit whose compiled
+scenario ran without giving a value is an invalid point.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from db.models import Benchmark
 from ..analysis.changepoints import DetectOptions, detect
 from ..analysis.online import newest
 from ..contracts.figures import FIGURES, HIGHER, LOWER
+from . import derived
 
 DETECTOR = "commitbench/1"
 ONLINE = "commitbench-newest/1"
@@ -79,8 +82,29 @@ def groups(session: Session, branch: str | None, repository: str | None) -> list
 def histories(session: Session, repository: str | None, branch: str) -> list[Series]:
     repo = Benchmark.repository == repository if repository is not None else Benchmark.repository.is_(None)
     finished = Benchmark.status.in_(("succeeded", "failed", "cancelled"))
-    return list(_series(scenario_points(session, Benchmark.branch == branch, repo, finished),
-                        repository or "", branch))
+    points = scenario_points(session, Benchmark.branch == branch, repo, finished)
+    return list(_series(points, repository or "", branch)) + list(_derived(points, repository or "", branch))
+
+
+def _derived(points: list[ScenarioPoints], repository: str, branch: str) -> Iterable[Series]:
+    pairs = derived.pairs(points)
+    values = {(derived.key(e, c), e.benchmark_id): derived.values(e, c) for e, c in pairs}
+    newest = {derived.key(e, c): c for e, c in pairs}  # names the series after its newest compiled scenario
+    for key, compiled in newest.items():
+        for name, fig in derived.DERIVED.items():
+            commits: dict[str, Commit] = {}
+            for sp in points:  # commit order; a commit counts where the compiled scenario ran
+                if sp.series_key != compiled.series_key:
+                    continue
+                commit = sp.commit_id or f"#{sp.benchmark_id}"
+                c = commits.setdefault(commit, Commit(commit, sp.benchmark_id))
+                c.benchmark_id = sp.benchmark_id
+                if (v := values.get((key, sp.benchmark_id), {}).get(name)) is not None:
+                    c.reps.append(v)
+            if any(c.valid for c in commits.values()):
+                yield Series(Where(repository, branch, key, name, DETECTOR, f"{derived.SCENARIO}:{compiled.scenario}",
+                                   compiled.gpu_name, compiled.model_id), fig.unit, fig.direction,
+                             list(commits.values()))
 
 
 def _series(points: Iterable[ScenarioPoints], repository: str, branch: str) -> Iterable[Series]:

@@ -3,24 +3,35 @@
 Markdown starts with MARKER, which `commitbench pr-comment` uses to find and edit its one
 comment. Text from outside (branch names, scenario errors) is escaped for where it goes:
 control characters for the terminal, markdown and HTML syntax and @mentions for GitHub.
-What matters comes first: correctness, failed scenarios, regressions, then the rest.
+What matters comes first: correctness, failed scenarios, regressions (gating, then
+informational, each with its evidence), then the rest.
+
+The markdown (the PR comment) names its baseline (commit, runs, runners) and the noise band,
+counts every verdict class, folds the no-change rows into <details>, and ends with the
+command that reproduces it. It never passes `limit` characters (GitHub refuses a comment over
+65536): rows that do not fit are left out from the end, and a line says how many and where
+the full report is.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 from typing import Any
 
 from ..analysis.compare import CompareOptions
 from ..contracts.escapes import printable
 from ..contracts.units import fmt
-from .compare_runs import IMPROVEMENT, INSUFFICIENT, NO_CHANGE, NOISY, REGRESSION, FigureReport, Report
+from .compare_runs import (CLASSES, IMPROVEMENT, INSUFFICIENT, MISSING, NO_CHANGE, NOISY, REGRESSION, SUSPICIOUS,
+                           FigureReport, Missing, Report, RunInfo)
 
 MARKER = "<!-- commitbench-compare -->"
 CONFIDENCE = CompareOptions().confidence
-ORDER = {REGRESSION: 0, NOISY: 1, INSUFFICIENT: 2, IMPROVEMENT: 3, NO_CHANGE: 4}
+ORDER = {v: i for i, v in enumerate(CLASSES)}
 SHOWN = {REGRESSION: "REGRESSION", IMPROVEMENT: "improvement", NO_CHANGE: "no change", NOISY: "noisy",
-         INSUFFICIENT: "insufficient"}
+         INSUFFICIENT: "insufficient", SUSPICIOUS: "suspicious", MISSING: "missing"}
+MAX_COMMENT = 65536  # GitHub's limit on a comment body
+SHOWN_RUNS = 3  # runs named per side; the rest are counted
 HEADLINE = {REGRESSION: "regression found", NO_CHANGE: "no regression", INSUFFICIENT: "could not compare"}
 
 
@@ -37,9 +48,51 @@ def level(value: float | None, unit: str) -> str:
 
 
 def rows(report: Report) -> list[tuple[str, FigureReport]]:
-    """(scenario, figure) pairs, worst verdict first, then by scenario and figure."""
+    """(scenario, figure) pairs, worst verdict first (a gating regression before an
+    informational one), then by scenario and figure."""
     out = [(s.scenario, f) for s in report.series for f in s.figures]
-    return sorted(out, key=lambda r: (ORDER.get(r[1].comparison.verdict, 9), r[0], r[1].figure))
+    return sorted(out, key=lambda r: (ORDER.get(r[1].verdict, 99), not r[1].gating, r[0], r[1].figure))
+
+
+def shown(f: FigureReport) -> str:
+    v = SHOWN.get(f.verdict, f.verdict)
+    return f"{v} (informational)" if f.verdict == REGRESSION and not f.gating else v
+
+
+def counts_line(report: Report) -> str:
+    counts = report.counts()
+    informational = len(report.informational_regressions)
+    out = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in counts.items())
+    return out + (f" ({informational} of the regressions informational)" if informational else "")
+
+
+def runs_named(runs: list[RunInfo]) -> str:
+    names = [r.run_uid[:8] if r.run_uid else f"#{r.benchmark_id}" for r in runs]
+    more = f" and {len(names) - SHOWN_RUNS} more" if len(names) > SHOWN_RUNS else ""
+    hosts = sorted({r.runner_host for r in runs if r.runner_host})
+    return (f"run{'s' if len(names) != 1 else ''} {', '.join(names[:SHOWN_RUNS])}{more}"
+            + (f" on {', '.join(hosts)}" if hosts else " (runner unknown)"))
+
+
+def baseline(report: Report) -> str:
+    def side(ref, runs: list[RunInfo]) -> str:
+        commit = f" at commit {ref.commit_id[:8]}" if ref.how == "run" and ref.commit_id else ""
+        return f"{ref.label}{commit}: {runs_named(runs)}"
+    return f"{side(report.base, report.base_runs)}; head {side(report.head, report.head_runs)}"
+
+
+def noise_band(report: Report) -> str:
+    noises = sorted(f.comparison.noise for s in report.series for f in s.figures if f.comparison.noise is not None)
+    hist = max((f.comparison.history_runs for s in report.series for f in s.figures), default=0)
+    where = f"base history of up to {hist} runs and the runs themselves" if hist else "the runs themselves"
+    if not noises:
+        band = "run-to-run noise unknown (one run a side and no history: nothing estimates it)"
+    else:
+        band = (f"run-to-run noise {noises[0] * 100:.1f}-{noises[-1] * 100:.1f} % "
+                f"(median {statistics.median(noises) * 100:.1f} %) over {len(noises)} figures, from the {where}")
+    thresholds = sorted({f.threshold for s in report.series for f in s.figures if f.unit != "count"})
+    thr = "/".join(f"{t:.0%}" for t in thresholds) or "-"
+    return f"{band}; {CONFIDENCE:.0%} intervals; thresholds {thr} ({report.context} context)"
 
 
 def title(report: Report) -> str:
@@ -61,20 +114,41 @@ def first_line(text: str | None) -> str:
 
 
 def text(report: Report) -> str:
-    out = [printable(title(report))]
-    out += [printable(p) for p in problems(report)]
-    table = [["SCENARIO", "FIGURE", "BASE", "HEAD", "CHANGE", "CI", "THRESHOLD", "VERDICT", "RUNS B/H/HIST"]]
+    out = [printable(title(report))] + [printable(p) for p in problems(report)]
+    out += [printable("baseline " + baseline(report)), printable("noise band: " + noise_band(report)),
+            printable("verdicts: " + counts_line(report))]
+    table = [["SCENARIO", "FIGURE", "BASE", "HEAD", "CHANGE", "CI", "THRESHOLD", "VERDICT", "GATES", "RUNS B/H/HIST"]]
     for scenario, f in rows(report):
         c = f.comparison
         table.append([scenario, f.figure, level(c.base_level, f.unit), level(c.head_level, f.unit), pct(c.change),
-                      interval(c.ci), _threshold(f),
-                      SHOWN.get(c.verdict, c.verdict), f"{c.base_runs}/{c.head_runs}/{c.history_runs}"])
+                      interval(c.ci), _threshold(f), shown(f), "yes" if f.gating else "no",
+                      f"{c.base_runs}/{c.head_runs}/{c.history_runs}"])
     if len(table) > 1:
         table = [[printable(c) for c in r] for r in table]
         widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
         out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+    out += [printable(f"evidence, {line}") for line in evidence_lines(rows(report))]
+    out += [printable(f"missing: {missing_name(m)}: {m.reason}") for m in report.missing]
     out += _left_out(report, printable)
     return "\n".join(out) + "\n"
+
+
+def evidence_lines(shown_rows: list[tuple[str, FigureReport]]) -> list[str]:
+    """One line per scenario with a regressed figure: what regressed, then its scenario's
+    deltas, e.g. "compiled_decode: time_to_next_token_secs +8.0 %; GPU util 92 → 71 % in
+    decode; host-bound"."""
+    by_scenario: dict[str, list[FigureReport]] = {}
+    for scenario, f in shown_rows:
+        if f.evidence is not None:
+            by_scenario.setdefault(scenario, []).append(f)
+    def moved(f: FigureReport) -> str:  # a tally from 0 has no relative change: its delta follows
+        return f.figure if f.comparison.change is None else f"{f.figure} {pct(f.comparison.change)}"
+    return [f"{scenario}: " + ", ".join(map(moved, figs))
+            + f"; {figs[0].evidence.summary()}" for scenario, figs in by_scenario.items()]
+
+
+def missing_name(m: Missing) -> str:
+    return m.scenario if m.figure is None else f"{m.scenario} {m.figure}"
 
 
 def _threshold(f: FigureReport) -> str:
@@ -84,7 +158,8 @@ def _threshold(f: FigureReport) -> str:
 
 
 def _left_out(report: Report, esc) -> list[str]:
-    out = [esc(f"{s.scenario}: {s.note}") for s in report.series if s.note]
+    """What was not compared, and why (the missing ones are listed as missing)."""
+    out = [esc(f"{s.scenario}: {s.note}") for s in report.series if s.note and not s.missing]
     if report.only_base:
         out.append(esc("only on base (not compared): " + ", ".join(report.only_base)))
     if report.only_head:
@@ -101,54 +176,108 @@ def md(value: str) -> str:
     return value
 
 
-def markdown(report: Report) -> str:
-    icon = {REGRESSION: ":x:", NO_CHANGE: ":white_check_mark:", INSUFFICIENT: ":grey_question:"}[report.verdict]
-    counts = report.counts()
-    summary = ", ".join(f"{n} {SHOWN.get(v, v)}" for v, n in sorted(counts.items(), key=lambda kv: ORDER.get(kv[0], 9)))
-    out = [MARKER, f"### commitbench: {icon} {md(title(report))}", ""]
-    if summary:
-        out += [f"{summary} (per figure, tested at the level of runs; CI = {CONFIDENCE:.0%} confidence interval of "
-                "the change of the median)", ""]
-    out += [f"- **{md(p)}**" for p in problems(report)]
-    if problems(report):
-        out.append("")
+TABLE_HEAD = ["| scenario | figure | base | head | change | CI | noise | verdict | gates | runs b/h/hist |",
+              "|---|---|---:|---:|---:|---|---:|---|---|---|"]
+
+
+def _md_row(scenario: str, f: FigureReport) -> str:
+    c = f.comparison
+    verdict = md(shown(f))
+    verdict = f"**{verdict}**" if f.verdict == REGRESSION and f.gating else verdict
+    noise = "-" if c.noise is None else f"{c.noise * 100:.1f} %"
+    return (f"| {md(scenario)} | {md(f.figure)} | {level(c.base_level, f.unit)} | {level(c.head_level, f.unit)} "
+            f"| {pct(c.change)} | {interval(c.ci)} | {noise} | {verdict} | {'yes' if f.gating else 'no'} "
+            f"| {c.base_runs}/{c.head_runs}/{c.history_runs} |")
+
+
+def markdown(report: Report, command: str | None = None, full_report: str | None = None,
+             limit: int = MAX_COMMENT) -> str:
+    """The PR comment. `command` reproduces it (its last line); `full_report` is where the
+    rows that do not fit within `limit` characters can be read (a job artifact, a URL)."""
     table = rows(report)
-    head = ["| scenario | figure | base | head | change | CI | verdict | runs b/h/hist |",
-            "|---|---|---:|---:|---:|---|---|---|"]
+    regressed = [r for r in table if r[1].verdict == REGRESSION]
+    others = [r for r in table if r[1].verdict not in (REGRESSION, NO_CHANGE)]
+    unchanged = [r for r in table if r[1].verdict == NO_CHANGE]
+    total = len(problems(report)) + len(table) + len(report.missing)
+    lo, hi = 0, total  # the most rows that fit: rows (problems first) are kept in the order shown
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(_markdown(report, regressed, others, unchanged, mid, command, full_report)) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    out = _markdown(report, regressed, others, unchanged, lo, command, full_report)
+    if len(out) > limit:
+        raise ValueError(f"the comment's fixed parts alone are {len(out)} characters, over the limit of {limit}")
+    return out
 
-    def line(scenario: str, f: FigureReport) -> str:
-        c = f.comparison
-        verdict = SHOWN.get(c.verdict, c.verdict)
-        verdict = f"**{verdict}**" if c.verdict == REGRESSION else verdict
-        return (f"| {md(scenario)} | {md(f.figure)} | {level(c.base_level, f.unit)} | {level(c.head_level, f.unit)} "
-                f"| {pct(c.change)} | {interval(c.ci)} | {verdict} | {c.base_runs}/{c.head_runs}/{c.history_runs} |")
 
-    notable = [r for r in table if r[1].comparison.verdict not in (NO_CHANGE,)]
-    if notable:
-        out += head + [line(*r) for r in notable] + [""]
-    rest = [r for r in table if r not in notable]
-    if rest:
-        out += [f"<details><summary>{len(rest)} figure{'s' if len(rest) != 1 else ''} with no change</summary>", ""] + head \
-            + [line(*r) for r in rest] + ["", "</details>", ""]
+def _markdown(report: Report, regressed: list, others: list, unchanged: list, keep: int, command: str | None,
+              full_report: str | None) -> str:
+    icon = {REGRESSION: ":x:", NO_CHANGE: ":white_check_mark:", INSUFFICIENT: ":grey_question:"}[report.verdict]
+    out = [MARKER, f"### commitbench: {icon} {md(title(report))}", "",
+           f"**Baseline:** {md(baseline(report))}", "",
+           f"**Noise band:** {md(noise_band(report))}", "",
+           f"**Verdicts** (per figure, tested at the level of runs): {md(counts_line(report))}", ""]
+    left = keep
+
+    def take(items: list) -> list:
+        nonlocal left
+        kept = items[:max(left, 0)]
+        left -= len(kept)
+        return kept
+
+    kept = take(problems(report))
+    out += [f"- **{md(p)}**" for p in kept] + ([""] if kept else [])
+    kept = take(regressed)
+    if kept:
+        out += ["#### Regressions", ""] + TABLE_HEAD + [_md_row(*r) for r in kept] + [""]
+        lines = evidence_lines(kept)
+        out += [f"- evidence, {md(line)}" for line in lines] + ([""] if lines else [])
+    kept = take(others)
+    if kept:
+        out += ["#### Other verdicts", ""] + TABLE_HEAD + [_md_row(*r) for r in kept] + [""]
+    kept = take(report.missing)
+    if kept:
+        out += ["#### Missing on head", ""] + [f"- {md(missing_name(m))}: {md(m.reason)}" for m in kept] + [""]
+    kept = take(unchanged)
+    if kept:
+        out += [f"<details><summary>{len(kept)} figure{'s' if len(kept) != 1 else ''} with no change</summary>", ""] \
+            + TABLE_HEAD + [_md_row(*r) for r in kept] + ["", "</details>", ""]
     out += [f"- {md(x)}" for x in _left_out(report, lambda s: s)]
+    omitted = len(problems(report)) + len(regressed) + len(others) + len(report.missing) + len(unchanged) - keep
+    if omitted > 0:
+        where = md(full_report) if full_report else "the JSON report (the command below with `--format json`)"
+        out += ["", f"**{omitted} more row{'s' if omitted != 1 else ''}: full report at {where}**"]
+    if command:  # the database is not named: its URL may hold a password
+        out += ["", "Reproduce (against the same database: `--db` or `$DATABASE_URL`):", "", "```sh",
+                command.replace("`", "'"), "```"]
     return "\n".join(out).rstrip() + "\n"
 
 
 def as_json(report: Report) -> str:
     def figure(f: FigureReport) -> dict[str, Any]:
         c = f.comparison
+        ev = None if f.evidence is None else {
+            "summary": f.evidence.summary(), "hints": list(f.evidence.hints), "phases": list(f.evidence.phases),
+            "deltas": [{"quantity": d.quantity, "phase": d.phase, "base": d.base, "head": d.head, "text": d.text}
+                       for d in f.evidence.deltas]}
         return {"figure": f.figure, "unit": f.unit, "direction": f.direction, "threshold": f.threshold,
-                "verdict": c.verdict, "change": c.change, "ci": list(c.ci) if c.ci else None,
+                "gating": f.gating, "verdict": c.verdict, "change": c.change, "ci": list(c.ci) if c.ci else None,
                 "base": c.base_level, "head": c.head_level, "base_runs": c.base_runs, "head_runs": c.head_runs,
-                "history_runs": c.history_runs, "noise": c.noise, "reason": c.reason}
+                "history_runs": c.history_runs, "noise": c.noise, "reason": c.reason, "evidence": ev}
 
-    def side(r) -> dict[str, Any]:
-        return {"ref": r.ref, "how": r.how, "branch": r.branch, "commit_id": r.commit_id, "runs": len(r.benchmark_ids)}
+    def side(r, runs: list[RunInfo]) -> dict[str, Any]:
+        return {"ref": r.ref, "how": r.how, "branch": r.branch, "commit_id": r.commit_id, "runs": len(r.benchmark_ids),
+                "run_uids": [x.run_uid for x in runs],
+                "runners": sorted({x.runner_host for x in runs if x.runner_host})}
 
-    doc = {"format": "commitbench.compare/1", "verdict": report.verdict, "base": side(report.base),
-           "head": side(report.head), "problems": problems(report),
+    doc = {"format": "commitbench.compare/1", "verdict": report.verdict, "context": report.context,
+           "counts": report.counts(), "base": side(report.base, report.base_runs),
+           "head": side(report.head, report.head_runs), "problems": problems(report),
            "series": [{"series_key": s.series_key, "scenario": s.scenario, "model": s.model_id, "gpu": s.gpu_name,
                        "correctness": s.correctness, "failure": s.failure, "note": s.note,
                        "figures": [figure(f) for f in s.figures]} for s in report.series],
+           "missing": [{"scenario": m.scenario, "figure": m.figure, "reason": m.reason} for m in report.missing],
            "only_base": report.only_base, "only_head": report.only_head}
     return json.dumps(doc, indent=2) + "\n"

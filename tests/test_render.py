@@ -1,0 +1,115 @@
+"""The PR comment (render.markdown), parsed: baseline, noise band, counts of every class,
+what comes first, folded no-change rows, the size limit with its "N more rows" line, and
+the reproducing command last. Reports are built from literal comparisons."""
+
+from __future__ import annotations
+
+import re
+
+from benchmark.analysis.compare import Comparison
+from benchmark.analysis.evidence import Delta, Evidence
+from benchmark.verdicts import render
+from benchmark.verdicts.compare_runs import CLASSES, FigureReport, Missing, Report, RunInfo, SeriesReport
+from db.figures_read import RefRuns
+
+BASE = RefRuns("main", "branch", "main (c0ffee00)", "main", "c0ffee00" + "1" * 32, [1, 2])
+HEAD = RefRuns("pr-7", "branch", "pr-7 (feed0000)", "pr-7", "feed0000" + "2" * 32, [3])
+RUNS_B = [RunInfo(1, "aaaaaaaa-1111", BASE.commit_id, "runner-1"),
+          RunInfo(2, "bbbbbbbb-2222", BASE.commit_id, "runner-2")]
+RUNS_H = [RunInfo(3, "cccccccc-3333", HEAD.commit_id, "runner-1")]
+COMMAND = "commitbench compare --base main --head pr-7 --context pr --format markdown"
+
+
+def fig(name: str, verdict: str, change: float = 0.0, gating: bool = True, noise: float | None = 0.005,
+        evidence: Evidence | None = None) -> FigureReport:
+    c = Comparison(verdict, change, (change - 0.01, change + 0.01), 0.01, 0.01 * (1 + change), 1, 1, 10, noise, "")
+    return FigureReport(name, "s", "lower", 0.02, c, gating, evidence)
+
+
+def report(figures: list[FigureReport], correctness: list[str] = (), missing: list[Missing] = ()) -> Report:
+    s = SeriesReport("k", "compiled_decode", "m", "cpu", 2, 1, 10, figures, list(correctness))
+    s.missing = list(missing)
+    return Report(BASE, HEAD, [s], only_base=[], only_head=[], context="pr", base_runs=RUNS_B, head_runs=RUNS_H)
+
+
+EV = Evidence((Delta("gpu_util", "decode", 92, 71, "GPU util 92 → 71 % in decode"),), ("host-bound",), ("decode",))
+
+
+def sample() -> Report:
+    return report([fig("time_to_next_token_secs", "regression", 0.08, evidence=EV),
+                   fig("peak_rss_bytes", "regression", 0.20, gating=False, evidence=EV),
+                   fig("time_to_first_token_secs", "suspicious", 0.025, noise=0.009),
+                   fig("compile_prefill_time_secs", "noisy", 0.05, noise=0.04),
+                   fig("time_to_second_token_secs", "no_change", 0.001, noise=0.003),
+                   fig("time_to_third_token_secs", "no_change", -0.002, noise=0.003)],
+                  correctness=["tokens_match_eager: held on every base repetition, fails on 5 of 5 head repetitions"],
+                  missing=[Missing("compiled_decode", "graph_breaks", "absent in 1 of 1 head run(s)")])
+
+
+def table_rows(text: str) -> list[list[str]]:
+    return [[c.strip() for c in ln.strip("|").split(" | ")] for ln in text.splitlines()
+            if ln.startswith("| ") and not ln.startswith("| scenario |")]
+
+
+def test_the_comment_names_baseline_noise_band_and_counts_every_class():
+    out = render.markdown(sample(), command=COMMAND)
+    lines = out.splitlines()
+    assert lines[0] == render.MARKER and lines[1].startswith("### commitbench: :x: head pr-7")
+    base = next(ln for ln in lines if ln.startswith("**Baseline:**"))
+    assert "main (c0ffee00): runs aaaaaaaa, bbbbbbbb on runner-1, runner-2" in base
+    assert "head pr-7 (feed0000): run cccccccc on runner-1" in base
+    band = next(ln for ln in lines if ln.startswith("**Noise band:**"))
+    assert "run-to-run noise 0.3-4.0 % (median 0.5 %) over 6 figures" in band and "(pr context)" in band
+    counts = next(ln for ln in lines if ln.startswith("**Verdicts**"))
+    found = dict((v, int(n)) for n, v in re.findall(r"(\d+) ([a-z ]+?)(?:,|$| \()", counts.split(": ", 1)[1]))
+    assert found == {"regression": 2, "suspicious": 1, "missing": 1, "noisy": 1, "insufficient": 0,
+                     "improvement": 0, "no change": 2}
+    assert len(found) == len(CLASSES) and "(1 of the regressions informational)" in counts
+
+
+def test_correctness_first_then_gating_regressions_then_the_rest_with_no_change_folded():
+    out = render.markdown(sample(), command=COMMAND)
+    at = {k: out.index(k) for k in ("**correctness regression", "#### Regressions", "#### Other verdicts",
+                                    "#### Missing on head", "<details>", "Reproduce")}
+    assert list(at) == sorted(at, key=at.get)
+    regressions = table_rows(out[at["#### Regressions"]:at["#### Other verdicts"]])
+    assert [(r[1], r[7], r[8]) for r in regressions] == [
+        ("time\\_to\\_next\\_token\\_secs", "**REGRESSION**", "yes"),
+        ("peak\\_rss\\_bytes", "REGRESSION (informational)", "no")]
+    assert "- evidence, compiled\\_decode: time\\_to\\_next\\_token\\_secs +8.0 %, peak\\_rss\\_bytes +20.0 %; " \
+           "GPU util 92 → 71 % in decode; host-bound" in out
+    others = table_rows(out[at["#### Other verdicts"]:at["#### Missing on head"]])
+    assert [r[7] for r in others] == ["suspicious", "noisy"]
+    folded = out[at["<details>"]:out.index("</details>")]
+    assert "<summary>2 figures with no change</summary>" in folded
+    assert [r[7] for r in table_rows(folded)] == ["no change", "no change"]
+    assert all(r[7] != "no change" for r in table_rows(out[:at["<details>"]]))
+
+
+def test_the_reproducing_command_is_last():
+    lines = render.markdown(sample(), command=COMMAND).rstrip().splitlines()
+    assert lines[-3:] == ["```sh", COMMAND, "```"]
+    assert lines[-5].startswith("Reproduce")
+
+
+def test_a_comment_over_the_limit_leaves_rows_out_and_says_where_they_are():
+    many = report([fig("time_to_next_token_secs", "regression", 0.08)] * 5
+                  + [fig("time_to_second_token_secs", "no_change", 0.001)] * 3000)
+    out = render.markdown(many, command=COMMAND, full_report="https://ci.example/run/1/artifacts")
+    assert len(out) <= render.MAX_COMMENT
+    shown = len(table_rows(out))
+    more = re.search(r"\*\*(\d+) more rows: full report at https://ci\.example/run/1/artifacts\*\*", out)
+    assert more and shown + int(more.group(1)) == 3005 and shown >= 5  # regressions are kept first
+    assert out.rstrip().splitlines()[-2] == COMMAND  # the command survives the cut
+    small = render.markdown(many, command=COMMAND, limit=4000)
+    assert len(small) <= 4000 and "more rows: full report at the JSON report" in small
+    # hundreds of correctness problems: cut too, never past the limit, never silently
+    broken = report([fig("time_to_next_token_secs", "regression", 0.08)],
+                    correctness=[f"check_{i}: held on every base repetition, fails on 5 of 5 " + "x" * 200
+                                 for i in range(400)])
+    out = render.markdown(broken, command=COMMAND)
+    shown = out.count("- **correctness regression in")
+    more = re.search(r"\*\*(\d+) more rows: full report at", out)
+    assert len(out) <= render.MAX_COMMENT and 0 < shown < 400 and shown + int(more.group(1)) == 401
+    # nothing left out: no such line
+    assert "more row" not in render.markdown(sample(), command=COMMAND)
