@@ -173,7 +173,7 @@ def test_migrate_service_command_against_real_postgresql(pg_server):
     out = subprocess.run([str(COMMITBENCH), *service["command"][1:]], env=child_env(Path("/nonexistent"), Path("/nonexistent")) | env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "schema at 0005 (head)" in out.stdout
+    assert "schema at 0006 (head)" in out.stdout
     assert f"read-only role {READER_ROLE}: SELECT granted; password set" in out.stdout
     assert "reader-secret" not in out.stdout + out.stderr
     url = sa.engine.make_url(pg_server.url("metrics")).set(username=READER_ROLE, password="reader-secret")
