@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import ChangePoint, RegressionReport
+from db.models import Benchmark, ChangePoint, RegressionReport
+from db.query import commit_order
 
 OPEN, CONFIRMED, BISECTED, ACCEPTED, FIXED, WITHDRAWN = "open", "confirmed", "bisected", "accepted", "fixed", \
     "withdrawn"
@@ -242,3 +243,22 @@ def listed(session: Session, branch: str | None = None, repository: str | None =
     if series_keys is not None:
         stmt = stmt.where(RegressionReport.series_key.in_(list(series_keys) or [""]))
     return [view(r) for r in session.scalars(stmt.order_by(RegressionReport.report_id))]
+
+
+def active_at(session: Session, branch: str, benchmark_ids: Sequence[int],
+              series_keys: Sequence[str]) -> list[ReportView]:
+    """Active reports of `branch` for these series that the runs `benchmark_ids` already sit
+    after (in commit order): the level those runs show is the moved one. A report from a
+    later commit than the runs says nothing of them."""
+    runs = select(Benchmark.repository, commit_order().label("at")).where(
+        Benchmark.benchmark_id.in_(list(benchmark_ids) or [-1])).subquery()
+    newest = select(func.max(runs.c.at)).scalar_subquery()
+    repositories = {r or "" for (r,) in session.execute(select(runs.c.repository).distinct())}
+    stmt = (select(RegressionReport)
+            .join(Benchmark, Benchmark.benchmark_id == RegressionReport.benchmark_id)
+            .where(RegressionReport.branch == branch, RegressionReport.state.in_(list(ACTIVE)),
+                   RegressionReport.repository.in_(sorted(repositories) or [""]),
+                   RegressionReport.series_key.in_(list(series_keys) or [""]),
+                   commit_order() <= newest)
+            .order_by(RegressionReport.report_id))
+    return [view(r) for r in session.scalars(stmt)]
