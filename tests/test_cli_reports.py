@@ -57,8 +57,9 @@ def test_a_step_on_main_stays_open_across_later_prs_until_accepted(stepped, caps
                            "--db", url)
         assert code == 0, err  # judged against main's current level: the step is not this PR's
         assert ":white_check_mark:" in out.splitlines()[1] and "REGRESSION" not in out
-        assert (f"main has been slower since `{sha(20)[:12]}` in compiled\\_decode (time\\_to\\_next\\_token\\_mean\\_secs "
-                f"+9.9 %, time\\_to\\_next\\_token\\_secs +9.9 %; reports #{number}, #{number + 1}): not this PR") in out
+        assert (f"main has been slower since `{sha(20)[:12]}` in compiled\\_decode "
+                f"(time\\_to\\_next\\_token\\_mean\\_secs +9.9 %, time\\_to\\_next\\_token\\_secs +9.9 %; "
+                f"reports #{number}, #{number + 1}): not this PR") in out
         assert cli(capsys, "detect", "--db", url)[0] == 0  # main's scan between the PRs keeps them open
         assert set(report_states(url).values()) == {"open"}
     # a PR that does slow things down is still caught: the note hides nothing
