@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from benchmark.cli import main
+from benchmark.cli import reports as reports_cli
 from verdict_data import history, run_of, sha, store_all
 
 
@@ -157,3 +158,24 @@ def test_a_refused_move_writes_nothing(stepped, capsys):
 def test_no_database_yet(tmp_path, capsys):
     code, out, err = cli(capsys, "reports", "list", "--db", f"sqlite:///{tmp_path / 'none.sqlite'}")
     assert code == 2 and "no results stored yet" in err and not (tmp_path / "none.sqlite").exists()
+
+
+def test_bisect_report_records_its_evidence_or_keeps_it_in_a_file(stepped, capsys):
+    from benchmark.cli import bisect
+
+    class Rev:  # what bisect's search hands over: a revision with sha, short and subject
+        sha, short, subject = sha(20), sha(20)[:8], "slow decode step"
+
+    found = {"tool": "commitbench bisect", "first_bad": sha(20), "tested": [{"commit": sha(20), "verdict": "bad"}]}
+    assert bisect._record(stepped, 1, Rev, found) == 0
+    doc = json.loads(cli(capsys, "reports", "show", "1", "--format", "json", "--db", stepped)[1])
+    assert (doc["state"], doc["first_bad_commit"], doc["evidence"]) == ("bisected", sha(20), found)
+    reports_cli.check_bisectable(stepped, 2)  # an open report may become bisected
+    assert cli(capsys, "reports", "fix", "2", "--commit", "abcd", "--db", stepped)[0] == 0
+    with pytest.raises(reports_cli.CommandError, match="report #2 is fixed: it cannot become bisected"):
+        reports_cli.check_bisectable(stepped, 2)  # refused before anything is measured
+    assert bisect._record(stepped, 2, Rev, found) == 2  # refused after measuring: kept in a file
+    err = capsys.readouterr().err
+    path = err.split("the evidence is in ")[1].split(":")[0]
+    assert json.loads(open(path).read()) == found
+    assert f"`commitbench reports bisected 2 --commit {sha(20)} --evidence {path}` records it" in err

@@ -31,7 +31,7 @@ from .errors import error
 
 HELP = "list, show, accept, fix and bisect regression reports; the tracking issue's markdown"
 FORMATS = ("text", "markdown", "json")
-MAX_WHO, MAX_LINK = 255, 2048
+MAX_WHO, MAX_REASON, MAX_LINK = 255, 4000, 2048
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -110,25 +110,26 @@ def _states(value: str | None) -> list[str] | None:
 
 
 def _show(args: argparse.Namespace) -> str:
-    report_id = _id(args.id)
+    report_id = report_id_of(args.id)
     with reading(args) as session:
         r = _get(session, report_id, args.repository)
     return render.show(r) if args.format == "text" else json.dumps(render.as_dict(r), indent=2) + "\n"
 
 
 def _accept(args: argparse.Namespace) -> str:
-    report_id, by, reason = _id(args.id), _line(args.by, "--by", MAX_WHO), _line(args.reason, "--reason", 4000)
+    report_id, by = report_id_of(args.id), _line(args.by, "--by", MAX_WHO)
+    reason = _line(args.reason, "--reason", MAX_REASON)
     link = None if args.link is None else _link(args.link)
     return _moved(args, report_id, lambda s: store.accept(s, report_id, by, reason, link))
 
 
 def _fix(args: argparse.Namespace) -> str:
-    report_id, commit, by = _id(args.id), _commit(args.commit), _by(args.by)
+    report_id, commit, by = report_id_of(args.id), _commit(args.commit), _by(args.by)
     return _moved(args, report_id, lambda s: store.fix(s, report_id, commit, by))
 
 
 def _bisected(args: argparse.Namespace) -> str:
-    report_id, commit, by = _id(args.id), _commit(args.commit), _by(args.by)
+    report_id, commit, by = report_id_of(args.id), _commit(args.commit), _by(args.by)
     evidence = None if args.evidence is None else _evidence(args.evidence)
     return _moved(args, report_id, lambda s: store.bisected(s, report_id, commit, evidence, by))
 
@@ -162,7 +163,7 @@ def _get(session, report_id: int, repository: str | None) -> store.ReportView:
     return r
 
 
-def _id(value: str) -> int:
+def report_id_of(value: str) -> int:
     v = value.strip().removeprefix("#")
     if not v.isdigit() or not 0 < int(v) < 2**31:
         raise CommandError(f"report id must be a number such as 3 or #3, got {value!r}", exitcodes.BAD_INPUT)
@@ -209,6 +210,21 @@ def _evidence(path: Path) -> object:
         raise CommandError(f"--evidence {path}: {e.strerror or e}", exitcodes.BAD_INPUT) from None
     except ValueError as e:  # json.JSONDecodeError and UnicodeDecodeError are ones
         raise CommandError(f"--evidence {path}: not JSON ({e})", exitcodes.BAD_INPUT) from None
+
+
+def check_bisectable(db_url: str, report_id: int) -> None:
+    """Before `bisect --report` measures anything: the report exists and may become bisected."""
+    with reading(argparse.Namespace(db=db_url)) as session:
+        r = _get(session, report_id, None)
+    if store.BISECTED not in store.ALLOWED[r.state]:
+        raise CommandError(f"--report: report #{report_id} is {r.state}: it cannot become bisected",
+                           exitcodes.BAD_INPUT)
+
+
+def record_bisected(db_url: str, report_id: int, commit: str, evidence: object) -> None:
+    """What `bisect --report` found, as `reports bisected` would record it."""
+    args = argparse.Namespace(db=db_url, repository=None)
+    _moved(args, report_id, lambda s: store.bisected(s, report_id, commit, evidence, _by(None)))
 
 
 ACTIONS = {"list": _list, "show": _show, "accept": _accept, "fix": _fix, "bisected": _bisected,
