@@ -22,12 +22,12 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def stepped(sqlite_url, capsys):
-    """main took a 10 % slower step at commit 20 of 40; detect opened its reports."""
-    store_all(sqlite_url, history(40, step_at=20, step=0.10))
-    code, out, _ = cli(capsys, "detect", "--db", sqlite_url)
+def stepped(db_url, capsys):
+    """main took a 10 % slower step at commit 20 of 40; detect opened its reports (SQLite and PostgreSQL)."""
+    store_all(db_url, history(40, step_at=20, step=0.10))
+    code, out, _ = cli(capsys, "detect", "--db", db_url)
     assert code == 0 and "reports: 4 opened" in out.splitlines()[0]
-    return sqlite_url
+    return db_url
 
 
 def report_states(url: str) -> dict[int, str]:
@@ -89,16 +89,16 @@ def test_no_note_without_reports_or_against_an_older_base(sqlite_url, capsys):
     assert code == 0 and "not this PR" not in out  # both before the step
 
 
-def test_list_show_and_moves(stepped, capsys):
+def test_list_show_and_moves(stepped, capsys, tmp_path):
     url = stepped
     code, out, _ = cli(capsys, "reports", "list", "--db", url)
     assert code == 0 and out.splitlines()[0].split() == ["ID", "STATE", "BRANCH", "SCENARIO", "FIGURE", "SINCE",
                                                         "CHANGE", "DETAIL"]
     assert len(out.splitlines()) == 5 and all(" open " in ln for ln in out.splitlines()[1:])
-    evidence = url.removeprefix("sqlite:///") + ".json"
+    evidence = tmp_path / "bisect.json"
     with open(evidence, "w") as f:
         json.dump({"good": sha(19), "bad": sha(20), "steps": 4}, f)
-    assert cli(capsys, "reports", "bisected", "#3", "--commit", sha(20), "--evidence", evidence, "--by", "ci",
+    assert cli(capsys, "reports", "bisected", "#3", "--commit", sha(20), "--evidence", str(evidence), "--by", "ci",
                "--db", url)[:2] == (0, "report #3: bisected\n")
     assert cli(capsys, "reports", "fix", "4", "--commit", "ABCD1234", "--by", "bob", "--db", url)[:2] == \
         (0, "report #4: fixed\n")
