@@ -24,8 +24,8 @@ from pathlib import Path
 
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
-from .pr_comment import (DEFAULT_API, PER_PAGE, REPO, UNREACHABLE, Failure, _call, _call_with_link, _next_page,
-                         api_and_token, read_body, with_marker)
+from .pr_comment import (DEFAULT_API, PER_PAGE, REPO, UNREACHABLE, Failure, api_and_token, call, call_with_link,
+                         next_page, read_body, with_marker)
 
 HELP = "create or update the one GitHub issue whose body starts with a marker (the tracking issue)"
 SCOPE = "issues"
@@ -80,10 +80,10 @@ def upsert(api: str, token: str, repo: str, title: str, body: str, marker: str,
     """("updated" | "created", the issue as GitHub returns it)."""
     existing = find_issue(api, token, repo, marker)
     if existing is not None:
-        return "updated", _call("PATCH", f"{api}/repos/{repo}/issues/{existing['number']}", token, api,
+        return "updated", call("PATCH", f"{api}/repos/{repo}/issues/{existing['number']}", token, api,
                                 {"body": body}, scope=SCOPE)
     payload = {"title": title, "body": body} | ({"labels": labels} if labels else {})
-    return "created", _call("POST", f"{api}/repos/{repo}/issues", token, api, payload, scope=SCOPE)
+    return "created", call("POST", f"{api}/repos/{repo}/issues", token, api, payload, scope=SCOPE)
 
 
 def find_issue(api: str, token: str, repo: str, marker: str) -> dict | None:
@@ -91,10 +91,10 @@ def find_issue(api: str, token: str, repo: str, marker: str) -> dict | None:
     url: str | None = f"{api}/repos/{repo}/issues?state=open&per_page={PER_PAGE}"
     found = []
     while url:
-        page, link = _call_with_link("GET", url, token, api, scope=SCOPE)
+        page, link = call_with_link("GET", url, token, api, scope=SCOPE)
         if not isinstance(page, list):
             raise Failure(f"{api} answered the issue list with something that is not a list", UNREACHABLE)
         found += [i for i in page if "pull_request" not in i
                   and str(i.get("body") or "").split("\n", 1)[0].strip() == marker]
-        url = _next_page(link, api)
+        url = next_page(link, api)
     return min(found, key=lambda i: i.get("number", 0), default=None)  # GitHub lists the newest first

@@ -145,27 +145,27 @@ def upsert(api: str, token: str, repo: str, pr: int, body: str, marker: str,
     """("updated" | "created", the comment as GitHub returns it)."""
     existing = find_comment(api, token, repo, pr, marker, author)
     if existing is not None:
-        return "updated", _call("PATCH", f"{api}/repos/{repo}/issues/comments/{existing['id']}", token, api,
+        return "updated", call("PATCH", f"{api}/repos/{repo}/issues/comments/{existing['id']}", token, api,
                                 {"body": body})
-    return "created", _call("POST", f"{api}/repos/{repo}/issues/{pr}/comments", token, api, {"body": body})
+    return "created", call("POST", f"{api}/repos/{repo}/issues/{pr}/comments", token, api, {"body": body})
 
 
 def find_comment(api: str, token: str, repo: str, pr: int, marker: str, author: str | None) -> dict | None:
     """The oldest comment whose first line is the marker (and by `author`, if given)."""
     url: str | None = f"{api}/repos/{repo}/issues/{pr}/comments?per_page={PER_PAGE}"
     while url:
-        page, link = _call_with_link("GET", url, token, api)
+        page, link = call_with_link("GET", url, token, api)
         if not isinstance(page, list):
             raise Failure(f"{api} answered the comment list with something that is not a list", UNREACHABLE)
         for c in page:
             first = str(c.get("body") or "").split("\n", 1)[0].strip()
             if first == marker and (author is None or (c.get("user") or {}).get("login") == author):
                 return c
-        url = _next_page(link, api)
+        url = next_page(link, api)
     return None
 
 
-def _next_page(link: str, api: str) -> str | None:
+def next_page(link: str, api: str) -> str | None:
     """The Link header's rel="next", only on the API's own host: the token goes nowhere else."""
     m = NEXT_LINK.search(link or "")
     if not m:
@@ -175,11 +175,11 @@ def _next_page(link: str, api: str) -> str | None:
     return m.group(1)
 
 
-def _call(method: str, url: str, token: str, api: str, payload: dict | None = None, scope: str = "pull-requests"):
-    return _call_with_link(method, url, token, api, payload, scope)[0]
+def call(method: str, url: str, token: str, api: str, payload: dict | None = None, scope: str = "pull-requests"):
+    return call_with_link(method, url, token, api, payload, scope)[0]
 
 
-def _call_with_link(method: str, url: str, token: str, api: str, payload: dict | None = None,
+def call_with_link(method: str, url: str, token: str, api: str, payload: dict | None = None,
                     scope: str = "pull-requests"):
     """`scope`: the permission a write needs (pull-requests, issues), named when it is refused."""
     req = urllib.request.Request(url, method=method,
