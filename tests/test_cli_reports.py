@@ -110,6 +110,9 @@ def test_list_show_and_moves(stepped, capsys, tmp_path):
     assert [h["state"] for h in doc["history"]] == ["open", "bisected"]
     code, out, _ = cli(capsys, "reports", "list", "--state", "active", "--format", "json", "--db", url)
     assert sorted(r["report_id"] for r in json.loads(out)["reports"]) == [1, 2, 3]
+    key = doc["series_key"]
+    code, out, _ = cli(capsys, "reports", "list", "--series", key, "--format", "json", "--db", url)
+    assert {r["series_key"] for r in json.loads(out)["reports"]} == {key} and len(json.loads(out)["reports"]) == 2
     code, out, _ = cli(capsys, "reports", "list", "--state", "fixed", "--format", "markdown", "--db", url)
     assert code == 0 and "| #4 | fixed |" in out and "fixed by abcd1234" in out
 

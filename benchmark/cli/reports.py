@@ -1,6 +1,6 @@
 """Regression reports: list them, show one, and move them along their lifecycle.
 
-  commitbench reports list [--branch main] [--state open,confirmed] [--scenario S] [--figure F]
+  commitbench reports list [--branch main] [--state open,confirmed] [--scenario S] [--series KEY] [--figure F]
   commitbench reports show 3
   commitbench reports accept 3 --by alice --reason "paged KV cache: 2 % slower decode, 4x batch" [--link URL]
   commitbench reports fix 3 --commit 1a2b3c4d
@@ -39,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ls = sub.add_parser("list", help="reports, newest last")
     ls.add_argument("--branch")
     ls.add_argument("--state", help=f"comma-separated: {', '.join(STATES)}, or 'active' (open, confirmed, bisected)")
-    ls.add_argument("--scenario")
+    ls.add_argument("--scenario", help="the scenario's name, as results show it")
+    ls.add_argument("--series", help="a series key (`commitbench history --series-list`)")
     ls.add_argument("--figure")
     ls.add_argument("--format", choices=FORMATS, default="text")
     _common(ls)
@@ -90,7 +91,8 @@ def _list(args: argparse.Namespace) -> str:
     states = _states(args.state)
     with reading(args) as session:
         found = store.listed(session, branch=args.branch, repository=args.repository, states=states,
-                             scenario=args.scenario, figure=args.figure)
+                             series_keys=None if args.series is None else [args.series], scenario=args.scenario,
+                             figure=args.figure)
     return {"text": render.text, "markdown": render.markdown, "json": render.as_json}[args.format](found)
 
 
