@@ -2,11 +2,11 @@
 
 `commitbench_reader` may CONNECT to the database, use the schema and SELECT the tables
 and views the dashboards read: nothing else (no alembic_version, no writes). Migration
-0004 creates it (0005 adds change_points, 0006 regression_reports); `commitbench db upgrade` calls `ensure_reader` after every upgrade, so
-grants follow new tables and the password follows COMMITBENCH_READER_PASSWORD (the role
-stays NOLOGIN until one is given). The password never appears in the repository, a log
-line of ours or an error: it is quoted by the server (format %L) and sent as the
-statement's only text.
+0004 creates it (0005 adds change_points, 0006 regression_reports); `commitbench db
+upgrade` calls `ensure_reader` after every upgrade, so grants follow new tables and the
+password follows COMMITBENCH_READER_PASSWORD (the role stays NOLOGIN until one is given).
+The password never appears in the repository, a log line of ours or an error: it is
+quoted by the server (format %L) and sent as the statement's only text.
 """
 
 from __future__ import annotations
