@@ -121,7 +121,8 @@ def overview() -> dict:
     d = (dashboard.Dashboard("commitbench: overview").uid(UIDS["overview"]).tags(["commitbench"])
          .description("Every figure per commit, by repository, branch, GPU and model. Points sit at the commit "
                       "time; click one to open that run. Red annotations: failed or cancelled runs; purple: "
-                      "change points found by `commitbench detect`.")
+                      "change points found by `commitbench detect`; yellow: regression reports still open or "
+                      "accepted (`commitbench reports`).")
          .time("now-30d", "now").timezone("utc").tooltip(model.DashboardCursorSync.CROSSHAIR).readonly())
     d = _identity_vars(d, scenario=True)
     d = (d.with_variable(dashboard.CustomVariable("metric").label("Figure").values(",".join(FIGURES))
@@ -131,6 +132,7 @@ def overview() -> dict:
                         .current(model.VariableOption(text="20", value="20", selected=True))))
     d = (d.annotation(_annotation("Failed and cancelled runs", q.failed_runs_annotation(), "red"))
          .annotation(_annotation("Change points", q.change_points_annotation(), "purple"))
+         .annotation(_annotation("Regression reports", q.reports_annotation(), "yellow"))
          .link(dashboard.DashboardLink("Run").url(f"/d/{UIDS['run']}/run").include_vars(True).keep_time(True))
          .link(dashboard.DashboardLink("Compare").url(f"/d/{UIDS['compare']}/compare").include_vars(True)))
 

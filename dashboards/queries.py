@@ -132,6 +132,21 @@ def change_points_annotation() -> str:
             "ORDER BY 1")
 
 
+
+def reports_annotation() -> str:
+    """Regression reports (`commitbench reports`) not fixed or withdrawn, at the commit of
+    their step: open (or confirmed, bisected) ones nobody has decided on, and accepted ones
+    with who accepted them and why. Tagged with the state, so the two read apart."""
+    return ("SELECT b.plotted_at AS \"time\", 'report #' || r.report_id || ' ' || r.state || ': ' || r.figure\n"
+            "  || ' of ' || COALESCE(r.scenario, r.series_key) || ' ' || to_char(r.magnitude * 100, 'FMSG990.0')\n"
+            "  || chr(37) || ' since ' || left(r.commit_id, 8)\n"
+            "  || CASE WHEN r.state = 'accepted' THEN ' (accepted by ' || COALESCE(r.accepted_by, '?') || ': '\n"
+            "  || COALESCE(left(r.reason, 200), '') || ')' ELSE '' END AS text, r.state AS tags\n"
+            "FROM regression_reports r JOIN benchmarks b ON b.benchmark_id = r.benchmark_id\n"
+            f"WHERE $__timeFilter(b.plotted_at) AND {BENCH_FILTER}\n"
+            "  AND r.scenario IN (${scenario:sqlstring}) AND r.state IN ('open', 'confirmed', 'bisected', 'accepted')\n"
+            "ORDER BY 1")
+
 # -- variables -------------------------------------------------------------------------
 
 REPOSITORIES = "SELECT DISTINCT COALESCE(repository, '') FROM benchmarks ORDER BY 1"

@@ -226,3 +226,50 @@ class ChangePoint(Base):
         Index("ix_change_points_benchmark_id", "benchmark_id"),
         Index("ix_change_points_state", "state"),
     )
+
+
+class RegressionReport(Base):
+    """A regression change point as an object with a lifecycle (db/reports.py, migration 0006)."""
+
+    __tablename__ = "regression_reports"
+
+    report_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository: Mapped[str] = mapped_column(String(512), nullable=False)  # '' for none
+    branch: Mapped[str] = mapped_column(String(255), nullable=False)
+    series_key: Mapped[str] = mapped_column(String(32), nullable=False)
+    scenario: Mapped[str | None] = mapped_column(String(255))
+    figure: Mapped[str] = mapped_column(String(128), nullable=False)
+    gpu_name: Mapped[str | None] = mapped_column(String(255))
+    model_id: Mapped[str | None] = mapped_column(String(512))
+    commit_id: Mapped[str] = mapped_column(String(72), nullable=False)  # the change point's commit
+    previous_commit_id: Mapped[str | None] = mapped_column(String(72))
+    benchmark_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("benchmarks.benchmark_id", ondelete="CASCADE", name="fk_regression_reports_benchmark_id"),
+        nullable=False,
+    )
+    change_point_id: Mapped[int | None] = mapped_column(
+        Integer,
+        ForeignKey("change_points.change_point_id", ondelete="SET NULL", name="fk_regression_reports_change_point_id"),
+    )
+    before: Mapped[float | None] = mapped_column(Double)
+    after: Mapped[float | None] = mapped_column(Double)
+    magnitude: Mapped[float | None] = mapped_column(Double)
+    direction: Mapped[str | None] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    first_bad_commit: Mapped[str | None] = mapped_column(String(72))
+    evidence: Mapped[Any | None] = mapped_column(JSONType)
+    accepted_by: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    fixed_by_commit: Mapped[str | None] = mapped_column(String(72))
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("repository", "branch", "series_key", "figure", "commit_id",
+                         name="uq_regression_reports_identity"),
+        Index("ix_regression_reports_state", "state"),
+        Index("ix_regression_reports_benchmark_id", "benchmark_id"),
+    )

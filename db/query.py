@@ -10,7 +10,7 @@ time sort by their start.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -266,3 +266,40 @@ def series_metrics(session: Session, series_key: str) -> list[str]:
     """The figures a series has stored, by name."""
     return list(session.scalars(select(MetricRow.name).where(MetricRow.series_key == series_key)
                                 .group_by(MetricRow.name).order_by(MetricRow.name)))
+
+
+
+@dataclass
+class RunnerRuns:
+    """One (repository, branch, runner host, GPU)'s runs, for `commitbench status`."""
+
+    repository: str | None
+    branch: str | None
+    runner_host: str | None
+    gpu_name: str | None
+    latest_finished: float | None = None  # unix: when the newest finished run finished (or started)
+    latest_commit: str | None = None
+    statuses: list[str] = field(default_factory=list)  # finished runs' statuses, newest first
+    running: int = 0  # runs not finished (in progress, or their runner died)
+
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def runner_runs(session: Session, branch: str | None = None, repository: str | None = None) -> list[RunnerRuns]:
+    """Every (repository, branch, runner)'s runs, newest first by when they ran."""
+    when = func.coalesce(Benchmark.finished_at, Benchmark.started_at, Benchmark.created_at)
+    stmt = select(Benchmark.repository, Benchmark.branch, Benchmark.runner_host, Benchmark.gpu_name,
+                  Benchmark.status, Benchmark.commit_id, when).where(*_filters(branch, repository)) \
+        .order_by(when.desc(), Benchmark.benchmark_id.desc())
+    groups: dict[tuple, RunnerRuns] = {}
+    for repo, br, host, gpu, status, commit, at in session.execute(stmt):
+        g = groups.setdefault((repo, br, host, gpu), RunnerRuns(repo, br, host, gpu))
+        if status not in FINISHED:
+            g.running += 1
+            continue
+        if g.latest_finished is None:
+            g.latest_finished, g.latest_commit = unix(at), commit
+        g.statuses.append(status)
+    return sorted(groups.values(), key=lambda g: (g.repository or "", g.branch or "", g.runner_host or "",
+                                                  g.gpu_name or ""))

@@ -2,11 +2,11 @@
 
 `commitbench_reader` may CONNECT to the database, use the schema and SELECT the tables
 and views the dashboards read: nothing else (no alembic_version, no writes). Migration
-0004 creates it (0005 adds change_points); `commitbench db upgrade` calls `ensure_reader` after every upgrade, so
-grants follow new tables and the password follows COMMITBENCH_READER_PASSWORD (the role
-stays NOLOGIN until one is given). The password never appears in the repository, a log
-line of ours or an error: it is quoted by the server (format %L) and sent as the
-statement's only text.
+0004 creates it (0005 adds change_points, 0006 regression_reports); `commitbench db
+upgrade` calls `ensure_reader` after every upgrade, so grants follow new tables and the
+password follows COMMITBENCH_READER_PASSWORD (the role stays NOLOGIN until one is given).
+The password never appears in the repository, a log line of ours or an error: it is
+quoted by the server (format %L) and sent as the statement's only text.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ READER_ROLE = "commitbench_reader"
 PASSWORD_ENV = "COMMITBENCH_READER_PASSWORD"
 READ_TABLES = ("benchmarks", "metrics", "scenario_runs", "device_measurements", "model_measurements",
                "run_figures")  # what migration 0004 grants (and its downgrade revokes): fixed
-LATER_READ_TABLES = ("change_points",)  # 0005
+LATER_READ_TABLES = ("change_points", "regression_reports")  # 0005, 0006
 
 
 @dataclass

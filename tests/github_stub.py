@@ -11,6 +11,10 @@ comments in memory so a test can read them back:
   POST  /repos/{owner}/{repo}/issues/{number}/comments   201 the comment, with a Location
         header; 422 "Validation Failed" without a body, or a body over 65536 characters
   PATCH /repos/{owner}/{repo}/issues/comments/{id}       200 the comment; 404; 422 as above
+  GET   /repos/{owner}/{repo}/issues                     200 a page of open issues (and pull requests,
+        each with a "pull_request" key), newest first, paginated the same way; state=open only
+  POST  /repos/{owner}/{repo}/issues                     201 the issue; 422 without a title
+  PATCH /repos/{owner}/{repo}/issues/{number}            200 the issue with its new body; 404
   anything else                                          404 {"message": "Not Found"}
 
 Every call needs `Authorization: Bearer <token>` (or `token <token>`): 401 "Bad credentials"
@@ -25,6 +29,7 @@ node ids that resolve, or permissions beyond the two tokens.
 
 Sources (GitHub's REST API reference, version 2022-11-28):
   https://docs.github.com/en/rest/issues/comments
+  https://docs.github.com/en/rest/issues/issues
   https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api
   https://docs.github.com/en/rest/authentication/authenticating-to-the-rest-api
   https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api#user-agent
@@ -57,6 +62,8 @@ class GitHubStub(LoopbackServer):
         # repository -> issue number -> comments (oldest first); a pull request is an issue
         self.issues: dict[str, dict[int, list[dict]]] = {
             repo: {n: [] for n in numbers} for repo, numbers in (pulls or {"octo/lib": [1]}).items()}
+        # repository -> opened issues (not the pull requests above), by number
+        self.opened: dict[str, dict[int, dict]] = {repo: {} for repo in self.issues}
         self.requests: list[tuple[str, str, str]] = []
         self._ids = 1000
         self._lock = threading.Lock()
@@ -73,6 +80,14 @@ class GitHubStub(LoopbackServer):
     def add(self, repo: str, number: int, body: str, login: str = "someone", kind: str = "User") -> dict:
         with self._lock:
             return self._create(repo, number, body, login, kind)
+
+    def tracked(self, repo: str) -> list[dict]:
+        """The repository's opened issues, oldest first."""
+        return [dict(i) for _, i in sorted(self.opened[repo].items())]
+
+    def open_issue(self, repo: str, title: str, body: str, login: str = "someone") -> dict:
+        with self._lock:
+            return self._new_issue(repo, title, body, [], login)
 
     # ------------------------------------------------------------ the API
 
@@ -95,6 +110,15 @@ class GitHubStub(LoopbackServer):
                     if method == "POST":
                         self._writable(role)
                         return self._post(m.group(1), int(m.group(2)), body)
+                if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues", path):
+                    if method == "GET":
+                        return self._issues(m.group(1), parse_qs(query), path)
+                    if method == "POST":
+                        self._writable(role)
+                        return self._post_issue(m.group(1), body)
+                if (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)", path)) and method == "PATCH":
+                    self._writable(role)
+                    return self._patch_issue(m.group(1), int(m.group(2)), body)
                 if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path):
                     if method == "PATCH":
                         self._writable(role)
@@ -125,13 +149,15 @@ class GitHubStub(LoopbackServer):
         return self.issues[repo][number]
 
     def _list(self, repo, number, query, path):
-        comments = self._issue(repo, number)
+        return self._page(self._issue(repo, number), query, path)
+
+    def _page(self, items, query, path):
         try:
             per_page = min(int((query.get("per_page") or ["30"])[0]), 100)
             page = max(int((query.get("page") or ["1"])[0]), 1)
         except ValueError:
             per_page, page = 30, 1
-        last = max(1, -(-len(comments) // per_page))
+        last = max(1, -(-len(items) // per_page))
         base = f"{self.url}{path}?per_page={per_page}&page="
         links = []
         if page < last:
@@ -139,7 +165,7 @@ class GitHubStub(LoopbackServer):
         if page > 1:
             links += [f'<{base}1>; rel="first"', f'<{base}{page - 1}>; rel="prev"']
         headers = {"Link": ", ".join(links)} if links else {}
-        return 200, [dict(c) for c in comments[(page - 1) * per_page: page * per_page]], headers
+        return 200, [dict(c) for c in items[(page - 1) * per_page: page * per_page]], headers
 
     @staticmethod
     def _check_body(body) -> str:
@@ -165,6 +191,41 @@ class GitHubStub(LoopbackServer):
                 c["body"], c["updated_at"] = text, "2024-01-02T00:00:00Z"
                 return 200, dict(c), {}
         raise Reply(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"})
+
+    def _issues(self, repo, query, path):
+        if repo not in self.opened:
+            raise Reply(404, {"message": "Not Found", "documentation_url": REST, "status": "404"})
+        pulls = [{"number": n, "title": f"pull request {n}", "body": "", "state": "open",
+                  "pull_request": {"url": f"{self.url}/repos/{repo}/pulls/{n}"}} for n in self.issues[repo]]
+        both = sorted([*self.opened[repo].values(), *pulls], key=lambda i: -i["number"])  # newest first
+        return self._page([dict(i) for i in both], query, path)
+
+    def _post_issue(self, repo, body):
+        if repo not in self.opened:
+            raise Reply(404, {"message": "Not Found", "documentation_url": REST, "status": "404"})
+        if not isinstance(body, dict) or not isinstance(body.get("title"), str) or not body["title"].strip():
+            raise Reply(422, {"message": "Validation Failed", "status": "422",
+                              "errors": [{"resource": "Issue", "code": "missing_field", "field": "title"}]})
+        issue = self._new_issue(repo, body["title"], self._check_body(body), list(body.get("labels") or []),
+                                self.login)
+        return 201, issue, {"Location": issue["url"]}
+
+    def _patch_issue(self, repo, number, body):
+        issue = self.opened.get(repo, {}).get(number)
+        if issue is None:
+            raise Reply(404, {"message": "Not Found", "documentation_url": REST, "status": "404"})
+        issue["body"], issue["updated_at"] = self._check_body(body), "2024-01-02T00:00:00Z"
+        return 200, dict(issue), {}
+
+    def _new_issue(self, repo, title, text, labels, login) -> dict:
+        number = max([*self.opened[repo], *self.issues[repo], 0]) + 1  # issues and pulls share numbers
+        issue = {"number": number, "id": 5000 + number, "title": title, "body": text, "state": "open",
+                 "labels": [{"name": n} for n in labels], "user": {"login": login},
+                 "url": f"{self.url}/repos/{repo}/issues/{number}",
+                 "html_url": f"https://github.com/{repo}/issues/{number}",
+                 "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"}
+        self.opened[repo][number] = issue
+        return dict(issue)
 
     def _create(self, repo, number, text, login, kind) -> dict:
         self._ids += 1

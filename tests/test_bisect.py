@@ -77,6 +77,8 @@ def repo(tmp_path):
     (["--rounds", "0"], "--rounds must be an integer from 1 to 100"),
     (["--repetitions", "0"], "repetitions must be an integer"),
     (["--install", "{pip} install ."], "--install: unknown placeholder {pip}"),
+    (["--report", "x"], "report id must be a number such as 3 or #3, got 'x'"),
+    (["--report", "5"], "no results stored yet"),  # no database: no report #5 to record into
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, repo, cb, monkeypatch, capsys, args, message):
     monkeypatch.setenv("COMMITBENCH_HOME", str(cb.home))

@@ -173,7 +173,7 @@ def test_migrate_service_command_against_real_postgresql(pg_server):
     out = subprocess.run([str(COMMITBENCH), *service["command"][1:]], env=child_env(Path("/nonexistent"), Path("/nonexistent")) | env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "schema at 0005 (head)" in out.stdout
+    assert "schema at 0006 (head)" in out.stdout
     assert f"read-only role {READER_ROLE}: SELECT granted; password set" in out.stdout
     assert "reader-secret" not in out.stdout + out.stderr
     url = sa.engine.make_url(pg_server.url("metrics")).set(username=READER_ROLE, password="reader-secret")
@@ -402,6 +402,28 @@ def test_panels_return_the_stored_values(filled_pg):
                              r"\[compile_mode=default\] at 000000\d\d \(detected; was 0\.010\d+, now 0\.011\d+\)$",
                              shown[commit])
                 assert m and 7.0 <= float(m.group(1)) <= 11.0, shown[commit]
+            # detect opened a report for each regression point: shown open, then accepted with who and why
+            anno = next(a for a in d["annotations"]["list"] if a["name"] == "Regression reports")
+            step = "00000012" + "c" * 32
+
+            def reports_shown() -> dict[str, tuple[str, str]]:
+                return {at[r["time"].replace(tzinfo=timezone.utc).timestamp()]: (r["text"], r["tags"])
+                        for r in g.run(anno["target"]["rawSql"]).mappings()
+                        if ": time_to_next_token_secs of " in r["text"]}
+            regressions = {c for (c,) in conn.execute(sa.text(
+                "SELECT commit_id FROM change_points WHERE figure = 'time_to_next_token_secs' AND state = 'detected' "
+                "AND verdict = 'regression'"))}
+            assert set(reports_shown()) == regressions and step in regressions
+            text, tag = reports_shown()[step]
+            assert tag == "open" and re.match(r"report #\d+ open: time_to_next_token_secs of compiled_decode"
+                                              r"\[compile_mode=default\] \+\d+\.\d% since 00000012$", text), text
+            conn.execute(sa.text("UPDATE regression_reports SET state = 'accepted', accepted_by = 'alice', "
+                                 "reason = 'a trade-off' WHERE commit_id = :c"), {"c": step})
+            text, tag = reports_shown()[step]
+            assert tag == "accepted" and text.endswith("since 00000012 (accepted by alice: a trade-off)"), text
+            conn.execute(sa.text("UPDATE regression_reports SET state = 'fixed' WHERE commit_id = :c"), {"c": step})
+            assert step not in reports_shown()
+            conn.rollback()  # the fixture's database is shared by the module's tests
             # the real runner's run (a CPU run of micro-llama)
             g = Grafana(conn, d, RANGES["1h"], "all", fixed={"repository": [REPO], "gpu": ["cpu"],
                                                               "model": ["micro-llama"]})

@@ -55,6 +55,12 @@ EXPECTED_COLUMNS = {
         "commit_id", "benchmark_id", "previous_commit_id", "low_commit_id", "high_commit_id", "before", "after",
         "magnitude", "score", "direction", "verdict", "state", "detector", "detected_at", "updated_at",
     },
+    "regression_reports": {
+        "report_id", "repository", "branch", "series_key", "scenario", "figure", "gpu_name", "model_id",
+        "commit_id", "previous_commit_id", "benchmark_id", "change_point_id", "before", "after", "magnitude",
+        "direction", "state", "first_bad_commit", "evidence", "accepted_by", "reason", "link", "fixed_by_commit",
+        "history", "created_at", "updated_at",
+    },
 }
 EXPECTED_INDEXES = {
     "benchmarks": {
@@ -74,6 +80,8 @@ EXPECTED_INDEXES = {
     "model_measurements": {("ix_model_measurements_benchmark_id", ("benchmark_id",), False)},
     "change_points": {("ix_change_points_benchmark_id", ("benchmark_id",), False),
                       ("ix_change_points_state", ("state",), False)},
+    "regression_reports": {("ix_regression_reports_state", ("state",), False),
+                           ("ix_regression_reports_benchmark_id", ("benchmark_id",), False)},
     "metrics": {
         ("ix_metrics_benchmark_id_name", ("benchmark_id", "name"), False),
         ("ix_metrics_name", ("name",), False),
@@ -472,7 +480,8 @@ def test_0004_reader_role_reads_and_cannot_write(pg_url):
                 "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
                 "WHERE grantee = :r AND table_catalog = current_database()"), {"r": READER_ROLE})}
         assert grants == {(t, "SELECT") for t in ("benchmarks", "metrics", "scenario_runs", "device_measurements",
-                                                  "model_measurements", "run_figures", "change_points")}
+                                                  "model_measurements", "run_figures", "change_points",
+                                                  "regression_reports")}
         reader = sa.create_engine(sa.engine.make_url(pg_url).set(username=READER_ROLE, password="it's a secret"))
         try:
             with reader.connect() as conn:

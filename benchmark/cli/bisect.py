@@ -11,6 +11,11 @@ larger of the endpoints' robust spreads (1.4826 x the median absolute deviation)
 must lie more than 4 noise apart, and a commit is good or bad only when its level is more than
 1 noise from the midpoint, on one side; otherwise bisect cannot decide.
 
+With --report ID the first bad commit and the evidence (every tested commit's level, noise
+and verdict) are recorded into that regression report (`commitbench reports`), which is
+checked before anything runs. Should recording fail after measuring, the evidence is
+written to a JSON file the error names, for `commitbench reports bisected`.
+
 Exit codes: 0 the first bad commit is named; 9 could not decide (the evidence is printed);
 2 bad input (nothing written); 3 database unavailable; 130/143 cancelled."""
 
@@ -35,7 +40,8 @@ from ..run.worktrees import (Revision, SetupError, Side, Signals, Worktrees, anc
                               repo_root, resolve)
 from .ab import (Measurer, add_revision_arguments, add_run_options, cancelled, check_rounds, check_run_options,
                  database_url, repository_name, round_order, run_options, say, stop_code)
-from .common import add_db_argument
+from . import reports
+from .common import CommandError, add_db_argument
 from .errors import error
 
 HELP = "find the first commit where a figure changed (binary search, each step measured)"
@@ -55,7 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_revision_arguments(p, g)
     g.add_argument("--rounds", type=int, default=2, help="runs of each tested commit (default 2)")
     add_run_options(p, leave_out=("config", "kinds"))  # the scenario comes from --scenario
-    add_db_argument(p.add_argument_group("output"))
+    out = p.add_argument_group("output")
+    out.add_argument("--report", metavar="ID", help="record the first bad commit and the evidence into this "
+                     "regression report (`commitbench reports`)")
+    add_db_argument(out)
 
 
 # -- the pure parts ---------------------------------------------------------------------
@@ -198,8 +207,13 @@ def _plan(args: argparse.Namespace) -> Plan:
 def run(args: argparse.Namespace) -> int:
     try:
         plan = _plan(args)
+        report_id = None if args.report is None else reports.report_id_of(args.report)
+        if report_id is not None:
+            reports.check_bisectable(plan.db_url, report_id)
     except (SetupError, ConfigError, BadDatabaseURL) as e:
         return error(str(e), exitcodes.BAD_INPUT)
+    except CommandError as e:
+        return error(str(e), e.code)
     signals = Signals()
     measurer = Measurer(signals, plan.db_url, plan.options, repository_name(plan.repo))
     say(f"bisect: {args.metric} of {args.scenario}, good {plan.good.short}, bad {plan.bad.short}: "
@@ -216,8 +230,35 @@ def run(args: argparse.Namespace) -> int:
         return stopped
     if tested:
         order = {rev.sha: i for i, rev in enumerate([plan.good, *plan.between])}
-        print_evidence(sorted(tested, key=lambda t: order[t.revision.sha]), args.metric, first_bad, code)
+        tested = sorted(tested, key=lambda t: order[t.revision.sha])
+        print_evidence(tested, args.metric, first_bad, code)
+    if report_id is not None and first_bad is not None:
+        return _record(plan.db_url, report_id, first_bad, evidence(tested, args, first_bad))
     return code
+
+
+def evidence(tested: list[Tested], args: argparse.Namespace, first_bad: Revision) -> dict:
+    """What `--report` stores: the search's inputs and every tested commit, oldest first."""
+    return {"tool": "commitbench bisect", "metric": args.metric, "scenario": args.scenario, "rounds": args.rounds,
+            "first_bad": first_bad.sha,
+            "tested": [{"commit": t.revision.sha, "subject": t.revision.subject, "verdict": t.role,
+                        "level": t.level.median if t.level else None, "noise": t.level.noise if t.level else None,
+                        "n": t.level.n if t.level else 0} for t in tested]}
+
+
+def _record(db_url: str, report_id: int, first_bad: Revision, found: dict) -> int:
+    try:
+        reports.record_bisected(db_url, report_id, first_bad.sha, found)
+    except CommandError as e:
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix=f"commitbench-bisect-report-{report_id}-", suffix=".json")
+        with open(fd, "w") as f:
+            json.dump(found, f, indent=2)
+        return error(f"{e}; the evidence is in {path}: `commitbench reports bisected {report_id} --commit "
+                     f"{first_bad.sha} --evidence {path}` records it", e.code)
+    say(f"bisect: recorded into report #{report_id} (bisected, first bad commit {first_bad.short})")
+    return exitcodes.OK
 
 
 @dataclass

@@ -9,7 +9,9 @@ REF: a branch (its latest finished run's commit, with every run of that commit o
 branch), a commit id (4+ hex characters: every finished run of it), or a run id (or #N);
 `branch:`, `commit:`, `run:` say which. Every run of a side is one replicate. The base
 branch's --history recent runs of each series (on the same runner where there are 3 or
-more) estimate the run-to-run noise; see the README's "Compare" for the method.
+more) estimate the run-to-run noise; see the README's "Compare" for the method. When the
+base branch has open regression reports for a compared series, the output says so under
+its title: "main has been slower since <commit> (report #N): not this PR" (verdicts/baseline.py).
 
 Verdicts per figure: regression, suspicious, missing, noisy, insufficient, improvement,
 no_change; a figure gates or is informational as --thresholds and --context say.
@@ -33,7 +35,7 @@ from db.figures_read import NoRuns, resolve_ref
 
 from ..analysis.compare import CompareOptions, compare, from_json, to_json
 from ..contracts import exitcodes
-from ..verdicts import render
+from ..verdicts import baseline, render
 from ..verdicts.compare_runs import INSUFFICIENT, REGRESSION, build
 from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT, Thresholds, ThresholdError, from_options
 from .common import CommandError, add_db_argument, output_problem, read_input, reading, write_output
@@ -93,12 +95,14 @@ def run(args: argparse.Namespace) -> int:
             except NoRuns as e:
                 raise CommandError(f"could not compare: {e}", exitcodes.NOT_COMPARABLE) from None
             report = build(session, base, head, thresholds, history=args.history)
+            drift = baseline.drifts(session, report)
     except CommandError as e:
         return error(str(e), e.code)
     if args.format == "markdown":
         shown = render.markdown(report, command=reproduce(args), full_report=args.full_report)
     else:
         shown = {"text": render.text, "json": render.as_json}[args.format](report)
+    shown = baseline.annotate(shown, drift, args.format)
     write_output(args.output, shown)
     if report.verdict == REGRESSION:
         return exitcodes.REGRESSION

@@ -10,7 +10,10 @@ Every series (repository, branch, GPU, model, scenario parameters) and figure is
 commit order (benchmark/analysis/changepoints.py; the README's "Change points" says how).
 Storing is idempotent: a second scan over the same runs changes nothing, a point no longer
 found is marked withdrawn, new runs extend the analysis. The overview dashboard shows the
-stored points as annotations. Exit codes: 0 done, 2 bad input, 3 database unavailable.
+stored points as annotations. A regression point opens a regression report (db/reports.py,
+`commitbench reports`); a confirmed suspect confirms it, an improvement step that takes the
+level back fixes it, a point no longer found withdraws it. Exit codes: 0 done, 2 bad input,
+3 database unavailable.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 from pathlib import Path
 
 from db.change_points import Changes
+from db.reports import ReportChanges
 
 from ..analysis.changepoints import DetectOptions, detect
 from ..contracts import exitcodes
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stored(args: argparse.Namespace) -> int:
-    flagged, changes, scanned = [], Changes(), 0
+    flagged, changes, reported, scanned = [], Changes(), ReportChanges(), 0
     with reading(args, write=not args.dry_run) as session:
         groups = detect_runs.groups(session, args.branch, args.repository)
         if args.branch is not None and not groups:
@@ -77,8 +81,11 @@ def _stored(args: argparse.Namespace) -> int:
                     points = detect_runs.scan(s, DetectOptions())
                     if not args.dry_run:
                         changes += detect_runs.store_offline(session, s, points)
+                if not args.dry_run:
+                    reported += detect_runs.store_reports(session, s)
                 flagged += [detect_runs.Flagged(s, f) for f in points]
-    shown = {"text": _text, "markdown": _markdown, "json": _json}[args.format](args, flagged, changes, scanned)
+    shown = {"text": _text, "markdown": _markdown, "json": _json}[args.format](args, flagged, changes, reported,
+                                                                                      scanned)
     write_output(args.output, shown)
     return exitcodes.OK
 
@@ -87,10 +94,10 @@ def _what(args: argparse.Namespace) -> str:
     return "suspected change at the newest commits" if args.newest else "change point"
 
 
-def _text(args, flagged: list, changes: Changes, scanned: int) -> str:
+def _text(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int) -> str:
     out = [f"{scanned} series-figures scanned; {len(flagged)} {_what(args)}{'s' if len(flagged) != 1 else ''}"
            + ("" if args.dry_run else f"; stored: {changes.inserted} new, {changes.updated} updated, "
-                                      f"{changes.withdrawn} withdrawn")]
+                                      f"{changes.withdrawn} withdrawn; " + _reports(reported))]
     rows = [["BRANCH", "SCENARIO", "FIGURE", "COMMIT", "CHANGE", "VERDICT", "STATE", "SCORE"]]
     for f in flagged:
         w, p = f.series.where, f.found
@@ -103,7 +110,12 @@ def _text(args, flagged: list, changes: Changes, scanned: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def _markdown(args, flagged: list, changes: Changes, scanned: int) -> str:
+def _reports(r: ReportChanges) -> str:
+    return (f"reports: {r.opened} opened, {r.confirmed} confirmed, {r.fixed} fixed, {r.withdrawn} withdrawn, "
+            f"{r.reopened} reopened")
+
+
+def _markdown(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int) -> str:
     title = "newest commits" if args.newest else "change points"
     out = [f"### commitbench: {title}", ""]
     if not flagged:
@@ -117,8 +129,9 @@ def _markdown(args, flagged: list, changes: Changes, scanned: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def _json(args, flagged: list, changes: Changes, scanned: int) -> str:
+def _json(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int) -> str:
     return json.dumps({"scanned": scanned, "stored": None if args.dry_run else changes.__dict__,
+                       "reports": None if args.dry_run else reported.__dict__,
                        "change_points": [f.series.where.__dict__ | f.found.__dict__ for f in flagged]}, indent=2) + "\n"
 
 

@@ -96,24 +96,37 @@ def _inputs(args: argparse.Namespace) -> tuple[str, str, str]:
         raise Failure(f"--pr must be a pull request number (a positive integer), got {args.pr!r}", bad)
     if not args.marker.strip() or "\n" in args.marker.strip():
         raise Failure("--marker must be one non-empty line", bad)
-    api = (args.api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
+    api, token = api_and_token(args.api_url, "the comment is posted with")
+    body = read_body(args.body_file)
+    return api, token, with_marker(body, args.marker.strip())
+
+
+def api_and_token(api_url: str | None, used_for: str) -> tuple[str, str]:
+    """The API's URL (--api-url, else $GITHUB_API_URL, else github.com's) and $GITHUB_TOKEN."""
+    bad = exitcodes.BAD_INPUT
+    api = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
     parts = urlsplit(api)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Failure(f"--api-url must be an http(s) URL, got {api!r}", bad)
     token = os.environ.get("GITHUB_TOKEN", "").strip()
     if not token:
-        raise Failure("GITHUB_TOKEN is not set: it is the token the comment is posted with", bad)
+        raise Failure(f"GITHUB_TOKEN is not set: it is the token {used_for}", bad)
+    return api, token
+
+
+def read_body(path: Path) -> str:
+    bad = exitcodes.BAD_INPUT
     try:
-        body = args.body_file.read_text(encoding="utf-8")
+        body = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise Failure(f"--body-file {args.body_file}: no such file", bad) from None
+        raise Failure(f"--body-file {path}: no such file", bad) from None
     except UnicodeDecodeError:
-        raise Failure(f"--body-file {args.body_file}: not UTF-8 text", bad) from None
+        raise Failure(f"--body-file {path}: not UTF-8 text", bad) from None
     except OSError as e:
-        raise Failure(f"--body-file {args.body_file}: {e.strerror}", bad) from None
+        raise Failure(f"--body-file {path}: {e.strerror}", bad) from None
     if not body.strip():
-        raise Failure(f"--body-file {args.body_file} is empty", bad)
-    return api, token, with_marker(body, args.marker.strip())
+        raise Failure(f"--body-file {path} is empty", bad)
+    return body
 
 
 def with_marker(body: str, marker: str) -> str:
@@ -132,27 +145,27 @@ def upsert(api: str, token: str, repo: str, pr: int, body: str, marker: str,
     """("updated" | "created", the comment as GitHub returns it)."""
     existing = find_comment(api, token, repo, pr, marker, author)
     if existing is not None:
-        return "updated", _call("PATCH", f"{api}/repos/{repo}/issues/comments/{existing['id']}", token, api,
+        return "updated", call("PATCH", f"{api}/repos/{repo}/issues/comments/{existing['id']}", token, api,
                                 {"body": body})
-    return "created", _call("POST", f"{api}/repos/{repo}/issues/{pr}/comments", token, api, {"body": body})
+    return "created", call("POST", f"{api}/repos/{repo}/issues/{pr}/comments", token, api, {"body": body})
 
 
 def find_comment(api: str, token: str, repo: str, pr: int, marker: str, author: str | None) -> dict | None:
     """The oldest comment whose first line is the marker (and by `author`, if given)."""
     url: str | None = f"{api}/repos/{repo}/issues/{pr}/comments?per_page={PER_PAGE}"
     while url:
-        page, link = _call_with_link("GET", url, token, api)
+        page, link = call_with_link("GET", url, token, api)
         if not isinstance(page, list):
             raise Failure(f"{api} answered the comment list with something that is not a list", UNREACHABLE)
         for c in page:
             first = str(c.get("body") or "").split("\n", 1)[0].strip()
             if first == marker and (author is None or (c.get("user") or {}).get("login") == author):
                 return c
-        url = _next_page(link, api)
+        url = next_page(link, api)
     return None
 
 
-def _next_page(link: str, api: str) -> str | None:
+def next_page(link: str, api: str) -> str | None:
     """The Link header's rel="next", only on the API's own host: the token goes nowhere else."""
     m = NEXT_LINK.search(link or "")
     if not m:
@@ -162,11 +175,13 @@ def _next_page(link: str, api: str) -> str | None:
     return m.group(1)
 
 
-def _call(method: str, url: str, token: str, api: str, payload: dict | None = None):
-    return _call_with_link(method, url, token, api, payload)[0]
+def call(method: str, url: str, token: str, api: str, payload: dict | None = None, scope: str = "pull-requests"):
+    return call_with_link(method, url, token, api, payload, scope)[0]
 
 
-def _call_with_link(method: str, url: str, token: str, api: str, payload: dict | None = None):
+def call_with_link(method: str, url: str, token: str, api: str, payload: dict | None = None,
+                    scope: str = "pull-requests"):
+    """`scope`: the permission a write needs (pull-requests, issues), named when it is refused."""
     req = urllib.request.Request(url, method=method,
                                  data=None if payload is None else json.dumps(payload).encode())
     req.add_header("Accept", "application/vnd.github+json")
@@ -179,7 +194,7 @@ def _call_with_link(method: str, url: str, token: str, api: str, payload: dict |
         with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
             raw, link = resp.read(), resp.headers.get("Link", "")
     except urllib.error.HTTPError as e:
-        raise Failure(_refusal(method, url, e), _refusal_code(e)) from None
+        raise Failure(_refusal(method, url, e, scope), _refusal_code(e)) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
         reason = getattr(e, "reason", e)
         raise Failure(f"GitHub's API at {api} is unreachable: {reason}", UNREACHABLE) from None
@@ -208,16 +223,17 @@ def _refusal_code(e: urllib.error.HTTPError) -> int:
     return REFUSED
 
 
-def _refusal(method: str, url: str, e: urllib.error.HTTPError) -> str:
+def _refusal(method: str, url: str, e: urllib.error.HTTPError, scope: str = "pull-requests") -> str:
     path = urlsplit(url).path
     what = _message(e) or e.reason
     if e.code == 401:
         return f"GitHub refused the token in GITHUB_TOKEN ({e.code} {what})"
     if e.code == 403 and e.headers.get("x-ratelimit-remaining") != "0":
-        return (f"GitHub refused {method} {path} ({e.code} {what}): the token needs pull-requests: write "
+        return (f"GitHub refused {method} {path} ({e.code} {what}): the token needs {scope}: write "
                 "(a pull request from a fork only gets a read-only one)")
     if e.code == 404:
-        return f"GitHub has no {path} ({e.code} {what}): check --repo and --pr, and that the token can see it"
+        options = "--repo and --pr" if scope == "pull-requests" else "--repo"
+        return f"GitHub has no {path} ({e.code} {what}): check {options}, and that the token can see it"
     return f"GitHub refused {method} {path} ({e.code} {what})"
 
 

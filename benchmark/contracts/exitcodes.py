@@ -18,6 +18,8 @@ GRAFANA_UNREACHABLE, GRAFANA_AUTH_REFUSED, GRAFANA_REFUSED = SERVICE_UNREACHABLE
 # `commitbench compare` and `commitbench ab` (0: no regression):
 REGRESSION = 8  # a gating figure regressed, a scenario failed on head that succeeded on base, or correctness broke
 NOT_COMPARABLE = 9  # nothing could be compared: no series on both sides, or no finished runs
+# `commitbench status` (0: every runner benchmarked recently and its runs succeed):
+STALE = 10  # a branch/runner's newest run is too old, none exists, or its runs keep failing
 CANCELLED_BASE = 128  # SIGTERM/SIGINT: 128 + signal number (143 / 130); what finished is stored
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db import reports
 from db.change_points import CONFIRMED, DETECTED, SUSPECTED, Changes, Found, Where, sync
 from db.figures_read import ScenarioPoints, scenario_points
 from db.models import Benchmark
@@ -187,3 +188,9 @@ def store_offline(session: Session, s: Series, found: list[Found]) -> Changes:
 def store_online(session: Session, s: Series, found: Found | None) -> Changes:
     where = Where(**{**s.where.__dict__, "detector": ONLINE})
     return sync(session, where, [found] if found else [], states=(SUSPECTED,))
+
+
+def store_reports(session: Session, s: Series) -> reports.ReportChanges:
+    """After its change points are stored: the series' figure's regression reports follow them."""
+    w = s.where
+    return reports.sync(session, w.repository, w.branch, w.series_key, w.figure, [c.commit_id for c in s.commits])

@@ -1,0 +1,100 @@
+"""Keep one GitHub issue up to date: a configuration's regression tracking issue.
+
+  commitbench reports tracking-issue --branch main -o issue.md
+  commitbench issue --repo OWNER/NAME --title "commitbench: regressions on main" --body-file issue.md
+
+Looks through the repository's open issues (every page; pull requests left out) for the one
+whose body's first line is the marker, and edits its body in place; if there is none, opens
+one with --title (and --label). The marker is the body's first line when that is an HTML
+comment (`reports tracking-issue` writes `<!-- commitbench-tracking REPOSITORY BRANCH -->`),
+else --marker. So each configuration has one issue, showing the latest state.
+
+Token, API URL and HTTP as `commitbench pr-comment` (its helpers; the token is read from
+$GITHUB_TOKEN only, never printed). Exit codes: 0 issue created or updated; 2 bad input
+(nothing sent); 5 GitHub's API unreachable, or what answers is not it; 6 the token was
+refused (401, or 403: it needs issues: write); 7 GitHub refused the request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from ..contracts import exitcodes
+from ..contracts.escapes import printable
+from .pr_comment import (DEFAULT_API, PER_PAGE, REPO, UNREACHABLE, Failure, api_and_token, call, call_with_link,
+                         next_page, read_body, with_marker)
+
+HELP = "create or update the one GitHub issue whose body starts with a marker (the tracking issue)"
+SCOPE = "issues"
+MARKER = re.compile(r"^<!--.*-->$")
+MAX_TITLE = 256  # GitHub's limit on an issue title
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repo", required=True, help="the repository, OWNER/NAME")
+    p.add_argument("--title", required=True, help="the title, when the issue is opened")
+    p.add_argument("--body-file", required=True, type=Path, help="the issue's markdown (UTF-8)")
+    p.add_argument("--marker", help="the first line that identifies the issue (default: the body's first line, "
+                                    "an HTML comment)")
+    p.add_argument("--label", action="append", default=[], help="a label for a new issue (repeatable)")
+    p.add_argument("--api-url", help=f"GitHub's REST API (default $GITHUB_API_URL, else {DEFAULT_API})")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        api, token, body, marker = _inputs(args)
+        action, issue = upsert(api, token, args.repo, args.title.strip(), body, marker, args.label)
+    except Failure as e:
+        print(f"commitbench: error: {printable(str(e))}", file=sys.stderr)
+        return e.code
+    print(f"commitbench issue: {action} issue #{issue.get('number')} {printable(str(issue.get('html_url', '')))}")
+    return exitcodes.OK
+
+
+def _inputs(args: argparse.Namespace) -> tuple[str, str, str, str]:
+    """Every check before anything is sent: (api url, token, body, marker)."""
+    bad = exitcodes.BAD_INPUT
+    if not REPO.match(args.repo or ""):
+        raise Failure(f"--repo must be OWNER/NAME, got {args.repo!r}", bad)
+    title = args.title.strip()
+    if not title or "\n" in title or len(title) > MAX_TITLE:
+        raise Failure(f"--title must be one line of 1-{MAX_TITLE} characters", bad)
+    if any(not label.strip() or "," in label for label in args.label):
+        raise Failure("--label must be a non-empty name without commas", bad)
+    api, token = api_and_token(args.api_url, "the issue is written with")
+    body = read_body(args.body_file)
+    marker = (args.marker or "").strip() or body.split("\n", 1)[0].strip()
+    if not MARKER.match(marker) and args.marker is None:
+        raise Failure("the body's first line is no marker (an HTML comment such as <!-- commitbench-tracking -->): "
+                      "give --marker", bad)
+    if "\n" in marker or not marker:
+        raise Failure("--marker must be one non-empty line", bad)
+    return api, token, with_marker(body, marker), marker
+
+
+def upsert(api: str, token: str, repo: str, title: str, body: str, marker: str,
+           labels: list[str]) -> tuple[str, dict]:
+    """("updated" | "created", the issue as GitHub returns it)."""
+    existing = find_issue(api, token, repo, marker)
+    if existing is not None:
+        return "updated", call("PATCH", f"{api}/repos/{repo}/issues/{existing['number']}", token, api,
+                                {"body": body}, scope=SCOPE)
+    payload = {"title": title, "body": body} | ({"labels": labels} if labels else {})
+    return "created", call("POST", f"{api}/repos/{repo}/issues", token, api, payload, scope=SCOPE)
+
+
+def find_issue(api: str, token: str, repo: str, marker: str) -> dict | None:
+    """The oldest open issue (not a pull request) whose body's first line is the marker."""
+    url: str | None = f"{api}/repos/{repo}/issues?state=open&per_page={PER_PAGE}"
+    found = []
+    while url:
+        page, link = call_with_link("GET", url, token, api, scope=SCOPE)
+        if not isinstance(page, list):
+            raise Failure(f"{api} answered the issue list with something that is not a list", UNREACHABLE)
+        found += [i for i in page if "pull_request" not in i
+                  and str(i.get("body") or "").split("\n", 1)[0].strip() == marker]
+        url = next_page(link, api)
+    return min(found, key=lambda i: i.get("number", 0), default=None)  # GitHub lists the newest first

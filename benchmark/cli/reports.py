@@ -1,0 +1,233 @@
+"""Regression reports: list them, show one, and move them along their lifecycle.
+
+  commitbench reports list [--branch main] [--state open,confirmed] [--scenario S] [--series KEY] [--figure F]
+  commitbench reports show 3
+  commitbench reports accept 3 --by alice --reason "paged KV cache: 2 % slower decode, 4x batch" [--link URL]
+  commitbench reports fix 3 --commit 1a2b3c4d
+  commitbench reports bisected 3 --commit 1a2b3c4d [--evidence bisect.json]
+  commitbench reports tracking-issue --branch main [-o issue.md]
+
+`commitbench detect` opens, confirms, fixes and withdraws reports from the change points it
+stores (db/reports.py has the states). A move the lifecycle does not allow (accepting a fixed
+report, fixing a withdrawn one) is a one-line error, exit 2, and nothing is written.
+Exit codes: 0 done, 2 bad input (also: no such report, a move not allowed), 3 database unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from db import reports as store
+from db.reports import STATES, NoSuchReport, TransitionError
+
+from ..contracts import exitcodes, inputs
+from ..contracts.config import ConfigError
+from ..verdicts import report_render as render
+from .common import CommandError, add_db_argument, output_problem, reading, write_output
+from .errors import error
+
+HELP = "list, show, accept, fix and bisect regression reports; the tracking issue's markdown"
+FORMATS = ("text", "markdown", "json")
+MAX_WHO, MAX_REASON, MAX_LINK = 255, 4000, 2048
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ls = sub.add_parser("list", help="reports, newest last")
+    ls.add_argument("--branch")
+    ls.add_argument("--state", help=f"comma-separated: {', '.join(STATES)}, or 'active' (open, confirmed, bisected)")
+    ls.add_argument("--scenario", help="the scenario's name, as results show it")
+    ls.add_argument("--series", help="a series key (`commitbench history --series-list`)")
+    ls.add_argument("--figure")
+    ls.add_argument("--format", choices=FORMATS, default="text")
+    _common(ls)
+    sh = sub.add_parser("show", help="one report with its history")
+    sh.add_argument("id", help="the report's number (3 or #3)")
+    sh.add_argument("--format", choices=("text", "json"), default="text")
+    _common(sh)
+    ac = sub.add_parser("accept", help="a deliberate trade-off: the branch's new level")
+    ac.add_argument("id")
+    ac.add_argument("--by", required=True, help="who accepts it")
+    ac.add_argument("--reason", required=True, help="why")
+    ac.add_argument("--link", help="an http(s) link: the pull request or discussion")
+    _common(ac)
+    fx = sub.add_parser("fix", help="the commit that fixed it")
+    fx.add_argument("id")
+    fx.add_argument("--commit", required=True)
+    fx.add_argument("--by", help="who records it (default $GITHUB_ACTOR, else $USER)")
+    _common(fx)
+    bi = sub.add_parser("bisected", help="the first bad commit, with evidence")
+    bi.add_argument("id")
+    bi.add_argument("--commit", required=True, help="the first bad commit")
+    bi.add_argument("--evidence", type=Path, metavar="FILE", help="JSON: what showed it (e.g. bisect --format json)")
+    bi.add_argument("--by", help="who records it (default $GITHUB_ACTOR, else $USER)")
+    _common(bi)
+    ti = sub.add_parser("tracking-issue", help="markdown for the branch's one tracking issue")
+    ti.add_argument("--branch", required=True)
+    _common(ti)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repository", help="only this repository's reports")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    add_db_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.output is not None and (problem := output_problem(args.output)):
+            raise CommandError(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
+        shown = ACTIONS[args.action](args)
+    except CommandError as e:
+        return error(str(e), e.code)
+    write_output(args.output, shown)
+    return exitcodes.OK
+
+
+def _list(args: argparse.Namespace) -> str:
+    states = _states(args.state)
+    with reading(args) as session:
+        found = store.listed(session, branch=args.branch, repository=args.repository, states=states,
+                             series_keys=None if args.series is None else [args.series], scenario=args.scenario,
+                             figure=args.figure)
+    return {"text": render.text, "markdown": render.markdown, "json": render.as_json}[args.format](found)
+
+
+def _states(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    states: list[str] = []
+    for s in (x.strip() for x in value.split(",")):
+        if s == "active":
+            states += store.ACTIVE
+        elif s in STATES:
+            states.append(s)
+        else:
+            raise CommandError(f"--state: unknown state {s!r}: one of {', '.join(STATES)}, or active",
+                               exitcodes.BAD_INPUT)
+    return states
+
+
+def _show(args: argparse.Namespace) -> str:
+    report_id = report_id_of(args.id)
+    with reading(args) as session:
+        r = _get(session, report_id, args.repository)
+    return render.show(r) if args.format == "text" else json.dumps(render.as_dict(r), indent=2) + "\n"
+
+
+def _accept(args: argparse.Namespace) -> str:
+    report_id, by = report_id_of(args.id), _line(args.by, "--by", MAX_WHO)
+    reason = _line(args.reason, "--reason", MAX_REASON)
+    link = None if args.link is None else _link(args.link)
+    return _moved(args, report_id, lambda s: store.accept(s, report_id, by, reason, link))
+
+
+def _fix(args: argparse.Namespace) -> str:
+    report_id, commit, by = report_id_of(args.id), _commit(args.commit), _by(args.by)
+    return _moved(args, report_id, lambda s: store.fix(s, report_id, commit, by))
+
+
+def _bisected(args: argparse.Namespace) -> str:
+    report_id, commit, by = report_id_of(args.id), _commit(args.commit), _by(args.by)
+    evidence = None if args.evidence is None else _evidence(args.evidence)
+    return _moved(args, report_id, lambda s: store.bisected(s, report_id, commit, evidence, by))
+
+
+def _moved(args: argparse.Namespace, report_id: int, change) -> str:
+    """One move in one transaction: a refused move raises before the commit, so nothing is written."""
+    with reading(args, write=True) as session:
+        _get(session, report_id, args.repository)
+        try:
+            r = change(session)
+        except TransitionError as e:
+            raise CommandError(str(e), exitcodes.BAD_INPUT) from None
+    return f"report #{r.report_id}: {r.state}\n"
+
+
+def _tracking(args: argparse.Namespace) -> str:
+    branch = _branch(args.branch)
+    with reading(args) as session:
+        found = store.listed(session, branch=branch, repository=args.repository)
+    return render.tracking_issue(args.repository or "", branch, found)
+
+
+def _get(session, report_id: int, repository: str | None) -> store.ReportView:
+    try:
+        r = store.view(store.row_of(session, report_id))
+    except NoSuchReport as e:
+        raise CommandError(str(e), exitcodes.BAD_INPUT) from None
+    if repository is not None and r.repository != repository:
+        raise CommandError(f"report #{report_id} belongs to repository {r.repository!r}, not {repository!r}",
+                           exitcodes.BAD_INPUT)
+    return r
+
+
+def report_id_of(value: str) -> int:
+    v = value.strip().removeprefix("#")
+    if not v.isdigit() or not 0 < int(v) < 2**31:
+        raise CommandError(f"report id must be a number such as 3 or #3, got {value!r}", exitcodes.BAD_INPUT)
+    return int(v)
+
+
+def _line(value: str, option: str, limit: int) -> str:
+    v = " ".join(inputs.text(value).split())
+    if not v or len(v) > limit:
+        raise CommandError(f"{option} must be 1-{limit} characters of text, got {value[:40]!r}", exitcodes.BAD_INPUT)
+    return v
+
+
+def _link(value: str) -> str:
+    v = inputs.text(value).strip()
+    if not v.startswith(("https://", "http://")) or len(v) > MAX_LINK or any(c.isspace() for c in v):
+        raise CommandError(f"--link must be an http(s) URL without spaces (at most {MAX_LINK} characters), "
+                           f"got {value[:80]!r}", exitcodes.BAD_INPUT)
+    return inputs.strip_userinfo(v)
+
+
+def _commit(value: str) -> str:
+    try:
+        return inputs.commit_id(value, "--commit")
+    except ConfigError as e:
+        raise CommandError(str(e), exitcodes.BAD_INPUT) from None
+
+
+def _branch(value: str) -> str:
+    try:
+        return inputs.branch(value)
+    except ConfigError as e:
+        raise CommandError(f"--branch: {e}", exitcodes.BAD_INPUT) from None
+
+
+def _by(value: str | None) -> str:
+    return _line(value or os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or "unknown", "--by", MAX_WHO)
+
+
+def _evidence(path: Path) -> object:
+    try:
+        return json.loads(path.read_text())
+    except OSError as e:
+        raise CommandError(f"--evidence {path}: {e.strerror or e}", exitcodes.BAD_INPUT) from None
+    except ValueError as e:  # json.JSONDecodeError and UnicodeDecodeError are ones
+        raise CommandError(f"--evidence {path}: not JSON ({e})", exitcodes.BAD_INPUT) from None
+
+
+def check_bisectable(db_url: str, report_id: int) -> None:
+    """Before `bisect --report` measures anything: the report exists and may become bisected."""
+    with reading(argparse.Namespace(db=db_url)) as session:
+        r = _get(session, report_id, None)
+    if store.BISECTED not in store.ALLOWED[r.state]:
+        raise CommandError(f"--report: report #{report_id} is {r.state}: it cannot become bisected",
+                           exitcodes.BAD_INPUT)
+
+
+def record_bisected(db_url: str, report_id: int, commit: str, evidence: object) -> None:
+    """What `bisect --report` found, as `reports bisected` would record it."""
+    args = argparse.Namespace(db=db_url, repository=None)
+    _moved(args, report_id, lambda s: store.bisected(s, report_id, commit, evidence, _by(None)))
+
+
+ACTIONS = {"list": _list, "show": _show, "accept": _accept, "fix": _fix, "bisected": _bisected,
+           "tracking-issue": _tracking}

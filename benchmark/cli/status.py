@@ -1,0 +1,126 @@
+"""Is benchmarking alive? Every branch and runner's newest run, for a scheduled workflow.
+
+  commitbench status                       every (repository, branch, runner) in the database
+  commitbench status --branch main --max-age 2d --max-failures 3 --format json
+
+A branch/runner is stale when its newest finished run is older than --max-age (default
+$COMMITBENCH_MAX_AGE, else 7d), failing when its newest --max-failures finished runs failed
+in a row (default 3; cancelled runs are skipped). No runs at all (or none of --branch) is
+stale: silence must never read as "no regressions". Runs still marked running are counted
+beside, never as fresh.
+
+Exit codes: 0 every one healthy, 10 one or more stale or failing (or no runs), 2 bad input,
+3 database unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from db import query
+
+from ..analysis.staleness import Health, age_text, judge, parse_age
+from ..contracts import exitcodes
+from ..contracts.escapes import printable
+from .common import CommandError, add_db_argument, output_problem, reading, store_for, write_output
+from .errors import error
+
+HELP = "is every branch and runner still benchmarking? exit 10 when one is stale or failing"
+MAX_AGE_ENV = "COMMITBENCH_MAX_AGE"
+DEFAULT_MAX_AGE = "7d"
+FORMATS = ("text", "json")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--branch", help="only this branch")
+    p.add_argument("--repository", help="only this repository")
+    p.add_argument("--max-age", help=f"e.g. 2d, 12h, 90m (default ${MAX_AGE_ENV}, else {DEFAULT_MAX_AGE})")
+    p.add_argument("--max-failures", type=int, default=3, help="failed runs in a row that make a runner failing "
+                   "(default 3)")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    add_db_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        max_age_s, max_age = _max_age(args.max_age)
+        if not 1 <= args.max_failures <= 1000:
+            raise CommandError(f"--max-failures must be an integer from 1 to 1000, got {args.max_failures}",
+                               exitcodes.BAD_INPUT)
+        if args.output is not None and (problem := output_problem(args.output)):
+            raise CommandError(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
+        missing = _missing_sqlite(args)
+        if missing:
+            found = []
+        else:
+            with reading(args) as session:
+                found = query.runner_runs(session, args.branch, args.repository)
+    except CommandError as e:
+        return error(str(e), e.code)
+    now = time.time()
+    judged = [(g, judge(g.latest_finished, g.statuses, now, max_age_s, args.max_failures)) for g in found]
+    empty = missing or f"no runs stored{_scope(args)}"
+    shown = (_json if args.format == "json" else _text)(judged, empty, max_age, args.max_failures)
+    write_output(args.output, shown)
+    return exitcodes.OK if judged and all(h.healthy for _, h in judged) else exitcodes.STALE
+
+
+def _max_age(option: str | None) -> tuple[float, str]:
+    env = os.environ.get(MAX_AGE_ENV)
+    where, value = ("--max-age", option) if option is not None else \
+        (f"${MAX_AGE_ENV}", env) if env else ("--max-age", DEFAULT_MAX_AGE)
+    try:
+        return parse_age(value), value.strip()
+    except ValueError as e:
+        raise CommandError(f"{where}: {e}", exitcodes.BAD_INPUT) from None
+
+
+def _missing_sqlite(args: argparse.Namespace) -> str | None:
+    """A SQLite file that does not exist holds no runs: stale, and it is not created."""
+    store = store_for(args)
+    try:
+        url = store.engine.url
+        if url.get_backend_name() == "sqlite" and not Path(url.database).expanduser().is_file():
+            return f"no runs stored: {url.database} does not exist"
+        return None
+    finally:
+        store.close()
+
+
+def _scope(args: argparse.Namespace) -> str:
+    parts = [f"branch {args.branch!r}" if args.branch else "", f"repository {args.repository!r}"
+             if args.repository else ""]
+    return (" for " + " and ".join(p for p in parts if p)) if any(parts) else ""
+
+
+def _text(judged: list[tuple[query.RunnerRuns, Health]], empty: str, max_age: str, max_failures: int) -> str:
+    if not judged:
+        return printable(f"stale: {empty}") + "\n"
+    bad = sum(1 for _, h in judged if not h.healthy)
+    out = [f"{'stale' if bad else 'ok'}: {bad} of {len(judged)} branch/runner{'s' if len(judged) != 1 else ''} "
+           f"stale or failing (max age {max_age}, max failures in a row {max_failures})"]
+    rows = [["REPOSITORY", "BRANCH", "RUNNER", "GPU", "NEWEST", "AGE", "FAILED", "RUNNING", "STATE", "WHY"]]
+    for g, h in judged:
+        rows.append([g.repository or "-", g.branch or "-", g.runner_host or "-", g.gpu_name or "-",
+                     (g.latest_commit or "-")[:12], "-" if h.age_s is None else age_text(h.age_s), str(h.failures),
+                     str(g.running), h.state, "; ".join(h.reasons)])
+    rows = [[printable(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def _json(judged: list[tuple[query.RunnerRuns, Health]], empty: str, max_age: str, max_failures: int) -> str:
+    doc = {"format": "commitbench.status/1", "healthy": bool(judged) and all(h.healthy for _, h in judged),
+           "max_age": max_age, "max_failures": max_failures, "problem": None if judged else empty,
+           "runners": [{"repository": g.repository, "branch": g.branch, "runner_host": g.runner_host,
+                        "gpu_name": g.gpu_name, "newest_commit": g.latest_commit,
+                        "newest_finished_at": g.latest_finished, "age_s": h.age_s,
+                        "failures_in_a_row": h.failures, "running": g.running, "state": h.state,
+                        "reasons": list(h.reasons)} for g, h in judged]}
+    return json.dumps(doc, indent=2) + "\n"

@@ -1,0 +1,102 @@
+"""`commitbench issue` against the loopback stand-in for GitHub's issues API: one issue per
+marker, created once and then edited in place; bad input sends nothing; refusals exit 5-7."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from benchmark.cli import issue
+from github_stub import GitHubStub
+
+TOKEN = "ghs_stubtoken0123456789"
+MARKER = "<!-- commitbench-tracking octo/lib main -->"
+
+
+@pytest.fixture
+def github():
+    with GitHubStub(token=TOKEN, read_only_token="ghs_readonly", pulls={"octo/lib": [1, 2]}) as stub:
+        yield stub
+
+
+@pytest.fixture
+def post(monkeypatch, capsys, tmp_path):
+    """post(url, *args, body=..., token=...) -> (exit code, stdout, stderr), in this process."""
+
+    def call(url: str | None, *args: str, body: str | None = f"{MARKER}\n### regressions\n", token: str | None = TOKEN):
+        monkeypatch.delenv("GITHUB_API_URL", raising=False)
+        if token is None:
+            monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+        else:
+            monkeypatch.setenv("GITHUB_TOKEN", token)
+        f = tmp_path / "issue.md"
+        if body is not None:
+            f.write_text(body, encoding="utf-8")
+        p = argparse.ArgumentParser()
+        issue.add_arguments(p)
+        argv = ["--repo", "octo/lib", "--title", "commitbench: regressions on main", "--body-file", str(f),
+                *(["--api-url", url] if url else []), *args]
+        code = issue.run(p.parse_args(argv))
+        out, err = capsys.readouterr()
+        assert TOKEN not in out + err and "ghs_readonly" not in out + err
+        return code, out, err
+
+    return call
+
+
+def test_creates_one_issue_then_edits_it(github, post):
+    code, out, _ = post(github.url, "--label", "commitbench")
+    assert code == 0 and out.startswith("commitbench issue: created issue #3 ")  # after the two pull requests
+    code, out, _ = post(github.url, body=f"{MARKER}\n### regressions, later\n")
+    assert code == 0 and out.startswith("commitbench issue: updated issue #3 ")
+    [i] = github.tracked("octo/lib")
+    assert i["title"] == "commitbench: regressions on main" and [lb["name"] for lb in i["labels"]] == ["commitbench"]
+    assert i["body"] == f"{MARKER}\n### regressions, later\n"
+    assert [m for m, *_ in github.requests] == ["GET", "POST", "GET", "PATCH"]
+
+
+def test_another_configuration_and_a_quote_by_someone_else_are_left_alone(github, post):
+    github.open_issue("octo/lib", "a person's", f"see:\n{MARKER}\n")  # the marker, but not as its first line
+    other = github.open_issue("octo/lib", "release", "<!-- commitbench-tracking octo/lib release -->\nold\n")
+    for n in range(120):  # pages of other issues: the marker is looked for on every page
+        github.open_issue("octo/lib", f"issue {n}", f"body {n}")
+    assert post(github.url)[0] == 0
+    ours = [i for i in github.tracked("octo/lib") if i["body"].startswith(MARKER)]
+    assert len(ours) == 1 and github.tracked("octo/lib")[1] == other
+    assert post(github.url, body=f"{MARKER}\nnew\n")[0] == 0
+    assert [i["body"] for i in github.tracked("octo/lib") if i["body"].startswith(MARKER)] == [f"{MARKER}\nnew\n"]
+
+
+@pytest.mark.parametrize("args, body, token, field", [
+    (["--repo", "octo"], None, TOKEN, "--repo must be OWNER/NAME"),
+    (["--title", " "], None, TOKEN, "--title must be one line of 1-256 characters"),
+    (["--label", "a,b"], None, TOKEN, "--label must be a non-empty name without commas"),
+    ([], None, None, "GITHUB_TOKEN is not set: it is the token the issue is written with"),
+    ([], "no marker here\n", TOKEN, "the body's first line is no marker"),
+    ([], " \n", TOKEN, "is empty"),
+    (["--api-url", "ftp://x"], None, TOKEN, "--api-url must be an http(s) URL"),
+])
+def test_bad_input_sends_nothing(github, post, args, body, token, field):
+    kw = {} if body is None else {"body": body}
+    code, out, err = post(github.url, *args, token=token, **kw)
+    assert code == 2 and out == "" and field in err and len(err.strip().splitlines()) == 1
+    assert github.requests == []
+
+
+def test_an_explicit_marker_for_a_body_without_one(github, post):
+    code, _, _ = post(github.url, "--marker", "<!-- mine -->", body="plain text\n")
+    assert code == 0 and [i["body"] for i in github.tracked("octo/lib")] == ["<!-- mine -->\nplain text\n"]
+
+
+def test_refusals_have_their_exit_codes(github, post):
+    code, _, err = post(github.url, token="ghs_wrong")
+    assert code == 6 and "refused the token in GITHUB_TOKEN" in err
+    code, _, err = post(github.url, token="ghs_readonly")
+    assert code == 6 and "the token needs issues: write" in err
+    code, _, err = post(github.url, "--repo", "octo/other")
+    assert code == 7 and "404" in err and "check --repo," in err
+    assert github.tracked("octo/lib") == []
+    with GitHubStub() as gone:
+        url = gone.url
+    assert post(url)[0] == 5
