@@ -82,6 +82,10 @@ class DeviceSample:
     power_watts: float | None = None
     temperature_c: float | None = None
     throttle_reasons: int | None = None
+    # what else was running: other processes' CPU (percent of one core: system-wide minus the
+    # scenario's tree) and other compute processes on the GPU (validity rules, analysis/validity)
+    cpu_other_util: float | None = None
+    gpu_other_processes: int | None = None
 
 
 @dataclass
