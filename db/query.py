@@ -203,7 +203,8 @@ def load_result(session: Session, row: Benchmark) -> RunResult:
             time=unix(d.time), scenario=d.scenario, phase=d.phase, cpu_util=d.cpu_util,
             mem_megabytes=d.mem_megabytes, gpu_util=d.gpu_util, gpu_mem_megabytes=d.gpu_mem_megabytes,
             sm_clock_mhz=d.sm_clock_mhz, power_watts=d.power_watts, temperature_c=d.temperature_c,
-            throttle_reasons=d.throttle_reasons))
+            throttle_reasons=d.throttle_reasons, cpu_other_util=d.cpu_other_util,
+            gpu_other_processes=d.gpu_other_processes))
     scenarios = [
         ScenarioResult(
             name=s.name, kind=s.kind or "", params=dict(s.params or {}), series_key=s.series_key,
@@ -224,7 +225,9 @@ def load_result(session: Session, row: Benchmark) -> RunResult:
         status=row.status or "", error=row.error, started_at=unix(row.started_at),
         finished_at=unix(row.finished_at), commit_time=unix(row.commit_time),
         commit_parents=list(row.commit_parents or []), weight_bytes=row.weight_bytes,
-        memory_bandwidth_bytes_per_s=row.memory_bandwidth_bytes_per_s, scenarios=scenarios)
+        memory_bandwidth_bytes_per_s=row.memory_bandwidth_bytes_per_s, valid=row.valid,
+        invalid_reasons=list(row.invalid_reasons or []), validity_rules=row.validity_rules, replay_of=row.replay_of,
+        scenarios=scenarios)
 
 
 def series_history(session: Session, series_key: str, metric: str, branch: str | None = None,

@@ -134,6 +134,12 @@ class RunResult:
     # weight bytes and the device's copy bandwidth, bytes read + written per second
     weight_bytes: int | None = None
     memory_bandwidth_bytes_per_s: float | None = None
+    # validity from telemetry (analysis/validity.py): None not evaluated; the violations as
+    # {rule, detail, scenario, phase}; the rules judged by
+    valid: bool | None = None
+    invalid_reasons: list[dict[str, Any]] = field(default_factory=list)
+    validity_rules: dict[str, Any] | None = None
+    replay_of: str | None = None  # the run_uid this run replays (`commitbench replay`)
     scenarios: list[ScenarioResult] = field(default_factory=list)
     format: str = RESULT_FORMAT
 
