@@ -47,6 +47,8 @@ class RunSummary:
     error: str | None
     started_at: float | None
     finished_at: float | None
+    valid: bool | None = None  # None: not evaluated (migration 0006)
+    invalid_reasons: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -110,7 +112,8 @@ def _summary(row: Benchmark, now: datetime, host: str | None, alive: Callable[[i
         commit_message=row.commit_message_full if row.commit_message_full is not None else row.commit_message,
         commit_time=unix(row.commit_time), repository=row.repository, model_id=row.model_id,
         gpu_name=row.gpu_name, status=row.status, state=STALE if stale else row.status, error=row.error,
-        started_at=unix(row.started_at), finished_at=unix(row.finished_at))
+        started_at=unix(row.started_at), finished_at=unix(row.finished_at), valid=row.valid,
+        invalid_reasons=row.invalid_reasons)
 
 
 def _now() -> datetime:

@@ -411,3 +411,11 @@ def counts(session: Session, run_uid: str) -> dict[str, Any] | None:
         out[key] = session.scalar(select(func.count()).select_from(model).where(model.benchmark_id == row.benchmark_id))
     return out
 
+
+
+def set_validity(session: Session, benchmark_id: int, valid: bool | None, reasons: list[dict[str, Any]],
+                 rules: dict[str, Any]) -> None:
+    """A run's validity, judged again (`commitbench validate`)."""
+    session.execute(update(Benchmark).where(Benchmark.benchmark_id == benchmark_id)
+                    .values(valid=valid, invalid_reasons=clean(reasons) if valid is not None else None,
+                            validity_rules=rules))

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from benchmark.contracts.config import ConfigError
-from benchmark.contracts.result import DeviceSample
+from benchmark.contracts.result import DeviceSample, ScenarioResult, Violation
 
 # NVML's nvmlClocksEventReasons bits (nvml.h; pynvml's nvmlClocksEventReason* constants).
 THROTTLE_REASONS: dict[int, str] = {
@@ -56,21 +56,6 @@ class Rules:
 
 
 @dataclass(frozen=True)
-class Violation:
-    rule: str  # one of RULES
-    detail: str
-    scenario: str | None
-    phase: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def line(self) -> str:
-        where = "/".join(x for x in (self.scenario, self.phase) if x)
-        return f"{self.rule}: {self.detail}" + (f" ({where})" if where else "")
-
-
-@dataclass(frozen=True)
 class Verdict:
     violations: list[Violation] = field(default_factory=list)
     samples: int = 0  # measured samples judged: 0 means there was nothing to judge
@@ -78,6 +63,11 @@ class Verdict:
     @property
     def valid(self) -> bool:
         return not self.violations
+
+    def stored(self, rules: Rules) -> tuple[bool | None, list[dict[str, Any]], dict[str, Any]]:
+        """(valid, invalid_reasons, validity_rules) as a run stores them: valid is None where
+        nothing measured was sampled (the sampler off), so "not evaluated" is never "valid"."""
+        return (None if self.samples == 0 else self.valid), [v.to_dict() for v in self.violations], rules.to_dict()
 
 
 def reason_names(bits: int) -> list[str]:
@@ -108,6 +98,11 @@ def evaluate(samples: Iterable[DeviceSample], rules: Rules, cpu_count: int | Non
                  _cpu_load(g, rules.max_other_cpu_share, cpu_count)]
         out += [Violation(rule, detail, scenario, phase) for rule, detail in zip(RULES, found) if detail]
     return Verdict(out, sum(len(g) for g in groups.values()))
+
+
+def judge(scenarios: Iterable[ScenarioResult], rules: Rules, cpu_count: int | None) -> Verdict:
+    """A run's verdict: the device samples of all its scenarios."""
+    return evaluate((d for s in scenarios for d in s.samples), rules, cpu_count)
 
 
 def _busy_clock(s: DeviceSample) -> float | None:

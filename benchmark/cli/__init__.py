@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from . import ab, bisect, compare, dashboards, db, detect, export, history, ingest, pr_comment, report, run, show
+from . import (ab, bisect, compare, dashboards, db, detect, export, history, ingest, pr_comment, replay, report, run,
+               show, validate)
 from .errors import error  # noqa: F401  (re-exported for benchmark/llama.py)
 
 # Options that take free text (which may start with "-") wherever they appear.
 FREE_TEXT = ("--branch", "--commit", "--message", "--repository")
 COMMANDS = {"run": run, "history": history, "show": show, "export": export, "ingest": ingest, "db": db,
             "dashboards": dashboards, "report": report, "compare": compare, "detect": detect,
-            "ab": ab, "bisect": bisect, "pr-comment": pr_comment}
+            "ab": ab, "bisect": bisect, "pr-comment": pr_comment, "validate": validate, "replay": replay}
 
 
 def parser() -> argparse.ArgumentParser:

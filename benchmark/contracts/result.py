@@ -8,7 +8,8 @@ database layer never sees torch or subprocesses.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,28 @@ class DeviceSample:
     # scenario's tree) and other compute processes on the GPU (validity rules, analysis/validity)
     cpu_other_util: float | None = None
     gpu_other_processes: int | None = None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A validity rule a run broke (analysis/validity.py): stored in benchmarks.invalid_reasons."""
+
+    rule: str  # one of analysis.validity.RULES
+    detail: str
+    scenario: str | None
+    phase: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> Violation:
+        """From its stored dict (a hand-edited one missing keys reads with None)."""
+        return cls(str(d.get("rule")), str(d.get("detail") or ""), d.get("scenario"), d.get("phase"))
+
+    def line(self) -> str:
+        where = "/".join(x for x in (self.scenario, self.phase) if x)
+        return f"{self.rule}: {self.detail}" + (f" ({where})" if where else "")
 
 
 @dataclass

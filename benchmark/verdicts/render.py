@@ -15,6 +15,7 @@ from ..analysis.compare import CompareOptions
 from ..contracts.escapes import printable
 from ..contracts.units import fmt
 from .compare_runs import IMPROVEMENT, INSUFFICIENT, NO_CHANGE, NOISY, REGRESSION, FigureReport, Report
+from .notes import notes
 
 MARKER = "<!-- commitbench-compare -->"
 CONFIDENCE = CompareOptions().confidence
@@ -89,7 +90,7 @@ def _left_out(report: Report, esc) -> list[str]:
         out.append(esc("only on base (not compared): " + ", ".join(report.only_base)))
     if report.only_head:
         out.append(esc("only on head (not compared): " + ", ".join(report.only_head)))
-    return out
+    return out + [esc(n) for n in notes(report)]
 
 
 def md(value: str) -> str:
