@@ -28,6 +28,7 @@ from benchmark.contracts.result import CANCELLED, FAILED, SUCCEEDED, DeviceSampl
     ScenarioResult
 from dashboards import generate
 from dashboards.grafana_sql import TimeRange, Variable, render
+from db.migrate import head_revision
 from db.reader import READER_ROLE
 from db.store import Store
 from helpers import COMMITBENCH, FAST, child_env, run_cli, run_uid
@@ -173,7 +174,7 @@ def test_migrate_service_command_against_real_postgresql(pg_server):
     out = subprocess.run([str(COMMITBENCH), *service["command"][1:]], env=child_env(Path("/nonexistent"), Path("/nonexistent")) | env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "schema at 0005 (head)" in out.stdout
+    assert f"schema at {head_revision()} (head)" in out.stdout
     assert f"read-only role {READER_ROLE}: SELECT granted; password set" in out.stdout
     assert "reader-secret" not in out.stdout + out.stderr
     url = sa.engine.make_url(pg_server.url("metrics")).set(username=READER_ROLE, password="reader-secret")
