@@ -116,6 +116,8 @@ def test_rules_from_table():
     assert rules_from(None) == Rules() == rules_from({})
     assert set(RULES) == {"throttle", "sm_clock", "temperature", "gpu_processes", "cpu_load"}
     assert rules_from(Rules().to_dict()) == Rules()  # what a run stores reads back
+    off = Rules(max_other_cpu_share=None, temperature_limit_c=None)
+    assert rules_from(off.to_dict()) == off
 
 
 @pytest.mark.parametrize("table, message", [

@@ -186,7 +186,7 @@ def _flag(name: str, value: Any) -> bool:
 
 def _number(low: float, high: float, integer: bool = False):
     def check(name: str, value: Any) -> float | int | None:
-        if value is False:
+        if value is False or value is None:  # None: JSON's null, how a stored rule that is off reads back
             return None
         ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type or not math.isfinite(value) or not low <= value <= high:
