@@ -2,7 +2,7 @@
 
   commitbench validate --run RUN                 one run (id, prefix or #N)
   commitbench validate --branch main             every finished run of a branch
-  commitbench validate --branch main --rules benchmark/configs/validity.toml
+  commitbench validate --branch main --rules validity.toml  (a file with a [validity] table)
 
 A run is judged by its device samples (analysis/validity.py). Without --rules each run is
 judged by the rules it was judged by before (stored with it), else by $COMMITBENCH_VALIDITY,

@@ -40,6 +40,7 @@ class Sampler:
         self.gpu = gpu
         self.samples: list[DeviceSample] = []
         self.missed = 0
+        self._cores = psutil.cpu_count() or 1  # system-wide CPU % is of all cores; ours of one
         self.priority = "normal"  # what _boost achieved: "fifo", "nice -10" or "normal"
         self._phase: str | None = "startup"  # interpreter start and imports, before the first phase
         self._stop = threading.Event()
@@ -138,7 +139,7 @@ class Sampler:
                     rss += proc.memory_info().rss / 2**20
             except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                 continue  # a compile worker that has just exited
-        system = psutil.cpu_percent(None) * (psutil.cpu_count() or 1)  # percent of one core, all cores
+        system = psutil.cpu_percent(None) * self._cores  # in percent of one core, as `cpu`
         gpu = self.gpu.read(set(self._tree)) if self.gpu is not None else {}
         self.samples.append(DeviceSample(time=now, scenario=self._scenario, phase=self._phase,
                                          cpu_util=cpu, mem_megabytes=rss, cpu_other_util=max(0.0, system - cpu),
