@@ -134,7 +134,8 @@ def test_bad_input(sqlite_url, capsys, tmp_path):
     empty.write_text("model = 'micro-llama'\n")
     before = stored(sqlite_url)
     for args, message in [
-        (["--branch", "main", "--rules", str(bad_rules)], f"{bad_rules} [validity] sm_clock_min_share must be a number from 0 to 1"),
+        (["--branch", "main", "--rules", str(bad_rules)],
+         f"{bad_rules} [validity] sm_clock_min_share must be a number from 0 to 1"),
         (["--branch", "main", "--rules", str(empty)], f"{empty} has no [validity] table"),
         (["--run", "ffffffff"], "ffffffff"),
         (["--branch", "nope"], "no finished runs of branch 'nope'"),

@@ -33,7 +33,8 @@ def test_a_server_not_at_head_says_how_to_get_there(pg_url):
     store.open()
     from db.migrate import head_revision
 
-    assert store.error == f"SchemaError: database schema is at nothing, not {head_revision()}: run `commitbench db upgrade`"
+    assert store.error == (f"SchemaError: database schema is at nothing, not {head_revision()}: "
+                           "run `commitbench db upgrade`")
     store.close()
 
 

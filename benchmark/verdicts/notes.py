@@ -9,8 +9,9 @@ from .compare_runs import Report
 
 
 def notes(report: Report) -> list[str]:
-    out = [f"left out {side} run {x.label} ({(x.commit_id or '')[:8]}): invalid: {'; '.join(x.reasons) or 'no reason stored'}"
-           for side, ref in (("base", report.base), ("head", report.head)) for x in ref.left_out]
+    sides = (("base", report.base), ("head", report.head))
+    out = [f"left out {side} run {x.label} ({(x.commit_id or '')[:8]}): invalid: "
+           f"{'; '.join(x.reasons) or 'no reason stored'}" for side, ref in sides for x in ref.left_out]
     changed = between_sides([facts(h, e) for h, e in report.base.provenance],
                             [facts(h, e) for h, e in report.head.provenance])
     if changed:
