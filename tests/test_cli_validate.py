@@ -4,6 +4,8 @@ out (compare says so) while history and show still list it with its reason."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from benchmark.cli import main
@@ -145,3 +147,17 @@ def test_bad_input(sqlite_url, capsys, tmp_path):
     assert stored(sqlite_url) == before
     code, _, err = cli(capsys, "validate", "--branch", "main", "--db", f"sqlite:///{tmp_path / 'none.sqlite'}")
     assert code == 2 and "no results stored yet" in err
+
+
+def test_an_invalid_run_is_left_out_of_compares_history(sqlite_url, capsys):
+    runs = [sampled(r, throttle=SW_POWER_CAP if i == 5 else 0) for i, r in enumerate(history(12))]
+    store_all(sqlite_url, runs + [run_of(HEAD, 20, branch="pr-1")])
+
+    def history_runs() -> set[int]:
+        code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json",
+                           "--history", "20", "--db", sqlite_url)
+        return {f["history_runs"] for s in json.loads(out)["series"] for f in s["figures"] if f["unit"] != "count"}
+
+    assert history_runs() == {11}  # every earlier commit of main
+    assert cli(capsys, "validate", "--branch", "main", "--db", sqlite_url)[0] == 0
+    assert history_runs() == {10}  # less the throttled one
