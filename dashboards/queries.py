@@ -97,7 +97,7 @@ def last_commits() -> str:
             ") latest ORDER BY 1")
 
 
-# A run's validity (migration 0006) as shown beside its status: why an invalid one is left out.
+# A run's validity (migration 0007) as shown beside its status: why an invalid one is left out.
 VALIDITY = ("CASE WHEN b.valid IS NULL THEN 'not evaluated' WHEN b.valid THEN 'valid' ELSE 'INVALID: ' || "
             "COALESCE((SELECT string_agg((r ->> 'rule') || ': ' || (r ->> 'detail'), '; ') "
             "FROM jsonb_array_elements(b.invalid_reasons) r), '') END")

@@ -4,7 +4,7 @@ compare and detect need beside the numbers (commit order, runner, repetitions, s
 An invalid run (benchmarks.valid false: its telemetry broke a validity rule) is left out
 here, where both compare and detect get their points: of a REF's runs (RefRuns.left_out
 says which and why), of compare's history, and of detect's series. A run never evaluated
-(valid NULL: stored before 0006, or with the sampler off) counts.
+(valid NULL: stored before 0007, or with the sampler off) counts.
 
 Functions take a Session and return the plain read models below. `Point.reps` rebuilds
 each repetition's samples from the flat stored list: a per-repetition figure has one

@@ -66,7 +66,7 @@ class Benchmark(Base):
     plotted_at: Mapped[datetime | None] = mapped_column(DateTime)
     weight_bytes: Mapped[int | None] = mapped_column(BigInteger)
     memory_bandwidth_bytes_per_s: Mapped[float | None] = mapped_column(Double)  # bytes read + written
-    # 0006: validity from telemetry (NULL: not evaluated), and the run this one replays
+    # 0007: validity from telemetry (NULL: not evaluated), and the run this one replays
     valid: Mapped[bool | None] = mapped_column(Boolean)
     invalid_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)  # [{rule,detail,scenario,phase}]
     validity_rules: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -104,8 +104,8 @@ class DeviceMeasurement(Base):
     power_watts: Mapped[float | None] = mapped_column(Double)
     temperature_c: Mapped[float | None] = mapped_column(Double)
     throttle_reasons: Mapped[int | None] = mapped_column(BigInteger)
-    cpu_other_util: Mapped[float | None] = mapped_column(Double)  # 0006: other processes, % of one core
-    gpu_other_processes: Mapped[int | None] = mapped_column(Integer)  # 0006
+    cpu_other_util: Mapped[float | None] = mapped_column(Double)  # 0007: other processes, % of one core
+    gpu_other_processes: Mapped[int | None] = mapped_column(Integer)  # 0007
 
     __table_args__ = (Index("ix_device_measurements_benchmark_id_time", "benchmark_id", "time"),)
 

@@ -47,7 +47,7 @@ class RunSummary:
     error: str | None
     started_at: float | None
     finished_at: float | None
-    valid: bool | None = None  # None: not evaluated (migration 0006)
+    valid: bool | None = None  # None: not evaluated (migration 0007)
     invalid_reasons: list[dict[str, Any]] | None = None
 
 

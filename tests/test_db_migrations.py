@@ -486,14 +486,14 @@ def test_0004_reader_role_reads_and_cannot_write(pg_url):
         engine.dispose()
 
 
-def test_0006_validity_columns_keep_runs_unevaluated_and_downgrade(engine):
-    """Runs stored before 0006 keep every row and read as not evaluated (valid NULL), not
+def test_0007_validity_columns_keep_runs_unevaluated_and_downgrade(engine):
+    """Runs stored before 0007 keep every row and read as not evaluated (valid NULL), not
     as valid; a run judged after it stores its verdict; downgrading drops only the new columns."""
     from alembic import command
 
     from db.migrate import alembic_config
 
-    upgrade(engine, "0005")
+    upgrade(engine, "0006")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO benchmarks (run_uid, branch, status) VALUES ('old', 'main', 'succeeded')"))
         bid = conn.execute(text("SELECT benchmark_id FROM benchmarks")).scalar_one()
@@ -522,7 +522,7 @@ def test_0006_validity_columns_keep_runs_unevaluated_and_downgrade(engine):
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
+        command.downgrade(cfg, "0006")
     columns = {c["name"] for c in sa.inspect(engine).get_columns("benchmarks")}
     assert "valid" not in columns and "replay_of" not in columns and "plotted_at" in columns
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"

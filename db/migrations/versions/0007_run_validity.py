@@ -1,10 +1,9 @@
 """run validity and provenance: why a run is left out of analysis, what it replays, what else ran
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 
-(To be renumbered 0007, revising 0006, when it lands beside the regression-reports migration.)
 
 - benchmarks.valid: NULL not evaluated (every run stored before this), true, or false: the
   device samples of its measured phases broke a validity rule (benchmark/analysis/validity.py).
@@ -29,8 +28,8 @@ from alembic import op
 from db.reader import ensure_reader
 from db.sqltypes import JSONType
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
