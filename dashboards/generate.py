@@ -122,7 +122,9 @@ def overview() -> dict:
          .description("Every figure per commit, by repository, branch, GPU and model. Points sit at the commit "
                       "time; click one to open that run. Red annotations: failed or cancelled runs; purple: "
                       "change points found by `commitbench detect`; yellow: regression reports still open or "
-                      "accepted (`commitbench reports`).")
+                      "accepted (`commitbench reports`); orange: a change of configuration, torch, "
+                      "transformers, CUDA, driver or commitbench since the run before (a step there may be "
+                      "the upgrade, not the commit).")
          .time("now-30d", "now").timezone("utc").tooltip(model.DashboardCursorSync.CROSSHAIR).readonly())
     d = _identity_vars(d, scenario=True)
     d = (d.with_variable(dashboard.CustomVariable("metric").label("Figure").values(",".join(FIGURES))
@@ -133,6 +135,7 @@ def overview() -> dict:
     d = (d.annotation(_annotation("Failed and cancelled runs", q.failed_runs_annotation(), "red"))
          .annotation(_annotation("Change points", q.change_points_annotation(), "purple"))
          .annotation(_annotation("Regression reports", q.reports_annotation(), "yellow"))
+         .annotation(_annotation("Harness and environment changes", q.env_changes_annotation(), "orange"))
          .link(dashboard.DashboardLink("Run").url(f"/d/{UIDS['run']}/run").include_vars(True).keep_time(True))
          .link(dashboard.DashboardLink("Compare").url(f"/d/{UIDS['compare']}/compare").include_vars(True)))
 
@@ -146,6 +149,8 @@ def overview() -> dict:
                      .with_target(Sql(q.scenario_status())).mappings(_status_mappings()).span(12).height(5)
                      .show_value(common.VisibilityMode.NEVER))
     d = d.with_panel(table.Panel().title("Latest runs").datasource(DS).span(24).height(8)
+                     .description("validity: INVALID runs (their device samples broke a validity rule, named "
+                                  "with the reason) are kept and shown, and left out of compare and detect.")
                      .with_target(Sql(q.latest_runs(), "table"))
                      .data_links([_run_link("var-at=${__data.fields.at_ms}"
                                             "&from=${__data.fields.started_ms}&to=${__data.fields.finished_ms}")])

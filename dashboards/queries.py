@@ -14,6 +14,7 @@ Grafana's PostgreSQL rules, each one a trap we have seen documented:
 
 from __future__ import annotations
 
+from benchmark.analysis.provenance import CONFIG, HASH_CHARS, WATCHED
 from benchmark.contracts.figures import FIGURES
 
 # The filters every per-commit panel shares (on run_figures, alias f).
@@ -96,8 +97,15 @@ def last_commits() -> str:
             ") latest ORDER BY 1")
 
 
+# A run's validity (migration 0007) as shown beside its status: why an invalid one is left out.
+VALIDITY = ("CASE WHEN b.valid IS NULL THEN 'not evaluated' WHEN b.valid THEN 'valid' ELSE 'INVALID: ' || "
+            "COALESCE((SELECT string_agg((r ->> 'rule') || ': ' || (r ->> 'detail'), '; ') "
+            "FROM jsonb_array_elements(b.invalid_reasons) r), '') END")
+
+
 def latest_runs() -> str:
     return ("SELECT b.plotted_at AS \"time\", left(b.commit_id, 8) AS commit, b.branch, b.status,\n"
+            f"  {VALIDITY} AS validity,\n"
             "  (SELECT count(*) FROM scenario_runs s WHERE s.benchmark_id = b.benchmark_id\n"
             "     AND s.status NOT IN ('succeeded', 'skipped')) AS failed_scenarios,\n"
             "  b.commit_message AS message, b.error, b.run_uid,\n"
@@ -146,6 +154,32 @@ def reports_annotation() -> str:
             f"WHERE $__timeFilter(b.plotted_at) AND {BENCH_FILTER}\n"
             "  AND r.scenario IN (${scenario:sqlstring}) AND r.state IN ('open', 'confirmed', 'bisected', 'accepted')\n"
             "ORDER BY 1")
+
+
+def env_changes_annotation() -> str:
+    """Each run whose harness, configuration or environment differs from the run before it
+    of the same branch, repository, GPU and model, labelled with what changed (config hash,
+    torch, transformers, CUDA, driver, commitbench): analysis/provenance.consecutive in SQL,
+    over the same WATCHED keys, so a step an upgrade caused is not blamed on the commit."""
+    def value(alias: str, key: str) -> str:
+        return f"left({alias}.config_hash, {HASH_CHARS})" if key == CONFIG else f"({alias}.environment ->> '{key}')"
+
+    # NULL <> x is NULL: a value only one run recorded is no change, and concat_ws skips it
+    parts = ",\n      ".join(f"CASE WHEN {value('p', k)} <> {value('b', k)} THEN '{label} ' || {value('p', k)} "
+                              f"|| ' -> ' || {value('b', k)} END" for k, label in WATCHED)
+    return ("SELECT c.\"time\", c.text, 'environment' AS tags FROM (\n"
+            "  SELECT b.plotted_at AS \"time\", concat_ws('; ',\n"
+            f"      {parts}) AS text\n"
+            "  FROM benchmarks b\n"
+            "  JOIN LATERAL (SELECT p.config_hash, p.environment FROM benchmarks p\n"
+            "    WHERE p.branch = b.branch AND COALESCE(p.repository, '') = COALESCE(b.repository, '')\n"
+            "      AND COALESCE(p.gpu_name, 'cpu') = COALESCE(b.gpu_name, 'cpu') AND p.model_id = b.model_id\n"
+            "      AND (p.plotted_at, p.benchmark_id) < (b.plotted_at, b.benchmark_id)\n"
+            "    ORDER BY p.plotted_at DESC, p.benchmark_id DESC LIMIT 1) p ON true\n"
+            f"  WHERE $__timeFilter(b.plotted_at) AND {BENCH_FILTER}\n"
+            ") c WHERE c.text <> ''\n"
+            "ORDER BY 1")
+
 
 # -- variables -------------------------------------------------------------------------
 

@@ -1,6 +1,11 @@
 """The read side of analysis: stored figures grouped by run and scenario, with what
 compare and detect need beside the numbers (commit order, runner, repetitions, status).
 
+An invalid run (benchmarks.valid false: its telemetry broke a validity rule) is left out
+here, where both compare and detect get their points: of a REF's runs (RefRuns.left_out
+says which and why), of compare's history, and of detect's series. A run never evaluated
+(valid NULL: stored before 0007, or with the sampler off) counts.
+
 Functions take a Session and return the plain read models below. `Point.reps` rebuilds
 each repetition's samples from the flat stored list: a per-repetition figure has one
 sample per repetition, a pooled one (every decode step) `repetitions` equal chunks in
@@ -14,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from benchmark.contracts.result import SUCCEEDED
+from benchmark.contracts.result import SUCCEEDED, Violation
+from benchmark.contracts.stats import repetitions
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ScenarioRun
 from db.query import commit_order, unix
 
@@ -36,11 +42,7 @@ class Point:
 
     @property
     def reps(self) -> list[list[float]]:
-        n, s = self.repetitions, self.samples
-        if n and len(s) > n and len(s) % n == 0:
-            size = len(s) // n
-            return [s[i:i + size] for i in range(0, len(s), size)]
-        return [[v] for v in s]
+        return repetitions(self.samples, self.repetitions)
 
 
 @dataclass
@@ -72,10 +74,13 @@ class ScenarioPoints:
         return self.status == SUCCEEDED
 
 
+COUNTED = or_(Benchmark.valid.is_(None), Benchmark.valid.is_(True))  # not an invalid run
+
+
 def scenario_points(session: Session, *where: Any) -> list[ScenarioPoints]:
-    """Every scenario (with its figures) of the runs `where` selects, oldest commit first,
-    then by start."""
-    ids = session.scalars(select(Benchmark.benchmark_id).where(*where)
+    """Every scenario (with its figures) of the valid runs `where` selects, oldest commit
+    first, then by start."""
+    ids = session.scalars(select(Benchmark.benchmark_id).where(COUNTED, *where)
                           .order_by(commit_order(), Benchmark.started_at, Benchmark.benchmark_id))
     return of_runs(session, list(ids))
 
@@ -116,8 +121,17 @@ def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
 
 
 @dataclass
+class LeftOut:
+    """A run a REF named that analysis leaves out, and why."""
+
+    label: str  # short run id
+    commit_id: str | None
+    reasons: list[str]  # "rule: detail (scenario/phase)"
+
+
+@dataclass
 class RefRuns:
-    """What a REF named: its runs (finished ones), and how it was read."""
+    """What a REF named: its runs (finished, valid ones), and how it was read."""
 
     ref: str
     how: str  # "run", "commit" or "branch"
@@ -125,6 +139,9 @@ class RefRuns:
     branch: str | None
     commit_id: str | None
     benchmark_ids: list[int]
+    left_out: list[LeftOut] = field(default_factory=list)  # invalid runs it named (or, a branch, passed over)
+    # each run's config hash and environment: what compare says changed between the sides
+    provenance: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
 
 
 HEX = set("0123456789abcdef")
@@ -138,8 +155,27 @@ class NoRuns(LookupError):
 def resolve_ref(session: Session, ref: str, repository: str | None = None) -> RefRuns:
     """REF -> runs. `run:ID`, `commit:SHA`, `branch:NAME` say which; a bare REF is a
     branch name if one is stored, else a commit id (4+ hex characters; every finished run
-    of that commit), else a run id (or `#N`). A branch means its latest finished run's
-    commit, with every run of that commit on the branch (replicates are more evidence)."""
+    of that commit), else a run id (or `#N`). A branch means its latest commit with a
+    finished valid run, with every such run of that commit on the branch (replicates are
+    more evidence). Invalid runs are left out (RefRuns.left_out); NoRuns when that leaves none."""
+    found = _resolve(session, ref, repository)
+    rows = {b.benchmark_id: b for b in session.scalars(select(Benchmark).where(
+        Benchmark.benchmark_id.in_(found.benchmark_ids)))}
+    found.left_out += [_left_out(rows[i]) for i in found.benchmark_ids if rows[i].valid is False]
+    found.benchmark_ids = [i for i in found.benchmark_ids if rows[i].valid is not False]
+    if not found.benchmark_ids:
+        why = "; ".join(f"run {x.label}: {', '.join(x.reasons) or 'no reason stored'}" for x in found.left_out)
+        raise NoRuns(f"{found.label}: every run is invalid, left out ({why})")
+    found.provenance = [(rows[i].config_hash, dict(rows[i].environment or {})) for i in found.benchmark_ids]
+    return found
+
+
+def _left_out(row: Benchmark) -> LeftOut:
+    return LeftOut((row.run_uid or f"#{row.benchmark_id}")[:8], row.commit_id,
+                   [Violation.of(v).line() for v in row.invalid_reasons or []])
+
+
+def _resolve(session: Session, ref: str, repository: str | None) -> RefRuns:
     from db.query import NotFound, find_run
 
     how, _, name = ref.partition(":") if ref.split(":", 1)[0] in ("run", "commit", "branch") else ("", "", ref)
@@ -149,13 +185,22 @@ def resolve_ref(session: Session, ref: str, repository: str | None = None) -> Re
     finished = Benchmark.status.in_(("succeeded", "failed", "cancelled")) | Benchmark.status.is_(None)
     repo = [Benchmark.repository == repository] if repository is not None else []
     if how in ("", "branch"):
-        latest = session.execute(
-            select(Benchmark.commit_id).where(Benchmark.branch == name, finished, *repo)
-            .order_by(commit_order().desc(), Benchmark.started_at.desc(), Benchmark.benchmark_id.desc())
-            .limit(1)).first()
+        on_branch = [Benchmark.branch == name, finished, *repo]
+        newest = (select(Benchmark.commit_id, commit_order())
+                  .order_by(commit_order().desc(), Benchmark.started_at.desc(), Benchmark.benchmark_id.desc())
+                  .limit(1))
+        latest = session.execute(newest.where(*on_branch, COUNTED)).first()
         if latest is not None:
             ids = _ids(session, Benchmark.branch == name, Benchmark.commit_id == latest[0], finished, *repo)
-            return RefRuns(ref, "branch", f"{name} ({(latest[0] or '')[:8]})", name, latest[0], ids)
+            # invalid runs of newer commits were passed over: say so
+            newer = session.scalars(select(Benchmark).where(*on_branch, Benchmark.valid.is_(False),
+                                                            commit_order() > latest[1])
+                                    .order_by(commit_order(), Benchmark.benchmark_id))
+            return RefRuns(ref, "branch", f"{name} ({(latest[0] or '')[:8]})", name, latest[0], ids,
+                           left_out=[_left_out(b) for b in newer])
+        if (last := session.execute(newest.where(*on_branch)).first()) is not None:  # every run invalid
+            return RefRuns(ref, "branch", f"{name} ({(last[0] or '')[:8]})", name, last[0],
+                           _ids(session, Benchmark.branch == name, Benchmark.commit_id == last[0], finished, *repo))
         if how == "branch":
             raise NoRuns(f"no finished runs of branch {name!r}")
     is_hex = 4 <= len(name) <= 64 and set(name.lower()) <= HEX
@@ -193,7 +238,7 @@ def earlier(session: Session, series_key: str, branch: str | None, before: float
             limit: int, repository: str | None = None) -> list[ScenarioPoints]:
     """The newest `limit` succeeded runs of one series on `branch` before commit order
     `before` (not the runs in `exclude`), oldest first: the base's recent history."""
-    where = [ScenarioRun.series_key == series_key, ScenarioRun.status == SUCCEEDED,
+    where = [ScenarioRun.series_key == series_key, ScenarioRun.status == SUCCEEDED, COUNTED,
              Benchmark.benchmark_id.not_in(list(exclude) or [-1])]
     if branch is not None:
         where.append(Benchmark.branch == branch)

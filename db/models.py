@@ -66,6 +66,11 @@ class Benchmark(Base):
     plotted_at: Mapped[datetime | None] = mapped_column(DateTime)
     weight_bytes: Mapped[int | None] = mapped_column(BigInteger)
     memory_bandwidth_bytes_per_s: Mapped[float | None] = mapped_column(Double)  # bytes read + written
+    # 0007: validity from telemetry (NULL: not evaluated), and the run this one replays
+    valid: Mapped[bool | None] = mapped_column(Boolean)
+    invalid_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)  # [{rule,detail,scenario,phase}]
+    validity_rules: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    replay_of: Mapped[str | None] = mapped_column(String(36))  # a run_uid
 
     __table_args__ = (
         # a unique index rather than a constraint: SQLite can add one without a table copy
@@ -99,6 +104,8 @@ class DeviceMeasurement(Base):
     power_watts: Mapped[float | None] = mapped_column(Double)
     temperature_c: Mapped[float | None] = mapped_column(Double)
     throttle_reasons: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_other_util: Mapped[float | None] = mapped_column(Double)  # 0007: other processes, % of one core
+    gpu_other_processes: Mapped[int | None] = mapped_column(Integer)  # 0007
 
     __table_args__ = (Index("ix_device_measurements_benchmark_id_time", "benchmark_id", "time"),)
 

@@ -47,6 +47,8 @@ class RunSummary:
     error: str | None
     started_at: float | None
     finished_at: float | None
+    valid: bool | None = None  # None: not evaluated (migration 0007)
+    invalid_reasons: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -110,7 +112,8 @@ def _summary(row: Benchmark, now: datetime, host: str | None, alive: Callable[[i
         commit_message=row.commit_message_full if row.commit_message_full is not None else row.commit_message,
         commit_time=unix(row.commit_time), repository=row.repository, model_id=row.model_id,
         gpu_name=row.gpu_name, status=row.status, state=STALE if stale else row.status, error=row.error,
-        started_at=unix(row.started_at), finished_at=unix(row.finished_at))
+        started_at=unix(row.started_at), finished_at=unix(row.finished_at), valid=row.valid,
+        invalid_reasons=row.invalid_reasons)
 
 
 def _now() -> datetime:
@@ -203,7 +206,8 @@ def load_result(session: Session, row: Benchmark) -> RunResult:
             time=unix(d.time), scenario=d.scenario, phase=d.phase, cpu_util=d.cpu_util,
             mem_megabytes=d.mem_megabytes, gpu_util=d.gpu_util, gpu_mem_megabytes=d.gpu_mem_megabytes,
             sm_clock_mhz=d.sm_clock_mhz, power_watts=d.power_watts, temperature_c=d.temperature_c,
-            throttle_reasons=d.throttle_reasons))
+            throttle_reasons=d.throttle_reasons, cpu_other_util=d.cpu_other_util,
+            gpu_other_processes=d.gpu_other_processes))
     scenarios = [
         ScenarioResult(
             name=s.name, kind=s.kind or "", params=dict(s.params or {}), series_key=s.series_key,
@@ -224,7 +228,9 @@ def load_result(session: Session, row: Benchmark) -> RunResult:
         status=row.status or "", error=row.error, started_at=unix(row.started_at),
         finished_at=unix(row.finished_at), commit_time=unix(row.commit_time),
         commit_parents=list(row.commit_parents or []), weight_bytes=row.weight_bytes,
-        memory_bandwidth_bytes_per_s=row.memory_bandwidth_bytes_per_s, scenarios=scenarios)
+        memory_bandwidth_bytes_per_s=row.memory_bandwidth_bytes_per_s, valid=row.valid,
+        invalid_reasons=list(row.invalid_reasons or []), validity_rules=row.validity_rules, replay_of=row.replay_of,
+        scenarios=scenarios)
 
 
 def series_history(session: Session, series_key: str, metric: str, branch: str | None = None,

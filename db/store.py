@@ -186,6 +186,10 @@ def _save_run(session: Session, result: RunResult) -> int:
         runner_pid=env.get("runner_pid"),
         weight_bytes=result.weight_bytes,
         memory_bandwidth_bytes_per_s=result.memory_bandwidth_bytes_per_s,
+        valid=result.valid,
+        invalid_reasons=list(result.invalid_reasons) if result.valid is not None else None,
+        validity_rules=result.validity_rules,
+        replay_of=result.replay_of,
     ))
     header.update(started_at=utc(result.started_at), finished_at=utc(result.finished_at),
                   commit_time=utc(result.commit_time), heartbeat_at=_now(),
@@ -260,7 +264,8 @@ def _save_scenario(session: Session, benchmark_id: int, result: RunResult, scena
 # executemany, at ~9x its rows/s (~120k/s against ~14k/s: dashboards/bench_scale.py
 # measures both). Elsewhere (SQLite) one executemany.
 SAMPLE_COLUMNS = ("benchmark_id", "time", "scenario", "phase", "cpu_util", "mem_megabytes", "gpu_util",
-                  "gpu_mem_megabytes", "sm_clock_mhz", "power_watts", "temperature_c", "throttle_reasons")
+                  "gpu_mem_megabytes", "sm_clock_mhz", "power_watts", "temperature_c", "throttle_reasons",
+                  "cpu_other_util", "gpu_other_processes")
 _COPY_SAMPLES = (f"COPY {DeviceMeasurement.__tablename__} ({', '.join(SAMPLE_COLUMNS)}) "
                  "FROM STDIN WITH (FORMAT csv)")
 _COPY_CHUNK = 5000  # rows per piece handed to the driver: the CSV is never built whole
@@ -278,7 +283,8 @@ def _write_samples(session: Session, benchmark_id: int, scenario: str, samples: 
             dict(benchmark_id=benchmark_id, time=utc(d.time), scenario=scenario, phase=clean(d.phase),
                  cpu_util=d.cpu_util, mem_megabytes=d.mem_megabytes, gpu_util=d.gpu_util,
                  gpu_mem_megabytes=d.gpu_mem_megabytes, sm_clock_mhz=d.sm_clock_mhz, power_watts=d.power_watts,
-                 temperature_c=d.temperature_c, throttle_reasons=d.throttle_reasons)
+                 temperature_c=d.temperature_c, throttle_reasons=d.throttle_reasons,
+                 cpu_other_util=d.cpu_other_util, gpu_other_processes=d.gpu_other_processes)
             for d in samples
         ])
 
@@ -325,11 +331,16 @@ def _csv_lines(benchmark_id: int, scenario: str, samples: list[DeviceSample], de
         when = default_time if d.time is None else _csv_time(d.time, seconds)
         yield (f"{head}{when}{name}{phase},{num(d.cpu_util)},{num(d.mem_megabytes)},"
                f"{num(d.gpu_util)},{num(d.gpu_mem_megabytes)},{num(d.sm_clock_mhz)},{num(d.power_watts)},"
-               f"{num(d.temperature_c)},{'' if d.throttle_reasons is None else int(d.throttle_reasons)}\n")
+               f"{num(d.temperature_c)},{_csv_int(d.throttle_reasons)},{num(d.cpu_other_util)},"
+               f"{_csv_int(d.gpu_other_processes)}\n")
 
 
 def _csv_text(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
+
+
+def _csv_int(value: int | None) -> str:
+    return "" if value is None else str(int(value))
 
 
 def _csv_float(value: float | None) -> str:
@@ -400,3 +411,11 @@ def counts(session: Session, run_uid: str) -> dict[str, Any] | None:
         out[key] = session.scalar(select(func.count()).select_from(model).where(model.benchmark_id == row.benchmark_id))
     return out
 
+
+
+def set_validity(session: Session, benchmark_id: int, valid: bool | None, reasons: list[dict[str, Any]],
+                 rules: dict[str, Any]) -> None:
+    """A run's validity, judged again (`commitbench validate`)."""
+    session.execute(update(Benchmark).where(Benchmark.benchmark_id == benchmark_id)
+                    .values(valid=valid, invalid_reasons=clean(reasons) if valid is not None else None,
+                            validity_rules=rules))

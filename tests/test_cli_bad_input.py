@@ -69,6 +69,9 @@ def _case(tmp, name):
     if name == "config-duplicate-scenario":
         (tmp / "c.toml").write_text('[[scenarios]]\nkind = "load"\n[[scenarios]]\nkind = "load"\n')
         return [*_ident(), "--config", str(tmp / "c.toml")]
+    if name == "config-bad-validity":
+        (tmp / "c.toml").write_text('model = "micro-llama"\n[validity]\nsm_clock_min_share = 2\n')
+        return [*_ident(), "--config", str(tmp / "c.toml"), "--scenarios", "load"]
     if name == "json-dir-missing":
         return [*_ident(), *fast, "--json", str(tmp / "no-such-dir" / "r.json")]
     if name == "json-is-a-directory":  # was accepted; the run crashed at the end (IsADirectoryError)
@@ -129,7 +132,7 @@ CASES = ["empty-commit", "bad-commit", "long-commit", "empty-branch", "multiline
          "timeout-1e10", "config-empty-scenarios", "config-huge-matrix", "config-latin1", "config-deep-json",
          "seed-2**64", "prompt-longer-than-model", "db-in-memory", "db-empty", "message-blank",
          "repository-too-long", "model-path-too-long", "spool-dir-under-a-file", "override-used-by-no-scenario",
-         "commit-time", "parents"]
+         "commit-time", "parents", "config-bad-validity"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -158,7 +161,8 @@ def test_bad_input_messages_say_what_is_wrong(cb):
               "db-in-memory": "in-memory SQLite database", "message-blank": "--message is blank",
               "spool-dir-under-a-file": "is not a directory",
               "override-used-by-no-scenario": "compile_mode applies to no scenario of this run",
-              "seed-2**64": "seed must be an integer from 0 to 4294967295"}
+              "seed-2**64": "seed must be an integer from 0 to 4294967295",
+              "config-bad-validity": "c.toml [validity] sm_clock_min_share must be a number from 0 to 1"}
     for case, text in expect.items():
         r = run_cli(["run", *_case(files, case)], cb.env, cwd=files, timeout=120)
         assert r.returncode == 2 and text in r.stderr, (case, r.stderr)

@@ -395,3 +395,22 @@ def test_the_readme_thresholds_example_is_valid_and_means_what_it_says(tmp_path)
     assert pr.gates("compile_prefill_time_secs") and not after_merge.gates("compile_prefill_time_secs")
     assert after_merge.of("model_load_time") == 0.10 and pr.of("model_load_time") == 0.02
     assert pr.of("time_to_next_token_secs") == after_merge.of("time_to_next_token_secs") == 0.03
+
+
+def test_base_and_head_in_different_environments_are_labelled(sqlite_url, capsys):
+    """A step that an upgrade caused: the report says what differs besides the code."""
+    runs = history(12)
+    for r in runs:
+        r.environment = r.environment | {"torch": "2.12.0", "transformers": "4.57.0"}
+    head = run_of(HEAD, 20, branch="pr-1", level=0.0115)
+    head.environment = head.environment | {"torch": "2.13.0", "transformers": "4.57.0"}
+    head.config_hash = "1" * 64
+    store_all(sqlite_url, runs + [head])
+    for fmt in ("text", "markdown"):
+        code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", fmt, "--db", sqlite_url)
+        assert code == 8
+        assert ("base and head differ besides the code: config 00000000 -> 11111111; torch 2.12.0 -> 2.13.0 "
+                "(a change may come from that)") in out.replace("&gt;", ">")
+    store_all(sqlite_url, [run_of("feed" + "1" * 36, 21, branch="pr-2")])  # no torch recorded: no claim
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-2", "--db", sqlite_url)
+    assert "differ besides the code" not in out

@@ -28,6 +28,7 @@ from benchmark.contracts.result import CANCELLED, FAILED, SUCCEEDED, DeviceSampl
     ScenarioResult
 from dashboards import generate
 from dashboards.grafana_sql import TimeRange, Variable, render
+from db.migrate import head_revision
 from db.reader import READER_ROLE
 from db.store import Store
 from helpers import COMMITBENCH, FAST, child_env, run_cli, run_uid
@@ -173,7 +174,7 @@ def test_migrate_service_command_against_real_postgresql(pg_server):
     out = subprocess.run([str(COMMITBENCH), *service["command"][1:]], env=child_env(Path("/nonexistent"), Path("/nonexistent")) | env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "schema at 0006 (head)" in out.stdout
+    assert f"schema at {head_revision()} (head)" in out.stdout
     assert f"read-only role {READER_ROLE}: SELECT granted; password set" in out.stdout
     assert "reader-secret" not in out.stdout + out.stderr
     url = sa.engine.make_url(pg_server.url("metrics")).set(username=READER_ROLE, password="reader-secret")
@@ -555,3 +556,64 @@ def test_all_figures_are_on_the_overview():
         assert f"'{name}'" in sql, name
     metric = next(v for v in d["templating"]["list"] if v["name"] == "metric")
     assert set(metric["query"].split(",")) == set(FIGURES)
+
+
+def _env_runs() -> list[RunResult]:
+    """Six runs of main and one of another branch: torch upgraded at the third, the config
+    changed at the fifth, the driver only recorded from the fourth on (no change), and the
+    fifth invalid."""
+    out = []
+    torch = ["2.12.0", "2.12.0", "2.13.0", "2.13.0", "2.13.0", "2.13.0"]
+    for i, t in enumerate(torch):
+        ts = (NOW - timedelta(days=6 - i)).timestamp()
+        env = {"gpu_name": "cpu", "hostname": "h", "torch": t, "transformers": "4.57.0", "commitbench": "0.1.0"}
+        if i >= 3:
+            env["driver_version"] = "580.1"
+        r = RunResult(run_uid=str(uuid.UUID(int=1000 + i)), branch="main", commit_id=f"{i:08x}" + "e" * 32,
+                      commit_message=f"c{i}", repository=REPO, model_id="micro-llama", synthetic=True, config={},
+                      config_hash=("1" if i >= 4 else "0") * 64, environment=env, status=SUCCEEDED,
+                      started_at=ts, finished_at=ts + 1, commit_time=ts)
+        if i == 4:
+            r.valid, r.invalid_reasons = False, [{"rule": "throttle", "detail": "hw_slowdown in 2 of 9 samples",
+                                                  "scenario": "eager", "phase": "eager_decode"}]
+        out.append(r)
+    other = RunResult(run_uid=str(uuid.UUID(int=2000)), branch="other", commit_id="f" * 40, commit_message="x",
+                      repository=REPO, model_id="micro-llama", synthetic=True, config={}, config_hash="9" * 64,
+                      environment={"gpu_name": "cpu", "torch": "9.9"}, status=SUCCEEDED,
+                      started_at=NOW.timestamp() - 3600, finished_at=NOW.timestamp() - 3500,
+                      commit_time=NOW.timestamp() - 3600)
+    return out + [other]
+
+
+def test_environment_changes_are_annotated_as_the_pure_function_lists_them(pg_url):
+    """The overview's annotation gives, per run of a branch, what changed since the run before
+    (the same rule as analysis/provenance.consecutive); the latest-runs table shows validity."""
+    from benchmark.analysis.provenance import consecutive, facts
+
+    runs = _env_runs()
+    store = Store(pg_url)
+    store.open(auto_upgrade=True)
+    for r in runs:
+        store.ingest(r)
+    store.close()
+    main = [r for r in runs if r.branch == "main"]
+    expected = {r.commit_time: "; ".join(c.text() for c in found)
+                for r, found in consecutive([(r, facts(r.config_hash, r.environment)) for r in main])}
+    assert list(expected.values()) == ["torch 2.12.0 -> 2.13.0", "config 00000000 -> 11111111"]
+    d = dashboards()["overview"]
+    anno = next(a for a in d["annotations"]["list"] if a["name"] == "Harness and environment changes")
+    latest = next(p for p in d["panels"] if p["title"] == "Latest runs")
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            for state in ("all", "single"):
+                g = Grafana(conn, d, RANGES["30d"], state, fixed={"repository": [REPO], "gpu": ["cpu"],
+                                                                  "model": ["micro-llama"], "branch": ["main"]})
+                shown = {r["time"].replace(tzinfo=timezone.utc).timestamp(): r["text"]
+                         for r in g.run(anno["target"]["rawSql"]).mappings()}
+                assert shown == expected
+                validity = {r["commit"]: r["validity"] for r in g.run(latest["targets"][0]["rawSql"]).mappings()}
+                assert validity["00000004"] == "INVALID: throttle: hw_slowdown in 2 of 9 samples"
+                assert validity["00000003"] == "not evaluated"
+    finally:
+        engine.dispose()

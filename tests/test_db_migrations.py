@@ -34,11 +34,12 @@ EXPECTED_COLUMNS = {
         "synthetic", "gpu_count", "config", "config_hash", "environment", "started_at",
         "finished_at", "commit_time", "commit_parents", "runner_host", "runner_pid", "heartbeat_at",
         "plotted_at", "weight_bytes", "memory_bandwidth_bytes_per_s",
+        "valid", "invalid_reasons", "validity_rules", "replay_of",
     },
     "device_measurements": {
         "measurement_id", "benchmark_id", "cpu_util", "mem_megabytes", "gpu_util",
         "gpu_mem_megabytes", "time", "scenario", "phase", "sm_clock_mhz", "power_watts",
-        "temperature_c", "throttle_reasons",
+        "temperature_c", "throttle_reasons", "cpu_other_util", "gpu_other_processes",
     },
     "model_measurements": {"measurement_id", "benchmark_id", "measurements", "time"},
     "scenario_runs": {
@@ -492,3 +493,45 @@ def test_0004_reader_role_reads_and_cannot_write(pg_url):
             reader.dispose()
     finally:
         engine.dispose()
+
+
+def test_0007_validity_columns_keep_runs_unevaluated_and_downgrade(engine):
+    """Runs stored before 0007 keep every row and read as not evaluated (valid NULL), not
+    as valid; a run judged after it stores its verdict; downgrading drops only the new columns."""
+    from alembic import command
+
+    from db.migrate import alembic_config
+
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO benchmarks (run_uid, branch, status) VALUES ('old', 'main', 'succeeded')"))
+        bid = conn.execute(text("SELECT benchmark_id FROM benchmarks")).scalar_one()
+        conn.execute(text("INSERT INTO device_measurements (benchmark_id, cpu_util, phase) VALUES (:b, 50, 'decode')"),
+                     {"b": bid})
+    before = snapshot(engine)
+    assert upgrade(engine) == head_revision()
+    after = snapshot(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT run_uid, valid, invalid_reasons, replay_of FROM benchmarks")).all()
+        samples = conn.execute(text("SELECT cpu_util, cpu_other_util, gpu_other_processes "
+                                    "FROM device_measurements")).all()
+    assert [tuple(r) for r in rows] == [("old", None, None, None)]
+    assert [tuple(r) for r in samples] == [(50.0, None, None)]
+    assert [r[:len(before["benchmarks"][0])] for r in after["benchmarks"]] == before["benchmarks"]
+    judged = make_result()
+    judged.valid, judged.invalid_reasons = False, [{"rule": "cpu_load", "detail": "d", "scenario": "eager",
+                                                    "phase": "eager_decode"}]
+    ingest(engine, judged)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT valid, invalid_reasons FROM benchmarks WHERE run_uid = :u"),
+                              {"u": judged.run_uid}).one()
+    assert bool(stored[0]) is False
+    reasons = stored[1] if isinstance(stored[1], list) else json.loads(stored[1])
+    assert reasons[0]["rule"] == "cpu_load"
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("benchmarks")}
+    assert "valid" not in columns and "replay_of" not in columns and "plotted_at" in columns
+    assert current_revision(engine) == "0006"

@@ -31,3 +31,17 @@ def test_no_reader_without_a_gpu():
     assert NvmlReader.open(None) is None
     assert NvmlReader.open(("index", 0)) is None  # pynvml is installed; there is no driver here
     assert NvmlReader.open(("uuid", "GPU-none")) is None
+
+
+@pytest.mark.parametrize("gpu_pids, own, expected", [
+    (set(), {10}, 0),
+    ({10}, {10, 11}, 0),  # the worker alone
+    ({10, 99}, {10, 11}, 1),  # and someone else
+    ({10, 11, 98, 99}, {10, 11}, 2),
+    ({5000}, {10}, 0),  # in a container: host PIDs, none ours; the one there is the worker
+    ({5000, 5001}, {10}, 1),
+])
+def test_other_processes(gpu_pids, own, expected):
+    from benchmark.trackers.nvml import other_processes
+
+    assert other_processes(gpu_pids, own) == expected

@@ -31,7 +31,10 @@ def test_an_unreachable_database_turns_writes_off():
 def test_a_server_not_at_head_says_how_to_get_there(pg_url):
     store = RunStore(pg_url, auto_upgrade=False)
     store.open()
-    assert store.error == "SchemaError: database schema is at nothing, not 0006: run `commitbench db upgrade`"
+    from db.migrate import head_revision
+
+    assert store.error == (f"SchemaError: database schema is at nothing, not {head_revision()}: "
+                           "run `commitbench db upgrade`")
     store.close()
 
 
@@ -119,3 +122,70 @@ def test_runner_spools_when_the_database_is_down(tmp_path, bench_cache, monkeypa
     assert outcome.exit_code == exitcodes.DB_UNAVAILABLE and outcome.spooled
     assert outcome.kept.spool_path == tmp_path / "spool" / f"{outcome.result.run_uid}.json"
     assert RunResult.load(outcome.kept.spool_path) == outcome.result
+
+
+def test_a_run_under_cpu_load_from_elsewhere_is_invalid_and_names_the_rule(tmp_path, sqlite_url, bench_cache,
+                                                                            monkeypatch):
+    """The evidence the issue asks for: a busy loop outside the run loads the CPU, and the run
+    is stored invalid by the cpu_load rule (its threshold: half a core of this machine)."""
+    import os
+    import subprocess
+    import sys
+
+    from benchmark.analysis.validity import Rules
+    from benchmark.run.runner import Runner
+    from helpers import read_run
+
+    monkeypatch.setenv("COMMITBENCH_CACHE", str(bench_cache))
+    rules = Rules(max_other_cpu_share=0.5 / os.cpu_count())
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        lines = []
+        outcome = Runner(_request(tmp_path, sqlite_url, ["load"], rules=rules), lines.append).execute()
+    finally:
+        busy.kill()
+        busy.wait()
+    result = outcome.result
+    assert result.status == "succeeded" and result.valid is False
+    assert {r["rule"] for r in result.invalid_reasons} == {"cpu_load"}
+    assert all(r["scenario"] == "load" and r["phase"] == "load" for r in result.invalid_reasons)
+    assert any(line.startswith("INVALID run (left out of compare and detect): cpu_load: other processes used ")
+               for line in lines)
+    b = read_run(sqlite_url, result.run_uid)["benchmark"]
+    assert b["valid"] is False and b["invalid_reasons"] == result.invalid_reasons
+    assert b["validity_rules"] == rules.to_dict()
+
+
+def test_a_run_stores_its_provenance_and_validity(tmp_path, sqlite_url, bench_cache, monkeypatch):
+    """The exact command, commitbench's own commit, the rules; a CPU run with the CPU rule off
+    has nothing to break (no GPU readings), so it is valid: judged, not "not evaluated"."""
+    import subprocess
+
+    from benchmark.analysis.validity import Rules
+    from benchmark.run.runner import Runner
+    from helpers import REPO, read_run
+
+    monkeypatch.setenv("COMMITBENCH_CACHE", str(bench_cache))
+    command = ("commitbench", "run", "--scenarios", "load")
+    outcome = Runner(_request(tmp_path, sqlite_url, ["load"], rules=Rules(max_other_cpu_share=None),
+                              command=command), lambda line: None).execute()
+    b = read_run(sqlite_url, outcome.result.run_uid)["benchmark"]
+    assert b["valid"] is True and b["invalid_reasons"] == []
+    env = b["environment"]
+    assert env["command"] == list(command)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    assert env["commitbench_commit"] == head and isinstance(env["commitbench_dirty"], bool)
+    for key in ("torch", "transformers", "commitbench", "hostname", "cpu_count"):
+        assert env[key], key
+
+
+def test_a_run_with_the_sampler_off_is_not_evaluated(tmp_path, sqlite_url, bench_cache, monkeypatch):
+    from dataclasses import replace
+
+    from benchmark.run.runner import Runner
+
+    monkeypatch.setenv("COMMITBENCH_CACHE", str(bench_cache))
+    req = _request(tmp_path, sqlite_url, ["selftest_error"])
+    req.config = replace(req.config, sample_interval_ms=0)
+    outcome = Runner(req, lambda line: None).execute()
+    assert outcome.result.valid is None and outcome.result.invalid_reasons == []

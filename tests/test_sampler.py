@@ -125,3 +125,23 @@ def test_the_workers_process_tree_is_sampled():
     parent_rss_mb = 30  # a Python interpreter that only waits
     assert max(x.cpu_util for x in samples) > 50, [x.cpu_util for x in samples]
     assert max(x.mem_megabytes for x in samples) > parent_rss_mb + 150, [x.mem_megabytes for x in samples]
+
+
+def test_other_processes_cpu_is_read_beside_the_trees():
+    """A busy loop outside the sampled tree shows up as other processes' CPU (the validity
+    rules' cpu_load), while the sampled process itself only sleeps."""
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 3\nwhile time.time() < end: pass"])
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
+    s = Sampler(0.1)
+    try:
+        time.sleep(0.3)  # the loop is spinning before the first sample
+        s.start(sleeper.pid, "quiet")
+        sleeper.wait(timeout=60)
+    finally:
+        samples = s.stop()
+        busy.kill()
+        busy.wait()
+    others = [x.cpu_other_util for x in samples]
+    assert samples and all(o is not None and o >= 0 for o in others), others
+    assert max(others) > 50, others  # at least half a core: the loop (and whatever else runs here)
+    assert max(x.cpu_util for x in samples) < 50, [x.cpu_util for x in samples]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import (ab, bisect, compare, dashboards, db, detect, export, history, ingest, issue, pr_comment, report,
-               reports, run, show, status)
+from . import (ab, bisect, compare, dashboards, db, detect, export, history, ingest, issue, pr_comment, replay,
+               report, reports, run, show, status, validate)
 from .errors import error  # noqa: F401  (re-exported for benchmark/llama.py)
 
 # Options that take free text (which may start with "-") wherever they appear.
@@ -17,7 +17,7 @@ FREE_TEXT = ("--branch", "--commit", "--message", "--repository")
 COMMANDS = {"run": run, "history": history, "show": show, "export": export, "ingest": ingest, "db": db,
             "dashboards": dashboards, "report": report, "compare": compare, "detect": detect,
             "ab": ab, "bisect": bisect, "pr-comment": pr_comment, "reports": reports,
-            "status": status, "issue": issue}
+            "status": status, "issue": issue, "validate": validate, "replay": replay}
 
 
 def parser() -> argparse.ArgumentParser:

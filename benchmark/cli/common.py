@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +16,12 @@ from db.session import session_scope
 from db.store import Store
 from db.url import BadDatabaseURL, display_url, resolve_url, validate_url
 
+from ..analysis.validity import Rules, rules_from
 from ..contracts import exitcodes
+from ..contracts.config import ConfigError, load_config_file
 from ..run.storage import embedded
+
+RULES_ENV = "COMMITBENCH_VALIDITY"  # a file with a [validity] table: the rules where a config gives none
 
 
 class CommandError(Exception):
@@ -105,3 +110,18 @@ def read_input(path: Path) -> str:
         return sys.stdin.read() if str(path) == "-" else path.read_text()
     except OSError as e:
         raise CommandError(f"--input {path}: {e.strerror or e}", exitcodes.BAD_INPUT) from None
+
+
+def rules_file(path: Path) -> Rules:
+    """The `[validity]` table of a TOML or JSON file (a run's config file works as it is).
+    ConfigError (one line) for a file without one or with a bad rule."""
+    data = load_config_file(path)
+    if "validity" not in data:
+        raise ConfigError(f"{path} has no [validity] table")
+    return rules_from(data["validity"], f"{path} [validity]")
+
+
+def default_rules() -> Rules:
+    """$COMMITBENCH_VALIDITY's rules, else the defaults (analysis/validity.Rules)."""
+    path = os.environ.get(RULES_ENV)
+    return rules_file(Path(path)) if path else Rules()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from db.url import BadDatabaseURL, default_sqlite_path, resolve_url, validate_url
@@ -21,8 +22,9 @@ from ..contracts.config import (COMPILE_MODES, KINDS, QUANTIZATIONS, SDPA_KERNEL
 from ..models import ModelSource, resolve_model
 from ..run import gitinfo
 from ..run.runner import RunRequest, Runner
+from ..analysis.validity import rules_from
 from ..run.storage import embedded
-from .common import output_problem
+from .common import default_rules, output_problem
 from .errors import error
 from .table import Progress, print_outcome
 
@@ -97,10 +99,13 @@ def _request(args: argparse.Namespace) -> RunRequest:
     config_path = args.config or (Path(os.environ["COMMITBENCH_CONFIG"]) if os.environ.get("COMMITBENCH_CONFIG")
                                   else None)
     data = load_config_file(config_path) if config_path else {}
+    # [validity] says how the run is judged, not what is measured: outside the config and its hash
+    rules = rules_from(data.pop("validity"), f"{config_path} [validity]") if "validity" in data \
+        else default_rules()
     cfg = build_config(data, {k: getattr(args, k) for k in OVERRIDES})
-    cfg = cfg.resolve(_device(cfg.device))
+    cfg = cfg.resolve(concrete_device(cfg.device))
     model = resolve_model(cfg.model, cfg.device.startswith("cuda"))
-    _check_lengths(cfg.scenarios, model, cfg.device)
+    check_lengths(cfg.scenarios, model, cfg.device)
     git = gitinfo.read() if None in (args.branch, args.commit, args.message, args.repository) else None
     branch = inputs.branch(args.branch if args.branch is not None else git.branch)
     commit = inputs.commit_id(args.commit if args.commit is not None else git.commit)
@@ -117,13 +122,14 @@ def _request(args: argparse.Namespace) -> RunRequest:
                                    else (git.repository if git else None))
     _check_json(args.json)
     spool_dir = args.spool_dir or default_sqlite_path().parent / "spool"
-    _check_spool_dir(spool_dir)
+    check_spool_dir(spool_dir)
     return RunRequest(config=cfg, source=model, branch=branch, commit=commit, message=message,
                       repository=repository, db_url=url, auto_upgrade=embedded(url), spool_dir=spool_dir,
-                      json_path=args.json, commit_time=commit_time, commit_parents=tuple(parents))
+                      json_path=args.json, commit_time=commit_time, commit_parents=tuple(parents),
+                      rules=rules, command=tuple(sys.argv))
 
 
-def _device(requested: str) -> str:
+def concrete_device(requested: str) -> str:
     # Ask NVML, not the CUDA runtime, whether there is a GPU: the runner stays free of CUDA.
     os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     import torch
@@ -139,7 +145,7 @@ def _device(requested: str) -> str:
     return requested
 
 
-def _check_lengths(scenarios, model: ModelSource, device: str) -> None:
+def check_lengths(scenarios, model: ModelSource, device: str) -> None:
     """A prompt plus its new tokens must fit the model's positions: beyond them a model
     computes garbage (or fails on the GPU) and the figures would mean nothing."""
     if model.max_positions is None:
@@ -156,7 +162,7 @@ def _check_json(path: Path | None) -> None:
         raise ConfigError(f"--json {path}: {problem}")
 
 
-def _check_spool_dir(path: Path) -> None:
+def check_spool_dir(path: Path) -> None:
     """The spool must be creatable before anything is measured (a run spools only at the
     end, when a mistake here would cost the result; keep.py still has a fallback)."""
     probe = path

@@ -13,7 +13,7 @@ from typing import IO
 
 from ..contracts.escapes import printable
 from ..contracts.figures import SEED_KEYS
-from ..contracts.result import SKIPPED, SUCCEEDED, Metric, RunResult
+from ..contracts.result import SKIPPED, SUCCEEDED, Metric, RunResult, Violation
 from ..contracts.units import fmt
 from ..run.runner import RunOutcome
 
@@ -52,6 +52,8 @@ def print_result(result: RunResult, out: IO[str] | None = None, series: bool = F
     w(f"commitbench run {result.run_uid}: {result.status.upper()}")
     w(f"  {result.branch} @ {result.commit_id}  model {result.model_id}"
       f"{' (synthetic weights)' if result.synthetic else ''}  on {result.environment.get('gpu_name')}")
+    for line in validity_lines(result):
+        w(line)
     bandwidth, weights = result.memory_bandwidth_bytes_per_s, result.weight_bytes
     if bandwidth:
         bound = f"; weights {fmt(weights, 'bytes')}: decode bound {fmt(weights / bandwidth, 's')}/step" \
@@ -81,6 +83,17 @@ def print_result(result: RunResult, out: IO[str] | None = None, series: bool = F
     w(f"  seed figures ({sum(v is not None for v in seed.values())}/{len(SEED_KEYS)} filled):")
     for key in SEED_KEYS:
         w(f"    {key:<40} {fmt(seed[key], 's') if seed[key] is not None else '-':>14}")
+
+
+def validity_lines(result: RunResult) -> list[str]:
+    """Whether the run counts in compare and detect, and why not; what it replays."""
+    out = [f"  replay of run {result.replay_of}"] if result.replay_of else []
+    if result.valid is None:
+        return out + ["  validity: not evaluated (no measured device samples)"]
+    if result.valid:
+        return out + ["  validity: valid (no rule broken)"]
+    out.append("  INVALID: left out of compare and detect (kept and shown):")
+    return out + [f"    {Violation.of(v).line()}" for v in result.invalid_reasons]
 
 
 def print_outcome(outcome: RunOutcome, out: IO[str] | None = None) -> None:

@@ -290,6 +290,29 @@ class BenchConfig:
         d["scenarios"] = [s.to_dict() for s in self.scenarios]
         return d
 
+    @classmethod
+    def from_dict(cls, data: Any) -> BenchConfig:
+        """A stored resolved config (`to_dict`) back, validated: what `commitbench replay`
+        runs again. Every scenario field is explicit there, so it is not read as a config
+        file (where a parameter a kind does not use is an error)."""
+        if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
+            raise ConfigError("stored config: not a commitbench configuration (no scenarios)")
+        run_keys = {f.name for f in fields(cls)} - {"scenarios"}
+        if unknown := set(data) - run_keys - {"scenarios"}:
+            raise ConfigError(f"stored config: unknown key(s) {', '.join(sorted(unknown))}")
+        scenarios = []
+        for i, s in enumerate(data["scenarios"]):
+            if not isinstance(s, dict) or (bad := set(s) - set(SCENARIO_FIELDS)):
+                raise ConfigError(f"stored config: scenario {i} has unknown field(s) "
+                                  f"{', '.join(sorted(bad)) if isinstance(s, dict) else type(s).__name__}")
+            try:
+                scenarios.append(ScenarioParams(**s))
+            except TypeError as e:  # no kind
+                raise ConfigError(f"stored config: scenario {i}: {e}") from None
+        cfg = cls(**{k: v for k, v in data.items() if k in run_keys}, scenarios=scenarios)
+        cfg.validate()
+        return cfg
+
     def hash(self) -> str:
         """Stable over key order: two runs with the same hash measured the same matrix."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()

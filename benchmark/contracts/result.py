@@ -8,7 +8,8 @@ database layer never sees torch or subprocesses.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,32 @@ class DeviceSample:
     power_watts: float | None = None
     temperature_c: float | None = None
     throttle_reasons: int | None = None
+    # what else was running: other processes' CPU (percent of one core: system-wide minus the
+    # scenario's tree) and other compute processes on the GPU (validity rules, analysis/validity)
+    cpu_other_util: float | None = None
+    gpu_other_processes: int | None = None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A validity rule a run broke (analysis/validity.py): stored in benchmarks.invalid_reasons."""
+
+    rule: str  # one of analysis.validity.RULES
+    detail: str
+    scenario: str | None
+    phase: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> Violation:
+        """From its stored dict (a hand-edited one missing keys reads with None)."""
+        return cls(str(d.get("rule")), str(d.get("detail") or ""), d.get("scenario"), d.get("phase"))
+
+    def line(self) -> str:
+        where = "/".join(x for x in (self.scenario, self.phase) if x)
+        return f"{self.rule}: {self.detail}" + (f" ({where})" if where else "")
 
 
 @dataclass
@@ -130,6 +157,12 @@ class RunResult:
     # weight bytes and the device's copy bandwidth, bytes read + written per second
     weight_bytes: int | None = None
     memory_bandwidth_bytes_per_s: float | None = None
+    # validity from telemetry (analysis/validity.py): None not evaluated; the violations as
+    # {rule, detail, scenario, phase}; the rules judged by
+    valid: bool | None = None
+    invalid_reasons: list[dict[str, Any]] = field(default_factory=list)
+    validity_rules: dict[str, Any] | None = None
+    replay_of: str | None = None  # the run_uid this run replays (`commitbench replay`)
     scenarios: list[ScenarioResult] = field(default_factory=list)
     format: str = RESULT_FORMAT
 

@@ -37,3 +37,13 @@ class Stats:
         var = math.fsum((v - mean) ** 2 for v in s) / (n - 1) if n > 1 else 0.0
         return cls(n=n, mean=mean, median=percentile(s, 50), p90=percentile(s, 90), p99=percentile(s, 99),
                    min=s[0], max=s[-1], stdev=math.sqrt(var))
+
+
+def repetitions(samples: list[float], n: int | None) -> list[list[float]]:
+    """A figure's flat stored samples as each repetition's: a per-repetition figure has one
+    sample per repetition, a pooled one (every decode step) `n` equal chunks in repetition
+    order, a one-call figure one sample."""
+    if n and len(samples) > n and len(samples) % n == 0:
+        size = len(samples) // n
+        return [samples[i:i + size] for i in range(0, len(samples), size)]
+    return [[v] for v in samples]

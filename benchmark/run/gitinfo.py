@@ -59,3 +59,23 @@ def commit_facts(commit: str, cwd: Path | None = None) -> CommitFacts | None:
         return CommitFacts(time=float(stamp), parents=parents.split(), message=message.strip())
     except ValueError:
         return None
+
+
+@dataclass
+class OwnRevision:
+    commit: str
+    dirty: bool  # uncommitted changes to tracked files: the commit alone does not say what ran
+
+
+def own_revision() -> OwnRevision | None:
+    """The git commit of the commitbench source that is running (provenance), or None when
+    it is not a checkout of its own: a wheel, or a package inside someone else's work tree."""
+    root = Path(__file__).resolve().parents[2]  # holds benchmark/ and db/
+    top = _git(["rev-parse", "--show-toplevel"], root)
+    if top is None or Path(top).resolve() != root:
+        return None
+    commit = _git(["rev-parse", "HEAD"], root)
+    if commit is None:
+        return None
+    dirty = _git(["status", "--porcelain", "--untracked-files=no"], root)
+    return OwnRevision(commit=commit, dirty=bool(dirty))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..analysis import validity
 from ..contracts import exitcodes, roofline
 from ..contracts.config import BenchConfig, ScenarioParams
 from ..contracts.jobs import PrepareJob, ProbeJob, ProbeOutput, ScenarioJob
@@ -26,6 +27,7 @@ from ..trackers import environment
 from ..trackers.bandwidth import DEFAULT_BYTES as BANDWIDTH_BYTES
 from ..trackers.nvml import NvmlReader, nvml_target
 from ..trackers.sampler import Sampler
+from . import gitinfo
 from .availability import unavailable
 from .keep import Kept, keep
 from .launcher import Cancel, Outcome, run_job, scratch_dir
@@ -49,6 +51,9 @@ class RunRequest:
     json_path: Path | None = None
     commit_time: float | None = None
     commit_parents: tuple[str, ...] = ()
+    rules: validity.Rules = validity.Rules()  # validity, judged at the end: [validity] of the config, else defaults
+    command: tuple[str, ...] = ()  # the exact command line, for provenance
+    replay_of: str | None = None  # the run_uid this run replays
 
     @property
     def device(self) -> str:
@@ -112,7 +117,8 @@ class Runner:
             repository=req.repository, model_id=req.source.model_id, synthetic=req.source.synthetic,
             config=cfg.to_dict(), config_hash=cfg.hash(), environment=env,
             status=RUNNING, started_at=time.time(), commit_time=req.commit_time,
-            commit_parents=list(req.commit_parents), memory_bandwidth_bytes_per_s=self.bandwidth)
+            commit_parents=list(req.commit_parents), memory_bandwidth_bytes_per_s=self.bandwidth,
+            replay_of=req.replay_of)
         self.say(f"database: {self.store.where()}")
         self.store.open()
         self.store.save_run(result)
@@ -142,6 +148,11 @@ class Runner:
                                      if s.status not in (SUCCEEDED, SKIPPED))
         else:
             result.status = SUCCEEDED
+        verdict = validity.judge(result.scenarios, req.rules, env.get("cpu_count"))
+        result.valid, result.invalid_reasons, result.validity_rules = verdict.stored(req.rules)
+        if verdict.violations:
+            self.say("INVALID run (left out of compare and detect): "
+                     + "; ".join(v.line() for v in verdict.violations))
         self.store.save_run(result)
         kept = keep(result, req.json_path, None if self.store.available else req.spool_dir)
         return RunOutcome(result=result, store=self.store, kept=kept, cancelled_by=self.cancel.requested)
@@ -167,7 +178,10 @@ class Runner:
         if index is not None:
             self.gpu = NvmlReader.open(nvml_target(index, os.environ.get("CUDA_VISIBLE_DEVICES"),
                                                    probe.uuid if probe else None))
-        return environment.collect(device, self.gpu, probe) | {"model": self.req.source.to_dict()}
+        own = gitinfo.own_revision()
+        return environment.collect(device, self.gpu, probe) | {
+            "model": self.req.source.to_dict(), "command": list(self.req.command),
+            "commitbench_commit": own.commit if own else None, "commitbench_dirty": own.dirty if own else None}
 
     # -- one scenario ------------------------------------------------------------------
     def _run_scenario(self, params: ScenarioParams, result: RunResult) -> ScenarioResult:

@@ -69,7 +69,8 @@ class NvmlReader:
         except self._nv.NVMLError:
             return None
 
-    def read(self) -> dict[str, float | int | None]:
+    def read(self, own_pids: set[int] | None = None) -> dict[str, float | int | None]:
+        """One reading; `own_pids`: the scenario's process tree, not counted as other processes."""
         nv = self._nv
         util = self._opt(nv.nvmlDeviceGetUtilizationRates)
         mem = self._opt(nv.nvmlDeviceGetMemoryInfo)
@@ -83,7 +84,12 @@ class NvmlReader:
             "power_watts": power / 1000.0 if power is not None else None,
             "temperature_c": _float(self._opt(nv.nvmlDeviceGetTemperature, nv.NVML_TEMPERATURE_GPU)),
             "throttle_reasons": self._opt(throttle_fn),
+            "gpu_other_processes": self._other_processes(own_pids or set()),
         }
+
+    def _other_processes(self, own_pids: set[int]) -> int | None:
+        procs = self._opt(self._nv.nvmlDeviceGetComputeRunningProcesses)
+        return None if procs is None else other_processes({p.pid for p in procs}, own_pids)
 
     def energy_mj(self) -> int | None:
         """Millijoules since the driver loaded (Volta and newer); None where unsupported."""
@@ -101,6 +107,15 @@ class NvmlReader:
 
     def close(self) -> None:
         self._nv.nvmlShutdown()
+
+
+def other_processes(gpu_pids: set[int], own_pids: set[int]) -> int:
+    """Compute processes on the GPU that are not the scenario's. NVML reports PIDs of the
+    host's namespace, so inside a container none of them matches ours: then the worker is
+    taken to be one of them (a measured phase runs on the GPU, so it holds a context)."""
+    if gpu_pids & own_pids:
+        return len(gpu_pids - own_pids)
+    return max(0, len(gpu_pids) - 1)
 
 
 def _float(v: Any) -> float | None:

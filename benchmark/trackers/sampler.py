@@ -3,6 +3,9 @@ scenario's CPU % and RSS (psutil) and the GPU (NVML) at a fixed interval.
 
 CPU % and RSS are summed over the worker's process tree, so inductor's compile workers
 count during the compile phase (RSS counts pages shared between them once per process).
+Beside them, what else loads the machine, for the validity rules: other processes' CPU
+(system-wide busy time minus the tree's, in the same percent-of-one-core unit) and the
+other compute processes on the GPU.
 Finding the tree scans every process on the machine (~3 ms), so it is refreshed every
 TREE_REFRESH_S rather than at every sample; reading the known processes costs ~0.1 ms each.
 
@@ -37,6 +40,7 @@ class Sampler:
         self.gpu = gpu
         self.samples: list[DeviceSample] = []
         self.missed = 0
+        self._cores = psutil.cpu_count() or 1  # system-wide CPU % is of all cores; ours of one
         self.priority = "normal"  # what _boost achieved: "fifo", "nice -10" or "normal"
         self._phase: str | None = "startup"  # interpreter start and imports, before the first phase
         self._stop = threading.Event()
@@ -50,6 +54,7 @@ class Sampler:
         try:
             self._root = psutil.Process(pid)
             self._root.cpu_percent(None)  # primes the counter: the first reading is relative to this
+            psutil.cpu_percent(None)  # the system-wide one too (only the sampler calls it in the runner)
         except (psutil.NoSuchProcess, psutil.ZombieProcess):
             return  # the worker is already gone: nothing to sample
         self._tree: dict[int, psutil.Process] = {pid: self._root}
@@ -134,9 +139,11 @@ class Sampler:
                     rss += proc.memory_info().rss / 2**20
             except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                 continue  # a compile worker that has just exited
-        gpu = self.gpu.read() if self.gpu is not None else {}
+        system = psutil.cpu_percent(None) * self._cores  # in percent of one core, as `cpu`
+        gpu = self.gpu.read(set(self._tree)) if self.gpu is not None else {}
         self.samples.append(DeviceSample(time=now, scenario=self._scenario, phase=self._phase,
-                                         cpu_util=cpu, mem_megabytes=rss, **gpu))
+                                         cpu_util=cpu, mem_megabytes=rss, cpu_other_util=max(0.0, system - cpu),
+                                         **gpu))
         return True
 
     def stats(self) -> dict[str, float | int | None]:

@@ -24,6 +24,7 @@ from ..contracts.escapes import printable
 from ..contracts.units import fmt
 from .compare_runs import (CLASSES, IMPROVEMENT, INSUFFICIENT, MISSING, NO_CHANGE, NOISY, REGRESSION, SUSPICIOUS,
                            FigureReport, Missing, Report, RunInfo)
+from .notes import notes
 
 MARKER = "<!-- commitbench-compare -->"
 CONFIDENCE = CompareOptions().confidence
@@ -164,7 +165,7 @@ def _left_out(report: Report, esc) -> list[str]:
         out.append(esc("only on base (not compared): " + ", ".join(report.only_base)))
     if report.only_head:
         out.append(esc("only on head (not compared): " + ", ".join(report.only_head)))
-    return out
+    return out + [esc(n) for n in notes(report)]
 
 
 def md(value: str) -> str:
