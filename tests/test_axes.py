@@ -3,6 +3,8 @@ prompt-lookup and assisted decoding, with real torch and real subprocesses on CP
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from benchmark.contracts.config import ConfigError, build_config
@@ -237,3 +239,26 @@ def test_other_attention_implementations_run_and_are_checked_against_sdpa(cb, sq
         assert match in (0.0, 1.0) and [p.name for p in s.phases][-1] == "reference"
         assert ("attention_tokens_mismatch" in s.flags) == (match == 0.0)
         assert ("attention_first_mismatch" in s.info) == (match == 0.0)
+
+
+def test_a_4bit_layer_bitsandbytes_cpu_kernel_cannot_pack_is_skipped_naming_it(cb, sqlite_url, tmp_path):
+    """bitsandbytes' AVX512-BF16 CPU kernel asserts on a 4-bit layer whose output size is not a
+    multiple of 32 (an MLP of 80 here): where this CPU takes that kernel the scenario is skipped
+    with the layer named, before anything is measured; elsewhere it runs."""
+    from bitsandbytes.functional import has_avx512bf16
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    LlamaForCausalLM(LlamaConfig(hidden_size=64, intermediate_size=80, num_hidden_layers=1, num_attention_heads=4,
+                                 num_key_value_heads=2, vocab_size=512)).save_pretrained(tmp_path / "odd")
+    config = cb.root / "axes.toml"
+    config.write_text('[[scenarios]]\nkind = "eager"\nnew_tokens = 4\nquantization = "bnb-4bit-nf4"\n')
+    r = run_cli(["run", *IDENT, "--model", str(tmp_path / "odd"), "--repetitions", "1", "--warmup", "0",
+                 "--config", config, "--db", sqlite_url], cb.env)
+    assert r.returncode == 0, r.stderr
+    (s,) = stored(sqlite_url, run_uid(r.stdout)).scenarios
+    if not has_avx512bf16():
+        assert s.status == "succeeded", s.error
+        return
+    assert s.status == "skipped" and s.metrics == []
+    assert re.fullmatch(r"bitsandbytes [\d.]+'s 4-bit CPU kernel \(AVX512-BF16\) needs every quantized layer's "
+                        r"output size to be a multiple of 32: model\.layers\.0\.mlp\.(gate|up)_proj has 80", s.error)

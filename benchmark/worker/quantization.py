@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import torch
 
+# bitsandbytes (0.50) repacks 4-bit weights for its AVX512-BF16 CPU kernel on the first forward,
+# asserting that every layer's output size is a multiple of this (_convert_weight_packed_for_cpu)
+CPU_PACK_BLOCK = 32
+
 CONFIGS = {  # BitsAndBytesConfig keywords; 4-bit computes in the scenario's dtype
     "bnb-8bit": {"load_in_8bit": True},
     "bnb-4bit-nf4": {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4"},
@@ -41,3 +45,21 @@ def weight_memory_bytes(model) -> int:
             seen.add(key)
             total += t.nbytes
     return total
+
+
+def refuse_unrunnable(model) -> None:
+    """Raise Unsupported, before anything is measured, where bitsandbytes' CPU 4-bit kernel
+    would fail on the first forward: a quantized layer whose output size is not a multiple of
+    CPU_PACK_BLOCK, on a CPU with AVX512-BF16 (where bitsandbytes takes that kernel)."""
+    import bitsandbytes as bnb
+    from bitsandbytes.functional import has_avx512bf16
+
+    from .context import Unsupported
+
+    if model.device.type != "cpu" or not has_avx512bf16():
+        return
+    for name, module in model.named_modules():
+        if isinstance(module, bnb.nn.Linear4bit) and module.out_features % CPU_PACK_BLOCK:
+            raise Unsupported(f"bitsandbytes {bnb.__version__}'s 4-bit CPU kernel (AVX512-BF16) needs every "
+                              f"quantized layer's output size to be a multiple of {CPU_PACK_BLOCK}: {name} has "
+                              f"{module.out_features}")

@@ -8,12 +8,14 @@ from ..context import calls_needed, generation_config, split_warm, tokens_match
 from ..decode import decode_step, prefill, reset_cache, timed_generate
 from ..kernels import unforced
 from ..agreement import first_divergence, top1_agreement, torch_logits
-from ..quantization import weight_memory_bytes
+from ..quantization import refuse_unrunnable, weight_memory_bytes
 
 
 def run(ctx) -> None:
     p = ctx.params
     model, prompt, timer, cache = ctx.setup()
+    if p.quantization != "none":
+        refuse_unrunnable(model)
     ctx.add("model_weight_bytes", [weight_memory_bytes(model)])
 
     ctx.phase("eager_forward")
