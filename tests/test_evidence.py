@@ -33,7 +33,7 @@ def test_only_phases_both_sides_have_are_compared():
     head = {"decode": {"gpu_util": [90]}, "compile": {"gpu_util": [10]}}
     ev = evidence(base, head)
     assert ev.phases == ("decode",) and ev.deltas == ()
-    assert evidence({"prefill": {}}, {"decode": {}}).summary() == "no device readings on both sides"
+    assert evidence({"prefill": {}}, {"decode": {}}).summary() == "device readings missing on one side or both"
 
 
 def test_clock_drop_and_new_throttle_reasons_mean_clocks_down():

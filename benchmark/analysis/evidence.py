@@ -70,7 +70,7 @@ class Evidence:
         parts = [d.text for d in self.deltas] + list(self.hints)
         if parts:
             return "; ".join(parts)
-        return "no notable device or compile delta" if self.phases else "no device readings on both sides"
+        return "no notable device or compile delta" if self.phases else "device readings missing on one side or both"
 
 
 def evidence(base: Readings, head: Readings,
