@@ -49,7 +49,7 @@ class Rules:
     max_other_gpu_processes: int | None = 0
     max_other_cpu_share: float | None = 0.5
     unmeasured_phases: tuple[str, ...] = ("startup", "prepare", "eager_reference", "unforced_reference",
-                                          "unquantized_reference")
+                                          "reference")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
