@@ -232,10 +232,12 @@ def bisected(session: Session, report_id: int, commit: str, evidence: Any, by: s
 
 def listed(session: Session, branch: str | None = None, repository: str | None = None,
            states: Sequence[str] | None = None, series_keys: Sequence[str] | None = None,
-           scenario: str | None = None, figure: str | None = None) -> list[ReportView]:
+           scenario: str | None = None, figure: str | None = None, gpu_name: str | None = None,
+           model_id: str | None = None) -> list[ReportView]:
     stmt = select(RegressionReport)
     for column, value in ((RegressionReport.branch, branch), (RegressionReport.repository, repository),
-                          (RegressionReport.scenario, scenario), (RegressionReport.figure, figure)):
+                          (RegressionReport.scenario, scenario), (RegressionReport.figure, figure),
+                          (RegressionReport.gpu_name, gpu_name), (RegressionReport.model_id, model_id)):
         if value is not None:
             stmt = stmt.where(column == value)
     if states is not None:

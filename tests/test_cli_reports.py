@@ -130,6 +130,23 @@ def test_tracking_issue_lists_open_first_then_accepted(stepped, capsys):
     assert code == 0 and "No open regression on elsewhere." in out
 
 
+def test_one_tracking_issue_per_gpu_and_model(stepped, capsys):
+    """Narrowed to a GPU (and a model), the issue has its own marker, so each configuration
+    keeps one issue; the reports of another GPU are not in it."""
+    whole = cli(capsys, "reports", "tracking-issue", "--branch", "main", "--db", stepped)[1]
+    model = json.loads(cli(capsys, "reports", "show", "1", "--format", "json", "--db", stepped)[1])["model_id"]
+    code, out, _ = cli(capsys, "reports", "tracking-issue", "--branch", "main", "--gpu", "cpu", "--model", model,
+                       "--db", stepped)
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == f"<!-- commitbench-tracking - main gpu=cpu model={model} -->"
+    assert lines[1] == f"### commitbench: regressions on main gpu=cpu model={model}"
+    assert lines[2:] == whole.splitlines()[2:]  # every report of the fixture is on this CPU and model
+    code, out, _ = cli(capsys, "reports", "tracking-issue", "--branch", "main", "--gpu", "NVIDIA H100", "--db",
+                       stepped)
+    assert out.splitlines()[0] == "<!-- commitbench-tracking - main gpu=NVIDIA H100 -->"
+    assert "No open regression on main." in out and "#### Accepted" not in out
+
+
 @pytest.mark.parametrize("args, message", [
     (["accept", "x", "--by", "a", "--reason", "r"], "report id must be a number such as 3 or #3, got 'x'"),
     (["accept", "99", "--by", "a", "--reason", "r"], "no regression report #99"),

@@ -65,8 +65,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     bi.add_argument("--evidence", type=Path, metavar="FILE", help="JSON: what showed it (e.g. bisect --format json)")
     bi.add_argument("--by", help="who records it (default $GITHUB_ACTOR, else $USER)")
     _common(bi)
-    ti = sub.add_parser("tracking-issue", help="markdown for the branch's one tracking issue")
+    ti = sub.add_parser("tracking-issue", help="markdown for the configuration's one tracking issue")
     ti.add_argument("--branch", required=True)
+    ti.add_argument("--gpu", help="only reports of series on this GPU (`cpu` for CPU runs): one issue per GPU")
+    ti.add_argument("--model", help="only reports of series of this model id: one issue per model")
     _common(ti)
 
 
@@ -150,8 +152,9 @@ def _moved(args: argparse.Namespace, report_id: int, change) -> str:
 def _tracking(args: argparse.Namespace) -> str:
     branch = _branch(args.branch)
     with reading(args) as session:
-        found = store.listed(session, branch=branch, repository=args.repository)
-    return render.tracking_issue(args.repository or "", branch, found)
+        found = store.listed(session, branch=branch, repository=args.repository, gpu_name=args.gpu,
+                             model_id=args.model)
+    return render.tracking_issue(args.repository or "", branch, found, gpu=args.gpu, model=args.model)
 
 
 def _get(session, report_id: int, repository: str | None) -> store.ReportView:

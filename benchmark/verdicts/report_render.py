@@ -17,13 +17,18 @@ from db.reports import ACCEPTED, ACTIVE, FIXED, ReportView
 from ..contracts.escapes import printable
 from .render import md, pct
 
-TRACKING_MARKER = "<!-- commitbench-tracking {repository} {branch} -->"
+TRACKING_MARKER = "<!-- commitbench-tracking {repository} {branch}{scope} -->"
 RECENTLY_FIXED = 10  # fixed reports the tracking issue still lists
 
 
-def marker(repository: str, branch: str) -> str:
-    # md() keeps the marker one line with no "-->" inside it
-    return TRACKING_MARKER.format(repository=md(repository or "-"), branch=md(branch))
+def marker(repository: str, branch: str, gpu: str | None = None, model: str | None = None) -> str:
+    """One marker per configuration: repository and branch, and the GPU and model where the
+    issue is narrowed to them. md() keeps it one line with no "-->" inside it."""
+    return TRACKING_MARKER.format(repository=md(repository or "-"), branch=md(branch), scope=_scope(gpu, model, md))
+
+
+def _scope(gpu: str | None, model: str | None, esc) -> str:
+    return "".join(f" {key}={esc(value)}" for key, value in (("gpu", gpu), ("model", model)) if value)
 
 
 def short(commit: str | None) -> str:
@@ -96,13 +101,14 @@ def markdown(reports: Sequence[ReportView]) -> str:
     return "\n".join(out) + "\n"
 
 
-def tracking_issue(repository: str, branch: str, reports: Sequence[ReportView]) -> str:
-    """The body of the configuration's one tracking issue."""
+def tracking_issue(repository: str, branch: str, reports: Sequence[ReportView], gpu: str | None = None,
+                   model: str | None = None) -> str:
+    """The body of the configuration's one tracking issue (a branch, or one GPU and model of it)."""
     active = [r for r in reports if r.state in ACTIVE]
     accepted = [r for r in reports if r.state == ACCEPTED]
     fixed = sorted((r for r in reports if r.state == FIXED), key=lambda r: r.updated_at, reverse=True)
-    out = [marker(repository, branch), f"### commitbench: regressions on {md(branch)}"
-           + (f" ({md(repository)})" if repository else ""), ""]
+    out = [marker(repository, branch, gpu, model), f"### commitbench: regressions on {md(branch)}"
+           + (f" ({md(repository)})" if repository else "") + _scope(gpu, model, md), ""]
     if active:
         out += [f"**{len(active)} open**: {md(branch)} has been slower since these commits; each stays here until "
                 "someone accepts it (`commitbench reports accept`) or a later change fixes it.", "",
