@@ -4,6 +4,9 @@ cannot run recorded as skipped. Real torch.onnx export, real onnxruntime, real s
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from benchmark.contracts.config import ConfigError, ScenarioParams, build_config
@@ -13,6 +16,8 @@ from test_axes import run_config, stored
 
 
 def test_onnxruntime_exports_once_decodes_and_reports_its_agreement_with_eager(cb, sqlite_url):
+    # the session's cache may hold an export from an earlier test (the axes example): start without
+    shutil.rmtree(Path(cb.env["COMMITBENCH_CACHE"]) / "onnx", ignore_errors=True)
     r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "onnxruntime"\nnew_tokens = 6\n'
                    'batch_size = [1, 2]\ndtype = ["float32", "bfloat16"]\n')
     assert r.returncode == 0, r.stderr
