@@ -47,6 +47,7 @@ def test_replay_reproduces_the_stored_run(cb):
     judged = sum(v in ("within", "outside") for _, _, v in rows)
     within = sum(v == "within" for _, _, v in rows)
     assert re.search(rf"^{within} of {judged} figures within the original's repetition spread", r.stdout, re.M)
+    assert f"at the level of runs: commitbench compare --base run:{original} --head run:{replay}" in r.stdout
 
 
 def test_replay_bad_input(cb):

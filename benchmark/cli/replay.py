@@ -114,3 +114,7 @@ def print_side_by_side(original: RunResult, replay: RunResult) -> None:
     for row in table:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     print(printable(summary(rows)))
+    # the spread of one process's repetitions leaves out the process-to-process offset; compare
+    # judges at the level of runs, with the branch's history as the run-to-run noise
+    print(printable(f"at the level of runs: commitbench compare --base run:{original.run_uid} "
+                    f"--head run:{replay.run_uid}"))
