@@ -72,6 +72,10 @@ def _header(data: ReportData) -> str:
              + ' (<a href="#failures">reasons</a>)</p>') if failed else ""
     if r.status != SUCCEEDED and r.error and not failed:
         alert = f'<p class="alert">run {esc(r.status)}: {esc(first_line(r.error, 300))}</p>'
+    if r.valid is False:  # kept and shown, but compare and detect leave it out
+        alert += ('<p class="alert invalid">invalid: '
+                  + "; ".join(esc(_violation(v)) for v in r.invalid_reasons)
+                  + " (left out of compare and detect; <code>commitbench validate</code> judges it again)</p>")
     return ("<header><h1>commitbench <span class=\"branch\">"
             f"{esc(data.branch if data.branch is not None else 'all branches')}</span></h1>"
             f"<p class=\"latest\">latest: <code>{esc(short(r.commit_id))}</code> {badge(r.status)} "
@@ -81,3 +85,8 @@ def _header(data: ReportData) -> str:
             f"<p class=\"muted\">{esc(span)} of this branch. "
             '<a href="#compare">compare</a> · <a href="#history">history</a> · <a href="#timeline">device '
             'timeline</a> · <a href="#failures">failures</a></p></header>')
+
+
+def _violation(v: dict) -> str:
+    where = ", ".join(x for x in (v.get("scenario"), v.get("phase")) if x)
+    return f"{v.get('rule')}: {v.get('detail')}" + (f" ({where})" if where else "")

@@ -152,6 +152,18 @@ def test_a_cancelled_run_is_marked_at_its_commit(sqlite_store):
     assert "102.5 tok/s" in row and '<td class="num chg bad">cancelled</td>' in row  # c3 had it, c4 none
 
 
+def test_an_invalid_latest_run_says_why_in_the_header(sqlite_store):
+    r = make_result("5555aaaa-run")
+    r.branch, r.commit_id, r.commit_time = "main", "c5c5c5c5d5", T0 + 5 * HOUR
+    r.valid, r.invalid_reasons = False, [{"rule": "cpu_load", "detail": "other processes used 1.80 of 2 cores <x>",
+                                          "scenario": "eager", "phase": "eager_decode"}]
+    sqlite_store.ingest(r)
+    header = build(sqlite_store).split('id="compare"')[0]
+    assert ('<p class="alert invalid">invalid: cpu_load: other processes used 1.80 of 2 cores &lt;x&gt; '
+            "(eager, eager_decode) (left out of compare and detect; <code>commitbench validate</code> judges it "
+            "again)</p>") in header
+
+
 def test_units_and_escaping():
     from dashboards.html_svg import esc, nice_ticks, scale_for
     from dashboards.html_text import fmt  # the report's formatting, wherever it is defined
