@@ -80,9 +80,14 @@ def test_throttled_run_is_invalid_and_left_out_of_compare_and_detect(db_url, cap
     code, out, err = cli(capsys, "compare", "--base", "main", "--head", bad, "--db", db_url)
     assert code == 9 and "every run is invalid, left out" in err and "throttle: sw_power_cap" in err
 
-    # detect's series have no point at the invalid commit
+    # detect's series have no point at the invalid commit, and detect says it left one out
     series = detect_series(db_url)
     assert series and all(bad not in [c.commit_id for c in x.commits] and len(x.commits) == 12 for x in series)
+    code, out, _ = cli(capsys, "detect", "--branch", "main", "--dry-run", "--db", db_url)
+    assert code == 0 and out.splitlines()[1] == ("1 invalid run left out (`commitbench history` lists them with "
+                                                 "the reason)")
+    code, out, _ = cli(capsys, "detect", "--branch", "main", "--dry-run", "--format", "json", "--db", db_url)
+    assert json.loads(out)["invalid_runs_left_out"] == 1
 
     # still shown, with the reason
     code, out, _ = cli(capsys, "history", "--branch", "main", "--db", db_url)

@@ -64,12 +64,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stored(args: argparse.Namespace) -> int:
-    flagged, changes, reported, scanned = [], Changes(), ReportChanges(), 0
+    flagged, changes, reported, scanned, invalid = [], Changes(), ReportChanges(), 0, 0
     with reading(args, write=not args.dry_run) as session:
         groups = detect_runs.groups(session, args.branch, args.repository)
         if args.branch is not None and not groups:
             raise CommandError(f"no runs stored for branch {args.branch!r}", exitcodes.BAD_INPUT)
         for repository, branch in groups:
+            invalid += detect_runs.invalid_runs(session, repository, branch)
             for s in detect_runs.histories(session, repository, branch):
                 scanned += 1
                 if args.newest:
@@ -85,7 +86,7 @@ def _stored(args: argparse.Namespace) -> int:
                     reported += detect_runs.store_reports(session, s)
                 flagged += [detect_runs.Flagged(s, f) for f in points]
     shown = {"text": _text, "markdown": _markdown, "json": _json}[args.format](args, flagged, changes, reported,
-                                                                                      scanned)
+                                                                                      scanned, invalid)
     write_output(args.output, shown)
     return exitcodes.OK
 
@@ -94,10 +95,15 @@ def _what(args: argparse.Namespace) -> str:
     return "suspected change at the newest commits" if args.newest else "change point"
 
 
-def _text(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int) -> str:
+def _left_out(invalid: int) -> list[str]:
+    return [f"{invalid} invalid run{'s' if invalid != 1 else ''} left out (`commitbench history` lists them "
+            "with the reason)"] if invalid else []
+
+
+def _text(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int, invalid: int) -> str:
     out = [f"{scanned} series-figures scanned; {len(flagged)} {_what(args)}{'s' if len(flagged) != 1 else ''}"
            + ("" if args.dry_run else f"; stored: {changes.inserted} new, {changes.updated} updated, "
-                                      f"{changes.withdrawn} withdrawn; " + _reports(reported))]
+                                      f"{changes.withdrawn} withdrawn; " + _reports(reported))] + _left_out(invalid)
     rows = [["BRANCH", "SCENARIO", "FIGURE", "COMMIT", "CHANGE", "VERDICT", "STATE", "SCORE"]]
     for f in flagged:
         w, p = f.series.where, f.found
@@ -115,9 +121,9 @@ def _reports(r: ReportChanges) -> str:
             f"{r.reopened} reopened")
 
 
-def _markdown(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int) -> str:
+def _markdown(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int, invalid: int) -> str:
     title = "newest commits" if args.newest else "change points"
-    out = [f"### commitbench: {title}", ""]
+    out = [f"### commitbench: {title}", ""] + _left_out(invalid) + ([""] if invalid else [])  # constant text
     if not flagged:
         return "\n".join(out + [f"No {_what(args)} in {scanned} series-figures.", ""])
     out += ["| branch | scenario | figure | commit | change | verdict | state |", "|---|---|---|---|---:|---|---|"]
@@ -129,8 +135,9 @@ def _markdown(args, flagged: list, changes: Changes, reported: ReportChanges, sc
     return "\n".join(out) + "\n"
 
 
-def _json(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int) -> str:
-    return json.dumps({"scanned": scanned, "stored": None if args.dry_run else changes.__dict__,
+def _json(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int, invalid: int) -> str:
+    return json.dumps({"scanned": scanned, "invalid_runs_left_out": invalid,
+                       "stored": None if args.dry_run else changes.__dict__,
                        "reports": None if args.dry_run else reported.__dict__,
                        "change_points": [f.series.where.__dict__ | f.found.__dict__ for f in flagged]}, indent=2) + "\n"
 

@@ -17,7 +17,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db import reports
@@ -78,6 +78,13 @@ def groups(session: Session, branch: str | None, repository: str | None) -> list
     if repository is not None:
         stmt = stmt.where(Benchmark.repository == repository)
     return sorted(session.execute(stmt).all(), key=lambda g: (g[0] or "", g[1]))
+
+
+def invalid_runs(session: Session, repository: str | None, branch: str) -> int:
+    """Runs of the branch its validity rules marked invalid: histories() leaves them out."""
+    repo = Benchmark.repository == repository if repository is not None else Benchmark.repository.is_(None)
+    return session.scalar(select(func.count()).select_from(Benchmark).where(
+        Benchmark.branch == branch, repo, Benchmark.valid.is_(False))) or 0
 
 
 def histories(session: Session, repository: str | None, branch: str) -> list[Series]:
