@@ -194,12 +194,9 @@ class MetricRow(Base):
     )
 
 
-class ChangePoint(Base):
-    """Where one figure of one series moved to a new level (`commitbench detect`, migration 0005)."""
+class _FigureOfSeries:
+    """Which figure of which series a change point or a report is about (0005, 0006)."""
 
-    __tablename__ = "change_points"
-
-    change_point_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     repository: Mapped[str] = mapped_column(String(512), nullable=False)  # '' for none
     branch: Mapped[str] = mapped_column(String(255), nullable=False)
     series_key: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -207,6 +204,14 @@ class ChangePoint(Base):
     figure: Mapped[str] = mapped_column(String(128), nullable=False)
     gpu_name: Mapped[str | None] = mapped_column(String(255))
     model_id: Mapped[str | None] = mapped_column(String(512))
+
+
+class ChangePoint(_FigureOfSeries, Base):
+    """Where one figure of one series moved to a new level (`commitbench detect`, migration 0005)."""
+
+    __tablename__ = "change_points"
+
+    change_point_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     commit_id: Mapped[str] = mapped_column(String(72), nullable=False)  # the first commit at the new level
     benchmark_id: Mapped[int] = mapped_column(
         Integer,
@@ -235,19 +240,12 @@ class ChangePoint(Base):
     )
 
 
-class RegressionReport(Base):
+class RegressionReport(_FigureOfSeries, Base):
     """A regression change point as an object with a lifecycle (db/reports.py, migration 0006)."""
 
     __tablename__ = "regression_reports"
 
     report_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    repository: Mapped[str] = mapped_column(String(512), nullable=False)  # '' for none
-    branch: Mapped[str] = mapped_column(String(255), nullable=False)
-    series_key: Mapped[str] = mapped_column(String(32), nullable=False)
-    scenario: Mapped[str | None] = mapped_column(String(255))
-    figure: Mapped[str] = mapped_column(String(128), nullable=False)
-    gpu_name: Mapped[str | None] = mapped_column(String(255))
-    model_id: Mapped[str | None] = mapped_column(String(512))
     commit_id: Mapped[str] = mapped_column(String(72), nullable=False)  # the change point's commit
     previous_commit_id: Mapped[str | None] = mapped_column(String(72))
     benchmark_id: Mapped[int] = mapped_column(
