@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import threading
 from pathlib import Path
 
 from benchmark.run.keep import keep, write_text
@@ -36,12 +35,15 @@ def test_a_fifo_is_written_in_place(tmp_path):
     """As root, `--json /dev/stdout` would have replaced the system's node with a file."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    got = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
-    reader.start()
-    write_text(fifo, "through the pipe")
-    reader.join(timeout=30)
-    assert got == ["through the pipe"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    # the read end is open before the write (a reader thread racing the writer's open made the
+    # writer see no reader: ENXIO); a non-blocking open of it does not wait for a writer
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_text(fifo, "through the pipe")
+        got = os.read(reader, 4096).decode()
+    finally:
+        os.close(reader)
+    assert got == "through the pipe" and stat.S_ISFIFO(os.stat(fifo).st_mode)
     write_text(Path(os.devnull), "discarded")  # a character device, written in place
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
