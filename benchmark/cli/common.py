@@ -91,6 +91,12 @@ def output_problem(path: Path) -> str | None:
     return None
 
 
+def check_output(path: Path | None) -> None:
+    """CommandError (bad input) when `-o/--output` cannot be written: before any work."""
+    if path is not None and (problem := output_problem(path)):
+        raise CommandError(f"--output {path}: {problem}", exitcodes.BAD_INPUT)
+
+
 def write_output(path: Path | None, text: str) -> None:
     """A command's report to stdout, or to the file -o named (checked by output_problem first)."""
     import sys

@@ -38,7 +38,7 @@ from ..contracts import exitcodes
 from ..verdicts import baseline, render
 from ..verdicts.compare_runs import INSUFFICIENT, REGRESSION, build
 from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT, Thresholds, ThresholdError, from_options
-from .common import CommandError, add_db_argument, output_problem, read_input, reading, write_output
+from .common import CommandError, add_db_argument, check_output, read_input, reading, write_output
 from .errors import error
 
 HELP = "compare two revisions' runs: regression, improvement or no change, per figure"
@@ -77,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
         if not 0 <= args.history <= MAX_HISTORY:
             raise CommandError(f"--history must be an integer from 0 to {MAX_HISTORY}, got {args.history}",
                                exitcodes.BAD_INPUT)
-        if args.output is not None and (problem := output_problem(args.output)):
-            raise CommandError(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
+        check_output(args.output)
         if args.input is not None:
             if args.base or args.head:
                 raise CommandError("--input compares the file's cases: give no --base or --head",

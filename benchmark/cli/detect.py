@@ -30,7 +30,7 @@ from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..verdicts import detect_runs
 from ..verdicts.render import md, pct
-from .common import CommandError, add_db_argument, output_problem, read_input, reading, write_output
+from .common import CommandError, add_db_argument, check_output, read_input, reading, write_output
 from .errors import error
 
 HELP = "find and store change points in every series' history"
@@ -51,8 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        if args.output is not None and (problem := output_problem(args.output)):
-            raise CommandError(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
+        check_output(args.output)
         if args.input is not None:
             if args.newest or args.branch or args.repository:
                 raise CommandError("--input reads the file's series: no --branch, --repository or --newest",

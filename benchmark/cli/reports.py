@@ -26,7 +26,7 @@ from db.reports import STATES, NoSuchReport, TransitionError
 from ..contracts import exitcodes, inputs
 from ..contracts.config import ConfigError
 from ..verdicts import report_render as render
-from .common import CommandError, add_db_argument, output_problem, reading, write_output
+from .common import CommandError, add_db_argument, check_output, reading, write_output
 from .errors import error
 
 HELP = "list, show, accept, fix and bisect regression reports; the tracking issue's markdown"
@@ -80,8 +80,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        if args.output is not None and (problem := output_problem(args.output)):
-            raise CommandError(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
+        check_output(args.output)
         shown = ACTIONS[args.action](args)
     except CommandError as e:
         return error(str(e), e.code)

@@ -26,7 +26,7 @@ from db import query
 from ..analysis.staleness import Health, age_text, judge, parse_age
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
-from .common import CommandError, add_db_argument, output_problem, reading, store_for, write_output
+from .common import CommandError, add_db_argument, check_output, reading, store_for, write_output
 from .errors import error
 
 HELP = "is every branch and runner still benchmarking? exit 10 when one is stale or failing"
@@ -52,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if not 1 <= args.max_failures <= 1000:
             raise CommandError(f"--max-failures must be an integer from 1 to 1000, got {args.max_failures}",
                                exitcodes.BAD_INPUT)
-        if args.output is not None and (problem := output_problem(args.output)):
-            raise CommandError(f"--output {args.output}: {problem}", exitcodes.BAD_INPUT)
+        check_output(args.output)
         missing = _missing_sqlite(args)
         if missing:
             found = []
