@@ -8,6 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
+from transformers import AutoConfig
+
+from benchmark.models import build_synthetic, checkpoint_dir, load_model, resolve_model
+from benchmark.trackers.timing import Timer
+from benchmark.worker import ort
+from benchmark.worker.context import Unsupported
+from benchmark.worker.decode import timed_generate
 
 from benchmark.contracts.config import ConfigError, ScenarioParams, build_config
 from benchmark.run.availability import unavailable
@@ -35,11 +43,15 @@ def test_onnxruntime_exports_once_decodes_and_reports_its_agreement_with_eager(c
         ort_tokens, eager_tokens = s.info["ort_tokens"], s.info["eager_tokens"]
         assert len(ort_tokens) == s.params["batch_size"] and len(ort_tokens[0]) == 6
         assert (position == 6) == (ort_tokens == eager_tokens)
-        assert s.info["ort_provider"] == "CPUExecutionProvider"
+        assert (s.info["ort_provider"], s.info["ort_io_binding"]) == ("CPUExecutionProvider", False)
     # the export is keyed by checkpoint, dtype and attention, not batch: the second reuses it
     assert first.metric("ort_export_time_secs").stats.n == 1
     assert second.metric("ort_export_time_secs").samples == []
     assert second.info["ort_export_time_secs_unmeasured"] == f"reused the export at {first.info['onnx_path']}"
+    # peak RSS is a lifetime high-water mark: the exporting process also held the PyTorch model
+    assert first.metric("peak_rss_bytes").samples == []
+    assert first.info["peak_rss_bytes_unmeasured"].startswith("this process also held the PyTorch model")
+    assert second.metric("peak_rss_bytes").samples[0] > 0
     # bfloat16 exports, but ONNX Runtime's CPU provider has no kernels for it: skipped, run green
     bf16 = by_name["onnxruntime[dtype=bfloat16,new_tokens=6]"]
     assert bf16.status == "skipped" and bf16.metrics == []
@@ -56,10 +68,41 @@ def test_onnxruntime_without_its_packages_is_skipped_before_the_worker(cb, sqlit
     assert (s.name, s.status, s.error) == ("onnxruntime", "skipped", reason)
 
 
-def test_onnxruntime_runs_on_the_cpu_provider_only_and_says_so_on_a_gpu():
-    reason = unavailable(ScenarioParams(kind="onnxruntime", dtype="float16"), "cuda:0")
-    assert reason == "kind onnxruntime runs ONNX Runtime's CPU execution provider only (device is cuda:0)"
+def test_onnxruntime_runs_on_a_cpu_or_a_cuda_gpu_and_needs_onnxruntime_gpu_for_the_latter():
     assert unavailable(ScenarioParams(kind="onnxruntime", dtype="float32"), "cpu") is None
+    assert unavailable(ScenarioParams(kind="onnxruntime", dtype="float16"), "cuda:0") is None
+    reason = unavailable(ScenarioParams(kind="onnxruntime", dtype="float16"), "mps")
+    assert reason == "kind onnxruntime runs on a CPU or a CUDA GPU (device is mps)"
+    # what the worker checks first on a GPU: the plain onnxruntime wheel has no CUDA provider
+    with pytest.raises(Unsupported, match=r"^kind onnxruntime on cuda:0 needs ONNX Runtime's CUDAExecutionProvider "
+                                          r"\(pip install onnxruntime-gpu\); onnxruntime 1\.\S+ here has .*CPUExecutionProvider"):
+        ort.provider(torch.device("cuda:0"))
+    assert ort.provider(torch.device("cpu")) == "CPUExecutionProvider"
+
+
+def test_the_bound_path_a_gpu_uses_decodes_the_same_tokens_as_plain_run_on_a_cpu(cb, monkeypatch):
+    # IOBinding (tensors bound by pointer, outputs allocated by torch) is what the CUDA provider
+    # uses; only the device name differs there, so it is run here on the CPU provider
+    monkeypatch.setenv("COMMITBENCH_CACHE", cb.env["COMMITBENCH_CACHE"])  # an earlier test's export, if any
+    checkpoint = build_synthetic("micro-llama", "float32", 0, "cpu", checkpoint_dir(
+        resolve_model("micro-llama", False), "float32", 0))
+    path = ort.export_path(str(checkpoint), "float32", "sdpa")
+    if not path.is_file():
+        ort.export(load_model(str(checkpoint), "float32", "sdpa", "cpu"), path)
+    config = AutoConfig.from_pretrained(checkpoint)
+    prompt = torch.randint(0, config.vocab_size, (2, 8), generator=torch.Generator().manual_seed(0))
+    tokens, logits = {}, {}
+    for bind in (False, True):
+        session = ort.Session(path, config, 1, torch.device("cpu"), bind=bind)
+        assert session.bind is bind and session.provider == "CPUExecutionProvider"
+        past = session.new_past(2)
+        for _ in range(2):  # the second decode starts from the reset (empty) past
+            tokens[bind], _ = timed_generate(session, prompt, past, 6, ort.step, Timer(torch.device("cpu")),
+                                             prefill_fn=ort.prefill)
+        assert [t.shape for t in past.tensors] == [(2, 2, 8 + 5, 16)] * (2 * config.num_hidden_layers)
+        logits[bind] = ort.teacher_forced_logits(session, torch.cat([prompt, tokens[bind]], dim=1))
+    assert torch.equal(tokens[True], tokens[False])
+    assert torch.equal(logits[True], logits[False]) and logits[True].shape == (2, 14, config.vocab_size)
 
 
 def test_onnxruntime_takes_exportable_attention_and_no_cache_or_compile_parameters():

@@ -37,8 +37,8 @@ def unavailable(params: ScenarioParams, device: str) -> str | None:
         if missing := missing_modules(ORT_MODULES):
             return (f"kind onnxruntime needs {' and '.join(missing)}, not installed "
                     "(pip install commitbench[onnxruntime])")
-        if device != "cpu":
-            return f"kind onnxruntime runs ONNX Runtime's CPU execution provider only (device is {device})"
+        if device != "cpu" and not device.startswith("cuda"):
+            return f"kind onnxruntime runs on a CPU or a CUDA GPU (device is {device})"
     if attn == "flex_attention" and not _flex_available():
         import torch
 

@@ -75,13 +75,13 @@ class Context:
         model, _ = self.load()
         p = self.params
         cache = make_cache(model, p.batch_size, p.prompt_length + p.new_tokens, p.cache_implementation)
-        return model, self.prompt(model), self.timer(), cache
+        return model, self.prompt(model.config), self.timer(), cache
 
-    def prompt(self, model) -> torch.Tensor:
+    def prompt(self, config) -> torch.Tensor:
         """Seeded random token ids: the same prompt in every scenario and every run."""
         gen = torch.Generator().manual_seed(self.seed)
         p = self.params
-        ids = torch.randint(0, model.config.vocab_size, (p.batch_size, p.prompt_length), generator=gen)
+        ids = torch.randint(0, config.vocab_size, (p.batch_size, p.prompt_length), generator=gen)
         return ids.to(self.device)
 
     def record_memory(self) -> None:

@@ -18,7 +18,7 @@ def run(ctx) -> None:
     if p.draft_layers >= layers:
         raise ValueError(f"draft_layers {p.draft_layers} must be fewer than the model's {layers} layers")
     draft = truncated(model, p.draft_layers)
-    prompt = ctx.prompt(model)
+    prompt = ctx.prompt(model.config)
     r = side_by_side(ctx, model, prompt, plain_config(p), watch=(draft,), assistant_model=draft)
     forwards, draft_forwards = r.variant_forwards
     ctx.add("assisted_time_per_token_secs", [s / p.new_tokens for s in r.variant_s])

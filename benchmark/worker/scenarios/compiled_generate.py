@@ -14,7 +14,7 @@ SEED_KEYS = ("first", "second", "third", "fourth")
 def run(ctx) -> None:
     p = ctx.params
     model, _ = ctx.load()
-    prompt = ctx.prompt(model)
+    prompt = ctx.prompt(model.config)
     mask = torch.ones_like(prompt)
     timer = ctx.timer()
 

@@ -13,7 +13,7 @@ MOTIF_DIVISOR = 4  # the prompt is a seeded motif of prompt_length / 4 tokens, r
 def run(ctx) -> None:
     p = ctx.params
     model, _ = ctx.load()
-    prompt = repetitive_prompt(ctx.prompt(model), p.prompt_length)
+    prompt = repetitive_prompt(ctx.prompt(model.config), p.prompt_length)
     lookup = plain_config(p)
     lookup.prompt_lookup_num_tokens = p.prompt_lookup_num_tokens
     r = side_by_side(ctx, model, prompt, lookup)
