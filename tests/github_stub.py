@@ -37,6 +37,7 @@ Sources (GitHub's REST API reference, version 2022-11-28):
 
 from __future__ import annotations
 
+import argparse
 import re
 import threading
 from urllib.parse import parse_qs
@@ -247,3 +248,26 @@ class _Handler(JsonHandler):
         return self.stub.handle(self.command, path, query, self.headers, body)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = JsonHandler.serve
+
+
+def run_command(command, fixed: list[str], args: tuple[str, ...], *, url: str | None, body: str | None,
+                token: str | None, body_file, monkeypatch, capsys, secrets: tuple[str, ...]) -> tuple[int, str, str]:
+    """Run a GitHub-posting command module (`add_arguments` / `run`) in this process, as its
+    workflow step would: GITHUB_TOKEN set to `token` or unset, `body` written to `body_file`
+    (none written when None), `--api-url url` when given, then the test's own `args` (last, so
+    they may override). Returns (exit code, stdout, stderr), having checked that no secret
+    reached either."""
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    if token is None:
+        monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("GITHUB_TOKEN", token)
+    if body is not None:
+        body_file.write_text(body, encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    code = command.run(parser.parse_args([*fixed, "--body-file", str(body_file),
+                                          *(["--api-url", url] if url else []), *args]))
+    out, err = capsys.readouterr()
+    assert not any(s in out + err for s in secrets)
+    return code, out, err

@@ -3,12 +3,11 @@ marker, created once and then edited in place; bad input sends nothing; refusals
 
 from __future__ import annotations
 
-import argparse
 
 import pytest
 
 from benchmark.cli import issue
-from github_stub import GitHubStub
+from github_stub import GitHubStub, run_command
 
 TOKEN = "ghs_stubtoken0123456789"
 MARKER = "<!-- commitbench-tracking octo/lib main -->"
@@ -25,22 +24,9 @@ def post(monkeypatch, capsys, tmp_path):
     """post(url, *args, body=..., token=...) -> (exit code, stdout, stderr), in this process."""
 
     def call(url: str | None, *args: str, body: str | None = f"{MARKER}\n### regressions\n", token: str | None = TOKEN):
-        monkeypatch.delenv("GITHUB_API_URL", raising=False)
-        if token is None:
-            monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-        else:
-            monkeypatch.setenv("GITHUB_TOKEN", token)
-        f = tmp_path / "issue.md"
-        if body is not None:
-            f.write_text(body, encoding="utf-8")
-        p = argparse.ArgumentParser()
-        issue.add_arguments(p)
-        argv = ["--repo", "octo/lib", "--title", "commitbench: regressions on main", "--body-file", str(f),
-                *(["--api-url", url] if url else []), *args]
-        code = issue.run(p.parse_args(argv))
-        out, err = capsys.readouterr()
-        assert TOKEN not in out + err and "ghs_readonly" not in out + err
-        return code, out, err
+        return run_command(issue, ["--repo", "octo/lib", "--title", "commitbench: regressions on main"], args,
+                           url=url, body=body, token=token, body_file=tmp_path / "issue.md",
+                           monkeypatch=monkeypatch, capsys=capsys, secrets=(TOKEN, "ghs_readonly"))
 
     return call
 

@@ -15,7 +15,6 @@ put it (`$COMMITBENCH_DIR/.venv/bin` into GITHUB_PATH).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -29,7 +28,7 @@ import pytest
 import yaml
 
 from benchmark.cli import pr_comment
-from github_stub import GitHubStub
+from github_stub import GitHubStub, run_command
 from grafana_stub import NotGrafana
 from helpers import REPO, child_env, table_counts
 
@@ -362,21 +361,9 @@ def comment(monkeypatch, capsys, tmp_path):
     """comment(url, *args, body=..., token=...) -> (exit code, stdout, stderr), in this process."""
 
     def call(url: str | None, *args: str, body: str | None = "| figure | base | head |\n", token: str | None = TOKEN):
-        monkeypatch.delenv("GITHUB_API_URL", raising=False)
-        if token is None:
-            monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-        else:
-            monkeypatch.setenv("GITHUB_TOKEN", token)
-        f = tmp_path / "body.md"
-        if body is not None:
-            f.write_text(body, encoding="utf-8")
-        p = argparse.ArgumentParser()
-        pr_comment.add_arguments(p)
-        argv = ["--repo", "octo/lib", "--pr", "7", "--body-file", str(f), *(["--api-url", url] if url else []), *args]
-        code = pr_comment.run(p.parse_args(argv))
-        out, err = capsys.readouterr()
-        assert TOKEN not in out + err and "ghs_readonly" not in out + err
-        return code, out, err
+        return run_command(pr_comment, ["--repo", "octo/lib", "--pr", "7"], args, url=url, body=body, token=token,
+                           body_file=tmp_path / "body.md", monkeypatch=monkeypatch, capsys=capsys,
+                           secrets=(TOKEN, "ghs_readonly"))
 
     return call
 
