@@ -85,15 +85,19 @@ class Context:
         return ids.to(self.device)
 
     def record_memory(self) -> None:
-        """The peak memory figures, once: a scenario that loads a reference model after its
-        measurement records them before, so the reference's memory is not counted."""
-        if any(m.name == "peak_rss_bytes" for m in self.metrics):
-            return
+        """The peak memory figures, once each: a scenario that loads a reference model after its
+        measurement records them before, so the reference's memory is not counted. A figure
+        the scenario already reported (or reported unmeasured, with its reason) is kept."""
+        peaks = {}
         if self.device.type == "cuda":
-            self.add("peak_memory_allocated_bytes", [torch.cuda.max_memory_allocated(self.device)])
-            self.add("peak_memory_reserved_bytes", [torch.cuda.max_memory_reserved(self.device)])
+            peaks["peak_memory_allocated_bytes"] = torch.cuda.max_memory_allocated(self.device)
+            peaks["peak_memory_reserved_bytes"] = torch.cuda.max_memory_reserved(self.device)
         # ru_maxrss is in KiB on Linux
-        self.add("peak_rss_bytes", [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024])
+        peaks["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        reported = {m.name for m in self.metrics}
+        for name, value in peaks.items():
+            if name not in reported:
+                self.add(name, [value])
 
     def output(self) -> ScenarioOutput:
         self.record_memory()

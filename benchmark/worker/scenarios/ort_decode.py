@@ -8,7 +8,6 @@ afterwards, and the export, when this run makes it, is done first and freed."""
 from __future__ import annotations
 
 import gc
-import resource
 
 import torch
 from transformers import AutoConfig
@@ -79,5 +78,4 @@ def _record_memory(ctx, exported: bool) -> None:
     if exported:
         ctx.add_unmeasured("peak_rss_bytes", "this process also held the PyTorch model for the export "
                                              "(a run that reuses the export measures it)")
-    else:
-        ctx.add("peak_rss_bytes", [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024])
+    ctx.record_memory()
