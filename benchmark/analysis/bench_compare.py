@@ -66,6 +66,15 @@ SMALL = 0.01  # the sub-threshold change: "suspicious" should fire, an alarm sho
 CLASSES = ("regression", "suspicious", "noisy", "insufficient", "improvement", "no_change")
 
 
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table_head(title: str, head: list[str]) -> list[str]:
+    """A markdown section title and a table's header lines."""
+    return [f"### {title}", "", _row(head), "|" + "---|" * len(head)]
+
+
 def tables(scores: Scores) -> str:
     moved = [c for c in CHANGES if c and c != SMALL]
     head = ["condition", "method", "false alarms at 0"] + [f"caught {c * 100:+.0f} %" for c in moved] + [
@@ -73,8 +82,7 @@ def tables(scores: Scores) -> str:
         f"alarm at {SMALL * 100:+.0f} %"]
     out = []
     for layout in LAYOUTS:
-        out += [f"### {layout.name}: {layout.description}", "", "| " + " | ".join(head) + " |",
-                "|" + "---|" * len(head)]
+        out += _table_head(f"{layout.name}: {layout.description}", head)
         for cond in CONDITIONS:
             for method in METHODS:
                 by_change = {c: scores.get(layout.name, cond.name, method, c) for c in CHANGES}
@@ -88,7 +96,7 @@ def tables(scores: Scores) -> str:
                 row += [_rate(zero.verdicts["suspicious"], zero.pairs),
                         _rate(small.verdicts["suspicious"], small.pairs)]
                 row += [_rate(small.alarms, small.pairs)]
-                out.append("| " + " | ".join(row) + " |")
+                out.append(_row(row))
         out.append("")
     return "\n".join(out)
 
@@ -98,13 +106,12 @@ def class_tables(scores: Scores) -> str:
     head = ["condition", "true change"] + list(CLASSES)
     out = []
     for layout in LAYOUTS:
-        out += [f"### {layout.name}: verdict classes (ours, % of pairs)", "", "| " + " | ".join(head) + " |",
-                "|" + "---|" * len(head)]
+        out += _table_head(f"{layout.name}: verdict classes (ours, % of pairs)", head)
         for cond in CONDITIONS:
             for change in CHANGES:
                 t = scores.get(layout.name, cond.name, "ours", change)
-                out.append("| " + " | ".join([cond.name, f"{change * 100:+.0f} %"]
-                                             + [_rate(t.verdicts[v], t.pairs) for v in CLASSES]) + " |")
+                shares = [_rate(t.verdicts[v], t.pairs) for v in CLASSES]
+                out.append(_row([cond.name, f"{change * 100:+.0f} %", *shares]))
         out.append("")
     return "\n".join(out)
 
