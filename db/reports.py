@@ -120,8 +120,12 @@ def move(row: RegressionReport, state: str, by: str, note: str | None = None) ->
     now = _now()
     row.state, row.updated_at = state, now
     # a new list: SQLAlchemy does not see a JSON value changed in place
-    row.history = [*row.history, {"at": now.isoformat(timespec="seconds") + "Z", "state": state, "by": by,
-                                  "note": note}]
+    row.history = [*row.history, _entry(now, state, by, note)]
+
+
+def _entry(at: datetime, state: str, by: str, note: str | None) -> dict[str, Any]:
+    """One `history` item."""
+    return {"at": at.isoformat(timespec="seconds") + "Z", "state": state, "by": by, "note": note}
 
 
 def sync(session: Session, repository: str, branch: str, series_key: str, figure: str,
@@ -195,8 +199,7 @@ def _open(session: Session, p: ChangePoint) -> RegressionReport:
         gpu_name=p.gpu_name, model_id=p.model_id, commit_id=p.commit_id, previous_commit_id=p.previous_commit_id,
         benchmark_id=p.benchmark_id, change_point_id=p.change_point_id, before=p.before, after=p.after,
         magnitude=p.magnitude, direction=p.direction, state=OPEN, created_at=now, updated_at=now,
-        history=[{"at": now.isoformat(timespec="seconds") + "Z", "state": OPEN, "by": DETECT,
-                  "note": f"change point found by {p.detector}"}])
+        history=[_entry(now, OPEN, DETECT, f"change point found by {p.detector}")])
     session.add(row)
     session.flush()  # the id, for the history's later moves and the output
     return row
