@@ -18,3 +18,10 @@ def test_controls_are_escaped():
 def test_ordinary_text_is_untouched():
     text = "feature/ünïcode 🚀 中文 'quotes' \"double\" \\backslash"
     assert printable(text) == text
+
+
+def test_aligned_escapes_before_it_measures_so_columns_line_up_as_shown():
+    from benchmark.contracts.escapes import aligned
+
+    lines = aligned([["NAME", "STATE"], ["a\tb", "ok"], ["longer-name", ""]])
+    assert lines == ["NAME         STATE", "a\\x09b       ok", "longer-name"]

@@ -19,7 +19,7 @@ import socket
 from db import query
 
 from ..contracts import exitcodes
-from ..contracts.escapes import printable
+from ..contracts.escapes import aligned, printable
 from ..contracts.figures import FIGURES
 from ..contracts.units import fmt, when
 from .common import CommandError, add_db_argument, reading
@@ -63,10 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def table(rows: list[list[str]]) -> None:
-    rows = [[printable(c) for c in r] for r in rows]  # escaped first: the columns align as shown
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    for line in aligned(rows):
+        print(line)
 
 
 def _runs(session, args: argparse.Namespace) -> int:

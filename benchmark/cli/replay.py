@@ -28,7 +28,7 @@ from ..analysis.replay import side_by_side, summary
 from ..analysis.validity import rules_from
 from ..contracts import exitcodes
 from ..contracts.config import BenchConfig, ConfigError
-from ..contracts.escapes import printable
+from ..contracts.escapes import aligned, printable
 from ..contracts.result import RunResult
 from ..contracts.stats import repetitions
 from ..contracts.units import fmt
@@ -107,12 +107,10 @@ def print_side_by_side(original: RunResult, replay: RunResult) -> None:
         spread = "-" if r.low is None else f"{fmt(r.low, r.unit)} .. {fmt(r.high, r.unit)}"
         table.append([r.scenario, r.figure, "-" if r.original is None else fmt(r.original, r.unit),
                       "-" if r.replay is None else fmt(r.replay, r.unit), spread, r.verdict])
-    table = [[printable(c) for c in row] for row in table]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     print()
     print(printable(f"replay {replay.run_uid[:8]} beside original {original.run_uid[:8]}:"))
-    for row in table:
-        print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    for line in aligned(table):
+        print("  " + line)
     print(printable(summary(rows)))
     # the spread of one process's repetitions leaves out the process-to-process offset; compare
     # judges at the level of runs, with the branch's history as the run-to-run noise

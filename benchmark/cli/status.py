@@ -25,7 +25,7 @@ from db import query
 
 from ..analysis.staleness import Health, age_text, judge, parse_age
 from ..contracts import exitcodes
-from ..contracts.escapes import printable
+from ..contracts.escapes import aligned, printable
 from .common import CommandError, add_db_argument, check_output, reading, store_for, write_output
 from .errors import error
 
@@ -108,9 +108,7 @@ def _text(judged: list[tuple[query.RunnerRuns, Health]], empty: str, max_age: st
         rows.append([g.repository or "-", g.branch or "-", g.runner_host or "-", g.gpu_name or "-",
                      (g.latest_commit or "-")[:12], "-" if h.age_s is None else age_text(h.age_s), str(h.failures),
                      str(g.running), h.state, "; ".join(h.reasons)])
-    rows = [[printable(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    out += aligned(rows)
     return "\n".join(out) + "\n"
 
 

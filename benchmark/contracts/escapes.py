@@ -25,3 +25,11 @@ def printable(text: str, newlines: bool = False) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def aligned(rows: list[list[str]]) -> list[str]:
+    """Rows of cells as left-aligned columns, two spaces apart, no trailing blanks. Cells are
+    escaped first (printable), so the columns align as the terminal shows them."""
+    rows = [[printable(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]

@@ -20,7 +20,7 @@ import statistics
 from typing import Any
 
 from ..analysis.compare import CompareOptions
-from ..contracts.escapes import printable
+from ..contracts.escapes import aligned, printable
 from ..contracts.units import fmt
 from .compare_runs import (CLASSES, IMPROVEMENT, INSUFFICIENT, MISSING, NO_CHANGE, NOISY, REGRESSION, SUSPICIOUS,
                            FigureReport, Missing, Report, RunInfo)
@@ -125,9 +125,7 @@ def text(report: Report) -> str:
                       interval(c.ci), _threshold(f), shown(f), "yes" if f.gating else "no",
                       f"{c.base_runs}/{c.head_runs}/{c.history_runs}"])
     if len(table) > 1:
-        table = [[printable(c) for c in r] for r in table]
-        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+        out += aligned(table)
     out += [printable(f"evidence, {line}") for line in evidence_lines(rows(report))]
     out += [printable(f"missing: {missing_name(m)}: {m.reason}") for m in report.missing]
     out += _left_out(report, printable)

@@ -14,7 +14,7 @@ from typing import Any
 
 from db.reports import ACCEPTED, ACTIVE, FIXED, ReportView
 
-from ..contracts.escapes import printable
+from ..contracts.escapes import aligned, printable
 from .render import md, pct
 
 TRACKING_MARKER = "<!-- commitbench-tracking {repository} {branch}{scope} -->"
@@ -46,9 +46,7 @@ def text(reports: Sequence[ReportView]) -> str:
     for r in reports:
         rows.append([f"#{r.report_id}", r.state, r.branch, r.scenario or r.series_key, r.figure, short(r.commit_id),
                      pct(r.magnitude), detail(r)])
-    rows = [[printable(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows) + "\n"
+    return "\n".join(aligned(rows)) + "\n"
 
 
 def detail(r: ReportView) -> str:
