@@ -48,6 +48,11 @@ def test_onnxruntime_exports_once_decodes_and_reports_its_agreement_with_eager(c
     assert first.metric("ort_export_time_secs").stats.n == 1
     assert second.metric("ort_export_time_secs").samples == []
     assert second.info["ort_export_time_secs_unmeasured"] == f"reused the export at {first.info['onnx_path']}"
+    # the export is its own phase, and the eager reference comes after ONNX Runtime's decode
+    ours = ("load", "export", "session", "ort_decode", "eager_reference")
+    assert [ph.name for ph in first.phases if ph.name in ours] == \
+        ["load", "export", "session", "ort_decode", "load", "eager_reference"]
+    assert [ph.name for ph in second.phases if ph.name in ours] == ["session", "ort_decode", "load", "eager_reference"]
     # peak RSS is a lifetime high-water mark: the exporting process also held the PyTorch model
     assert first.metric("peak_rss_bytes").samples == []
     assert first.info["peak_rss_bytes_unmeasured"].startswith("this process also held the PyTorch model")

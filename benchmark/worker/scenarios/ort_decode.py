@@ -24,12 +24,12 @@ def run(ctx) -> None:
     config = AutoConfig.from_pretrained(ctx.model_path)
     prompt, timer = ctx.prompt(config), ctx.timer()
 
-    ctx.phase("export")
     path = ort.export_path(ctx.model_path, p.dtype, p.attn_implementation)
     ctx.info["onnx_path"] = str(path)
     exported = not path.is_file()
     if exported:
         model, _ = ctx.load()
+        ctx.phase("export")
         ctx.progress(f"exporting to {path}")
         _, seconds = timer.time(ort.export, model, path)
         ctx.add("ort_export_time_secs", [seconds])
@@ -57,8 +57,8 @@ def run(ctx) -> None:
     ctx.add("ort_decode_tokens_per_sec", [p.batch_size * len(i[1:]) / sum(i[1:]) for i in timed])
     _record_memory(ctx, exported)
 
-    ctx.phase("eager_reference")  # the session stays: top-1 agreement is teacher-forced on these tokens
-    model, _ = ctx.load()
+    model, _ = ctx.load()  # the session stays: top-1 agreement is teacher-forced on these tokens
+    ctx.phase("eager_reference")
     cache = make_cache(model, p.batch_size, p.prompt_length + p.new_tokens, "dynamic")
     reference, _ = timed_generate(model, prompt, cache, p.new_tokens, decode_step, timer)
     ctx.add("first_divergence_position", [first_divergence(tokens, reference)])
