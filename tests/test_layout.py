@@ -112,3 +112,69 @@ def test_the_registry_is_coherent():
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_the_readme_explains_every_figure(name):
     assert f"`{name}`" in (ROOT / "README.md").read_text()
+
+
+# Commands that only read or send: none may load torch or transformers when it starts (#11).
+READ_COMMANDS = ("history", "show", "export", "compare", "detect", "reports", "status", "validate", "report",
+                 "dashboards", "db", "ingest", "pr_comment", "issue")
+
+
+def module_level_imports(name: str, path: Path) -> set[str]:
+    """What importing the module runs: its top-level imports (under `if`/`try` too), not
+    those inside functions, nor those under `if TYPE_CHECKING:`."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(body):
+        for node in body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                visit(node.orelse)
+            elif isinstance(node, (ast.If, ast.Try)):
+                visit(node.body)
+                visit(node.orelse)
+                for handler in getattr(node, "handlers", []):
+                    visit(handler.body)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = package.split(".")
+                if node.level:
+                    target = ".".join(base[: len(base) - node.level + 1] + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                found.add(target)
+                found.update(f"{target}.{a.name}" for a in node.names)
+
+    visit(ast.parse(path.read_text()).body)
+    return found
+
+
+def loaded_by(start: str) -> set[str]:
+    """Every module importing START loads: the closure of module-level imports over our own
+    modules (a package's __init__ included), plus the outside names they reach."""
+    ours = modules()
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        for i in range(1, len(parts)):  # importing a.b.c runs a and a.b first
+            todo.append(".".join(parts[:i]))
+        if name in ours:
+            todo.extend(module_level_imports(name, ours[name]))
+    return seen
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS)
+def test_a_read_command_loads_neither_torch_nor_transformers(command):
+    heavy = {m for m in loaded_by(f"benchmark.cli.{command}") if m.split(".")[0] in ("torch", "transformers")}
+    assert heavy == set()
+
+
+def test_the_cli_package_imports_no_command():
+    # `commitbench --help` and each command import only the chosen command's module
+    loaded = {m for m in loaded_by("benchmark.cli") if m.startswith("benchmark.cli.")}
+    assert loaded == {"benchmark.cli.errors", "benchmark.cli.errors.error"}

@@ -1,36 +1,71 @@
 """`commitbench` command line: one thin module per command over the core.
 
-Each command module has HELP, `add_arguments(parser)` and `run(args) -> int`; the exit
-code carries the verdict (see contracts/exitcodes.py).
+Each command module has `add_arguments(parser)` and `run(args) -> int`; the exit code
+carries the verdict (see contracts/exitcodes.py). Only the chosen command's module is
+imported: a read command never pays for torch, which only `run`, `ab`, `bisect` and
+`replay` load (tests/test_cli_imports.py holds every other command to it).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 
-from . import (ab, bisect, compare, dashboards, db, detect, export, history, ingest, issue, pr_comment, replay,
-               report, reports, run, show, status, validate)
 from .errors import error  # noqa: F401  (re-exported for benchmark/llama.py)
 
 # Options that take free text (which may start with "-") wherever they appear.
 FREE_TEXT = ("--branch", "--commit", "--message", "--repository")
-COMMANDS = {"run": run, "history": history, "show": show, "export": export, "ingest": ingest, "db": db,
-            "dashboards": dashboards, "report": report, "compare": compare, "detect": detect,
-            "ab": ab, "bisect": bisect, "pr-comment": pr_comment, "reports": reports,
-            "status": status, "issue": issue, "validate": validate, "replay": replay}
+# command -> (module in this package, its one line in `commitbench --help`). The lines live
+# here, not in the modules, so that listing the commands imports none of them.
+COMMANDS = {
+    "run": ("run", "benchmark the current commit"),
+    "history": ("history", "runs and figures in commit order"),
+    "show": ("show", "show a stored run"),
+    "export": ("export", "export a run or a series as CSV or JSON"),
+    "ingest": ("ingest", "store spooled or --json result files in the database"),
+    "db": ("db", "upgrade or inspect the database schema; close runs whose runner died"),
+    "dashboards": ("dashboards", "install commitbench's datasource and dashboards into a Grafana (push)"),
+    "report": ("report", "write a self-contained HTML report: history plots, compare, device timeline, failures"),
+    "compare": ("compare", "compare two revisions' runs: regression, improvement or no change, per figure"),
+    "detect": ("detect", "find and store change points in every series' history"),
+    "ab": ("ab", "A/B two revisions on this machine: interleaved runs, then compare"),
+    "bisect": ("bisect", "find the first commit where a figure changed (binary search, each step measured)"),
+    "pr-comment": ("pr_comment", "create or update the pull request comment that carries the benchmark comparison"),
+    "reports": ("reports", "list, show, accept, fix and bisect regression reports; the tracking issue's markdown"),
+    "status": ("status", "is every branch and runner still benchmarking? exit 10 when one is stale or failing"),
+    "issue": ("issue", "create or update the one GitHub issue whose body starts with a marker (the tracking issue)"),
+    "validate": ("validate", "judge stored runs by the validity rules again"),
+    "replay": ("replay", "run a stored run again from its record and compare the figures"),
+}
 
 
-def parser() -> argparse.ArgumentParser:
+def command_module(name: str):
+    """The module behind command NAME (imported on first use)."""
+    return importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
+
+
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only COMMAND's subparser gets its arguments (and its module imported).
+    Without one, every command is listed by its help line alone."""
     p = argparse.ArgumentParser(
         prog="commitbench",
         description="Per-commit benchmark of transformer LLM inference, eager vs torch.compile.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in COMMANDS.items():
-        sp = sub.add_parser(name, help=module.HELP, description=module.__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(sp)
-        sp.set_defaults(handler=module.run)
+    for name, (_, help_line) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_line, formatter_class=argparse.RawDescriptionHelpFormatter)
+        if name == command:
+            module = command_module(name)
+            sp.description = module.__doc__
+            module.add_arguments(sp)
+            sp.set_defaults(handler=module.run)
     return p
+
+
+def chosen_command(argv: list[str]) -> str | None:
+    """The command argparse will dispatch to: the first word that is not an option (the
+    top-level parser has no option that takes a value)."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
 
 
 def glue_free_text(argv: list[str], options: tuple[str, ...]) -> list[str]:
@@ -51,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     argv = glue_free_text(list(sys.argv[1:] if argv is None else argv), FREE_TEXT)
-    args = parser().parse_args(argv)
+    args = parser(chosen_command(argv)).parse_args(argv)
     try:
         return args.handler(args)
     except BrokenPipeError:  # `commitbench history | head`: the reader has what it wanted

@@ -30,7 +30,6 @@ from . import run as run_command
 from .common import add_db_argument, output_problem
 from .errors import error
 
-HELP = "A/B two revisions on this machine: interleaved runs, then compare"
 BRANCHES = {"base": "ab/base", "head": "ab/head"}
 
 

@@ -44,7 +44,6 @@ from . import reports
 from .common import CommandError, add_db_argument
 from .errors import error
 
-HELP = "find the first commit where a figure changed (binary search, each step measured)"
 COULD_NOT_DECIDE = exitcodes.NOT_COMPARABLE  # 9, as compare's "could not compare"
 BRANCH = "bisect"
 SEPARATION = 4.0  # endpoints at least this many noise units apart

@@ -41,7 +41,6 @@ from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT, Thresholds, Thresho
 from .common import CommandError, add_db_argument, check_output, read_input, reading, write_output
 from .errors import error
 
-HELP = "compare two revisions' runs: regression, improvement or no change, per figure"
 FORMATS = ("text", "markdown", "json")
 DIRECTIONS = ("lower", "higher", "info")
 MAX_HISTORY = 10_000  # runs of history: beyond this a number is a typo (and overflows SQL's LIMIT)

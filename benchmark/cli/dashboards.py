@@ -37,7 +37,6 @@ from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from .errors import error
 
-HELP = "install commitbench's datasource and dashboards into a Grafana (push)"
 
 EXIT_CODES = ((push.BadInput, exitcodes.BAD_INPUT), (push.Unreachable, exitcodes.GRAFANA_UNREACHABLE),
               (push.AuthRefused, exitcodes.GRAFANA_AUTH_REFUSED), (push.Refused, exitcodes.GRAFANA_REFUSED))

@@ -27,7 +27,6 @@ from ..contracts.escapes import printable
 from .common import CommandError, add_db_argument, first_line, require_existing, store_for
 from .errors import error
 
-HELP = "upgrade or inspect the database schema; close runs whose runner died"
 MAX_OLDER_THAN_S = 10 * 365 * 24 * 3600.0
 
 

@@ -33,7 +33,6 @@ from ..verdicts.render import md, pct
 from .common import CommandError, add_db_argument, check_output, read_input, reading, write_output
 from .errors import error
 
-HELP = "find and store change points in every series' history"
 FORMATS = ("text", "markdown", "json")
 
 

@@ -31,7 +31,6 @@ from .errors import error
 from .history import resolve_series
 from .show import load
 
-HELP = "export a run or a series as CSV or JSON"
 COLUMNS = ["run_uid", "branch", "commit_id", "commit_time", "scenario", "series_key", "metric", "unit",
            "direction", "n", "mean", "median", "p90", "p99", "min", "max", "stdev", "samples"]
 

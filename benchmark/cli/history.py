@@ -26,7 +26,6 @@ from .common import CommandError, add_db_argument, reading
 from .db import pid_alive
 from .errors import error
 
-HELP = "runs and figures in commit order"
 BAR = 24  # characters of the widest bar
 
 

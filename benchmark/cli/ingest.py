@@ -20,8 +20,6 @@ from ..run.storage import embedded
 from .common import CommandError, add_db_argument, first_line, store_for
 from .errors import error
 
-HELP = "store spooled or --json result files in the database"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")

@@ -27,7 +27,6 @@ from ..contracts.escapes import printable
 from .pr_comment import (DEFAULT_API, PER_PAGE, REPO, UNREACHABLE, Failure, api_and_token, call, call_with_link,
                          next_page, read_body, with_marker)
 
-HELP = "create or update the one GitHub issue whose body starts with a marker (the tracking issue)"
 SCOPE = "issues"
 MARKER = re.compile(r"^<!--.*-->$")
 MAX_TITLE = 256  # GitHub's limit on an issue title

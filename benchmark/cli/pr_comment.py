@@ -45,7 +45,6 @@ else:
     from benchmark.contracts import exitcodes
     from benchmark.contracts.escapes import printable
 
-HELP = "create or update the pull request comment that carries the benchmark comparison"
 DEFAULT_MARKER = "<!-- commitbench-compare -->"
 DEFAULT_API = "https://api.github.com"
 MAX_BODY = 65536  # GitHub refuses a longer comment body (422 "Body is too long")

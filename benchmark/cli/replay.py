@@ -40,8 +40,6 @@ from .common import CommandError, add_db_argument, default_rules, reading
 from .errors import error
 from .table import Progress, print_outcome
 
-HELP = "run a stored run again from its record and compare the figures"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", metavar="RUN", help="run id or prefix, or #BENCHMARK_ID")

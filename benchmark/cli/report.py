@@ -29,7 +29,6 @@ from ..run.keep import write_text
 from .common import CommandError, add_db_argument, first_line, output_problem, reading
 from .errors import error
 
-HELP = "write a self-contained HTML report: history plots, compare, device timeline, failures"
 DEFAULT_OUTPUT = Path("commitbench-report.html")
 BESIDE_SQLITE = "report.html"  # what `commitbench run` writes next to its SQLite file
 DEFAULT_LIMIT = 20

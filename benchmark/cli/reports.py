@@ -29,7 +29,6 @@ from ..verdicts import report_render as render
 from .common import CommandError, add_db_argument, check_output, reading, write_output
 from .errors import error
 
-HELP = "list, show, accept, fix and bisect regression reports; the tracking issue's markdown"
 FORMATS = ("text", "markdown", "json")
 MAX_WHO, MAX_REASON, MAX_LINK = 255, 4000, 2048
 

@@ -28,8 +28,6 @@ from .common import default_rules, output_problem
 from .errors import error
 from .table import Progress, print_outcome
 
-HELP = "benchmark the current commit"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("what is benchmarked (default: read from the git checkout)")

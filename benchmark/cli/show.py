@@ -14,8 +14,6 @@ from .common import CommandError, add_db_argument, reading
 from .errors import error
 from .table import print_result
 
-HELP = "show a stored run"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", metavar="RUN", help="run id or prefix, #BENCHMARK_ID, or latest")

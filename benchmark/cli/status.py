@@ -29,7 +29,6 @@ from ..contracts.escapes import aligned, printable
 from .common import CommandError, add_db_argument, check_output, reading, store_for, write_output
 from .errors import error
 
-HELP = "is every branch and runner still benchmarking? exit 10 when one is stale or failing"
 MAX_AGE_ENV = "COMMITBENCH_MAX_AGE"
 DEFAULT_MAX_AGE = "7d"
 FORMATS = ("text", "json")

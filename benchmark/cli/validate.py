@@ -33,8 +33,6 @@ from ..contracts.result import TERMINAL_STATUSES, Violation
 from .common import CommandError, add_db_argument, default_rules, reading, rules_file
 from .errors import error
 
-HELP = "judge stored runs by the validity rules again"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group(required=True)

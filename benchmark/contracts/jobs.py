@@ -52,6 +52,11 @@ class PrepareOutput:
     path: str
 
 
+# The probe's memory-bandwidth copy (1 GiB): here, not beside the copy in trackers/bandwidth.py,
+# because the runner names it and must not import torch to do so.
+BANDWIDTH_BYTES = 2**30
+
+
 @dataclass
 class ProbeJob:
     """What the runner must not find out itself, because asking CUDA would create a

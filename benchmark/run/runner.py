@@ -20,11 +20,10 @@ from typing import Any
 from ..analysis import validity
 from ..contracts import exitcodes, roofline
 from ..contracts.config import BenchConfig, ScenarioParams
-from ..contracts.jobs import PrepareJob, ProbeJob, ProbeOutput, ScenarioJob
+from ..contracts.jobs import BANDWIDTH_BYTES, PrepareJob, ProbeJob, ProbeOutput, ScenarioJob
 from ..contracts.result import CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, Metric, RunResult, ScenarioResult
 from ..models import ModelSource, checkpoint_dir
 from ..trackers import environment
-from ..trackers.bandwidth import DEFAULT_BYTES as BANDWIDTH_BYTES
 from ..trackers.nvml import NvmlReader, nvml_target
 from ..trackers.sampler import Sampler
 from . import gitinfo

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 
+from ..contracts.jobs import BANDWIDTH_BYTES as DEFAULT_BYTES
 from .timing import Timer
 
-DEFAULT_BYTES = 2**30
 COPIES = 5
 
 
