@@ -62,8 +62,12 @@ class ClosedRun:
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, copy_samples: bool = True) -> None:
+        """`copy_samples=False` writes device samples with one executemany even where COPY is
+        possible (PostgreSQL through psycopg2): the same rows, slower; it exists so that the
+        scale benchmark (yardsticks/bench_scale.py) can time both paths."""
         self.url = url
+        self.copy_samples = copy_samples
         self._engine: Engine | None = None
 
     def where(self) -> str:
@@ -102,7 +106,7 @@ class Store:
     def save_scenario(self, result: RunResult, scenario: ScenarioResult) -> int:
         with session_scope(self.engine) as session:
             benchmark_id = _save_run(session, result)
-            _save_scenario(session, benchmark_id, result, scenario)
+            _save_scenario(session, benchmark_id, result, scenario, self.copy_samples)
             return benchmark_id
 
     def heartbeat(self, run_uid: str) -> None:
@@ -124,7 +128,7 @@ class Store:
             if existing is not None:  # partly written (the database went away mid-run): rewrite it all
                 _delete_children(session, benchmark_id)
             for scenario in result.scenarios:
-                _save_scenario(session, benchmark_id, result, scenario)
+                _save_scenario(session, benchmark_id, result, scenario, self.copy_samples)
             return outcome
 
     def close_stale(self, older_than_s: float, host: str, alive: Callable[[int], bool],
@@ -222,7 +226,8 @@ def _save_run(session: Session, result: RunResult) -> int:
     return row.benchmark_id
 
 
-def _save_scenario(session: Session, benchmark_id: int, result: RunResult, scenario: ScenarioResult) -> None:
+def _save_scenario(session: Session, benchmark_id: int, result: RunResult, scenario: ScenarioResult,
+                   copy_samples: bool = True) -> None:
     """Replace the scenario's scenario_runs row, its metrics and its device samples."""
     _delete_scenario(session, benchmark_id, clean(scenario.name))  # as stored: NUL-free
     key = result.series_key(scenario)
@@ -255,14 +260,15 @@ def _save_scenario(session: Session, benchmark_id: int, result: RunResult, scena
 
     # Rows are tagged with this scenario's name, which is also what _delete_scenario
     # matches, so re-saving replaces them.
-    _write_samples(session, benchmark_id, run.name, scenario.samples)
+    _write_samples(session, benchmark_id, run.name, scenario.samples, copy_samples)
 
 
 # -- device samples ------------------------------------------------------------------------
 # Tens of thousands per scenario, so no ORM objects. On PostgreSQL (psycopg2) they are
 # COPYed in CSV on the session's own connection, inside its transaction: as atomic as an
-# executemany, at ~9x its rows/s (~120k/s against ~14k/s: dashboards/bench_scale.py
-# measures both). Elsewhere (SQLite) one executemany.
+# executemany, at ~9x its rows/s (~120k/s against ~14k/s: yardsticks/bench_scale.py
+# measures both, with Store(copy_samples=False) for the executemany). Elsewhere (SQLite)
+# one executemany.
 SAMPLE_COLUMNS = ("benchmark_id", "time", "scenario", "phase", "cpu_util", "mem_megabytes", "gpu_util",
                   "gpu_mem_megabytes", "sm_clock_mhz", "power_watts", "temperature_c", "throttle_reasons",
                   "cpu_other_util", "gpu_other_processes")
@@ -271,12 +277,14 @@ _COPY_SAMPLES = (f"COPY {DeviceMeasurement.__tablename__} ({', '.join(SAMPLE_COL
 _COPY_CHUNK = 5000  # rows per piece handed to the driver: the CSV is never built whole
 
 
-def _write_samples(session: Session, benchmark_id: int, scenario: str, samples: list[DeviceSample]) -> None:
-    """Insert one scenario's device samples (`scenario`: its stored, cleaned name)."""
+def _write_samples(session: Session, benchmark_id: int, scenario: str, samples: list[DeviceSample],
+                   copy_samples: bool = True) -> None:
+    """Insert one scenario's device samples (`scenario`: its stored, cleaned name); by COPY
+    where the connection can and `copy_samples` allows, else by one executemany."""
     if not samples:
         return
     conn = session.connection()
-    if _can_copy(conn):
+    if copy_samples and _can_copy(conn):
         _copy_samples(conn, benchmark_id, scenario, samples)
     else:
         session.execute(insert(DeviceMeasurement), [

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from benchmark.analysis.changepoints import ChangePoint, DetectOptions, detect
-from benchmark.analysis.histories import HistoryOptions, generate
-from benchmark.analysis.scoring import OfflineTally
+from yardsticks.histories import HistoryOptions, generate
+from yardsticks.scoring import OfflineTally
 
 
 def wiggle(level: float, n: int, start: int = 0, amp: float = 0.002) -> list[float]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from benchmark.analysis.compare import (CompareOptions, Comparison, Run, compare, from_json, history_noise,
                                         summarize, t_quantile, to_json)
-from benchmark.analysis.pairs import CONDITIONS, LAYOUTS, Scores, cases
+from yardsticks.pairs import CONDITIONS, LAYOUTS, Scores, cases
 
 QUIET, SHARED = CONDITIONS[0], CONDITIONS[1]
 HIST_1_1, AB = LAYOUTS[0], LAYOUTS[1]
@@ -243,16 +244,17 @@ def test_seeded_synthetic_pairs_alarm_rarely_and_catch_clear_changes():
 
 
 def test_imports_no_torch_database_or_cli():
-    code = ("import sys, benchmark.analysis.compare, benchmark.analysis.pairs, benchmark.analysis.bench_compare; "
+    code = ("import sys, benchmark.analysis.compare, yardsticks.pairs, yardsticks.bench_compare; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'sqlalchemy', 'db', 'numpy') "
             "or m.startswith('benchmark.cli')]; print(bad); sys.exit(bool(bad))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])  # yardsticks/ is not installed
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_baselines_judge_pooled_samples():
-    from benchmark.analysis.bench_compare import asv_verdict, welch_verdict
-    from benchmark.analysis.pairs import Case
+    from yardsticks.bench_compare import asv_verdict, welch_verdict
+    from yardsticks.pairs import Case
 
     def case(head_level: float) -> Case:
         base = (Run(reps=((1.00, 1.01) * 8,) * 5),)
@@ -274,7 +276,7 @@ def test_synthetic_cases_are_reproducible_and_carry_their_true_change():
 
 
 def test_class_tables_give_every_verdict_share_of_each_cell():
-    from benchmark.analysis.bench_compare import CLASSES, class_tables
+    from yardsticks.bench_compare import CLASSES, class_tables
 
     scores = Scores()
     for case in cases(seed=4, pairs=20, conditions=(QUIET,), layouts=(AB,), changes=(0.0, 0.01)):

@@ -1,6 +1,6 @@
 """dashboards/: the generated JSON is what the code generates, every panel uses the
 provisioned datasource, the compose stack is consistent, and every panel, variable and
-annotation query, expanded as Grafana would (dashboards.grafana_sql), runs against a real
+annotation query, expanded as Grafana would (tests/grafana_sql.py), runs against a real
 PostgreSQL holding a run written by the real runner plus generated history, for every
 variable state and a 1-hour, 30-day and 1-year range, and returns what was stored.
 
@@ -27,10 +27,10 @@ from benchmark.contracts.figures import FIGURES
 from benchmark.contracts.result import CANCELLED, FAILED, SUCCEEDED, DeviceSample, Metric, Phase, RunResult, \
     ScenarioResult
 from dashboards import generate
-from dashboards.grafana_sql import TimeRange, Variable, render
 from db.migrate import head_revision
 from db.reader import READER_ROLE
 from db.store import Store
+from grafana_sql import TimeRange, Variable, render
 from helpers import COMMITBENCH, FAST, child_env, run_cli, run_uid
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""dashboards/grafana_sql.py against Grafana's own test cases.
+"""tests/grafana_sql.py (a test helper: Grafana's query expansion) against Grafana's own test cases.
 
 Every case names the Grafana test its input and expected output come from, as
 `repo path: "test name"` (grafana/grafana unless another repository is named). The few
@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from dashboards.grafana_sql import (
+from grafana_sql import (
     ALL_VALUE,
     Expansion,
     Fill,

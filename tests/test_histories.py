@@ -1,4 +1,4 @@
-"""benchmark/analysis/histories.py (the generator) and scoring.py (the scorer)."""
+"""yardsticks/histories.py (the generator) and scoring.py (the scorer)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import statistics
 
 import pytest
 
-from benchmark.analysis import anchors
-from benchmark.analysis.histories import Drift, History, HistoryOptions, Step, generate, median_variance_factor
-from benchmark.analysis.scoring import OfflineTally
+from yardsticks import anchors
+from yardsticks.histories import Drift, History, HistoryOptions, Step, generate, median_variance_factor
+from yardsticks.scoring import OfflineTally
 
 
 def test_same_seed_same_history_and_different_seed_differs():

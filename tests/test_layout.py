@@ -178,3 +178,36 @@ def test_the_cli_package_imports_no_command():
     # `commitbench --help` and each command import only the chosen command's module
     loaded = {m for m in loaded_by("benchmark.cli") if m.startswith("benchmark.cli.")}
     assert loaded == {"benchmark.cli.errors", "benchmark.cli.errors.error"}
+
+
+# -- yardsticks (benchmarks of our own tools) and tests stay out of the product ------------
+def yardstick_modules() -> dict[str, Path]:
+    return {".".join(p for p in path.relative_to(ROOT).with_suffix("").parts if p != "__init__"): path
+            for path in (ROOT / "yardsticks").rglob("*.py")}
+
+
+def test_the_product_imports_neither_yardsticks_nor_tests():
+    # tests/ has no __init__.py: its helpers are imported by their bare names (pg_server, ...)
+    test_names = {"yardsticks", "tests"} | {p.stem for p in (ROOT / "tests").glob("*.py")}
+    wrong = [f"{name} imports {imp}" for name, path in modules().items() for imp in imports(name, path)
+             if imp.split(".")[0] in test_names]
+    assert wrong == []
+
+
+def test_no_unittest_mock_in_product_or_yardsticks():
+    # `from unittest import mock` and `import unittest.mock` both import unittest.mock; the text
+    # catches `import unittest` followed by unittest.mock.patch
+    wrong = [name for name, path in {**modules(), **yardstick_modules()}.items()
+             if any(i == "unittest.mock" or i.startswith("unittest.mock.") for i in imports(name, path))
+             or "unittest.mock" in path.read_text()]
+    assert len(yardstick_modules()) >= 8 and wrong == []
+
+
+def test_yardsticks_are_not_installed():
+    import fnmatch
+    import tomllib
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    installed = [pattern for pattern in find["include"] for name in ("yardsticks", "yardsticks.bench_scale", "tests")
+                 if fnmatch.fnmatchcase(name, pattern)]
+    assert find["include"] and installed == []

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from benchmark.analysis.histories import HistoryOptions, generate
+from yardsticks.histories import HistoryOptions, generate
 from benchmark.analysis.online import OnlineOptions, Suspect, newest
 
 

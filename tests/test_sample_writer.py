@@ -137,30 +137,36 @@ def test_every_field_round_trips(store, copies):
 
 
 def test_copy_matches_executemany(pg_url, monkeypatch):
-    """On PostgreSQL, the rows COPY writes are the rows the executemany path writes."""
+    """On PostgreSQL, the rows COPY writes are the rows the executemany path writes
+    (Store(copy_samples=False), the scale benchmark's switch)."""
     from db.store import Store
 
-    store = Store(pg_url)
-    store.open(auto_upgrade=True)
+    copied = []
+    real = store_module._copy_samples
+    monkeypatch.setattr(store_module, "_copy_samples", lambda *a: copied.append(a[2]) or real(*a))
+    stores = {"executemany": Store(pg_url, copy_samples=False), "copy": Store(pg_url)}
     try:
         by_path = {}
         for path, uid in (("executemany", "run-executemany"), ("copy", "run-copy")):
+            store = stores[path]
+            store.open(auto_upgrade=True)
             result = make_result(uid)
             result.scenarios[0].samples = tricky_samples("eager")
-            with monkeypatch.context() as m:
-                if path == "executemany":
-                    m.setattr(store_module, "_can_copy", lambda conn: False)
-                assert store.ingest(result) == "inserted"
+            assert store.ingest(result) == "inserted"
             with session_scope(store.engine) as s:
                 bid = s.scalar(select(Benchmark.benchmark_id).where(Benchmark.run_uid == uid))
             by_path[path] = [(r.scenario, *actual(r)) for r in stored(store, bid)]
+            # the switch decides: no COPY without it, one per scenario with samples by default
+            with_samples = [sc.name for sc in result.scenarios if sc.samples]
+            assert len(with_samples) == 2 and copied == ([] if path == "executemany" else with_samples), copied
         assert len(by_path["copy"]) == len(tricky_samples("eager")) + 1  # + compiled_decode's one
         for a, b in zip(by_path["copy"], by_path["executemany"], strict=True):
             # psycopg2 sends -0.0 as the literal -0.0, which PostgreSQL reads as numeric 0:
             # the executemany path loses the sign of zero, COPY keeps it
             assert same(a, b, signed_zero=False), (a, b)
     finally:
-        store.close()
+        for store in stores.values():
+            store.close()
 
 
 def test_many_samples_across_chunks(store, copies):

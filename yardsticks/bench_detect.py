@@ -1,6 +1,6 @@
 """Quality benchmark of change-point detection: ours beside library anchors, on synthetic histories.
 
-    python -m benchmark.analysis.bench_detect [--quick] [--seed N] [--histories N]
+    python -m yardsticks.bench_detect [--quick] [--seed N] [--histories N]
 
 Prints markdown tables (and the command and seed that produced them). See histories.py for
 what "CV" means and scoring.py for what counts as found, false alarm and drift report.
@@ -14,11 +14,11 @@ import time
 from dataclasses import replace
 from typing import Callable
 
-from . import anchors
-from .changepoints import detect
-from .histories import STEP_SIZES, History, HistoryOptions, generate
-from .online import newest
-from .scoring import OfflineTally, OnlineTally
+from benchmark.analysis.changepoints import detect
+from benchmark.analysis.online import newest
+from yardsticks import anchors
+from yardsticks.histories import STEP_SIZES, History, HistoryOptions, generate
+from yardsticks.scoring import OfflineTally, OnlineTally
 
 Detector = Callable[[History], list[int]]
 
@@ -136,7 +136,7 @@ def run_online(conditions, histories: int, null_histories: int, seed: int, use_r
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmark.analysis.bench_detect", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m yardsticks.bench_detect", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="few, short histories (a smoke run)")
     p.add_argument("--seed", type=int, default=2)
     p.add_argument("--histories", type=int, default=None, help="histories per condition (default 100, quick 8)")
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     length = 200 if args.quick else 300
     started = time.perf_counter()
-    print(f"command: python -m benchmark.analysis.bench_detect {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+    print(f"command: python -m yardsticks.bench_detect {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
     print(f"seed: {args.seed}; {n} histories per condition, {length} commits each, 4 steps of "
           f"{', '.join(f'{s:.0%}' for s in STEP_SIZES)} (random size and sign), 5 repetitions per commit\n")
     have, missing = anchors.available()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .histories import History
+from yardsticks.histories import History
 
 TOLERANCE = 1
 

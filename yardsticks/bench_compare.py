@@ -1,6 +1,6 @@
 """Accuracy of the comparator on synthetic pairs, beside two baselines, as markdown tables.
 
-    python -m benchmark.analysis.bench_compare [--quick] [--seed N]
+    python -m yardsticks.bench_compare [--quick] [--seed N]
 
 Baselines, on the same cases:
 - welch: Bencher-like, every per-token sample of every run and repetition pooled per side; an
@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from benchmark.analysis.compare import CompareOptions, Run, compare, t_quantile
-from benchmark.analysis.pairs import CHANGES, CONDITIONS, LAYOUTS, Case, Scores, cases
+from yardsticks.pairs import CHANGES, CONDITIONS, LAYOUTS, Case, Scores, cases
 
 THRESHOLD = 0.02
 METHODS = ("ours", "welch", "asv")
@@ -117,7 +117,7 @@ def class_tables(scores: Scores) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmark.analysis.bench_compare", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m yardsticks.bench_compare", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="100 pairs per cell instead of 1000")
     p.add_argument("--seed", type=int, default=2, help="generator seed (default 2; the method was tuned on 1)")
     args = p.parse_args(argv)
