@@ -107,8 +107,3 @@ def test_the_registry_is_coherent():
             assert f.direction == "lower"
     assert [k for k in SEED_KEYS if FIGURES[k].seed_kind] == list(SEED_KEYS)
     assert {FIGURES[k].seed_kind for k in SEED_KEYS} == {"load", "eager", "compiled_decode", "compiled_generate"}
-
-
-@pytest.mark.parametrize("name", sorted(FIGURES))
-def test_the_readme_explains_every_figure(name):
-    assert f"`{name}`" in (ROOT / "README.md").read_text()
