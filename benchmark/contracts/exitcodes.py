@@ -20,7 +20,7 @@ SERVICE_UNREACHABLE = 5  # nothing answers at the URL, or what answers is not th
 CREDENTIAL_REFUSED = 6  # the service refused the token (or user) it was given (401, or 403 for lack of permission)
 SERVICE_REFUSED = 7  # the service refused a request; what was done before is printed
 GRAFANA_UNREACHABLE, GRAFANA_AUTH_REFUSED, GRAFANA_REFUSED = SERVICE_UNREACHABLE, CREDENTIAL_REFUSED, SERVICE_REFUSED
-# `commitbench compare` and `commitbench ab` (0: no regression):
+# `commitbench compare` and `commitbench ab` (0: no regression); `bisect` exits 9 when it cannot decide:
 REGRESSION = 8  # a gating figure regressed, a scenario failed on head that succeeded on base, or correctness broke
 NOT_COMPARABLE = 9  # nothing could be compared: no series on both sides, or no finished runs
 # `commitbench status` (0: every runner benchmarked recently and its runs succeed):
