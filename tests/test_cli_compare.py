@@ -380,15 +380,15 @@ def test_derived_compile_speedup_and_break_even_are_compared_informationally(sql
         "regression"  # +11 % is within a 50 % threshold
 
 
-def test_the_readme_thresholds_example_is_valid_and_means_what_it_says(tmp_path):
+def test_the_docs_thresholds_example_is_valid_and_means_what_it_says(tmp_path):
     from pathlib import Path
 
     from benchmark.verdicts.thresholds import load
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    start = readme.index("default = 0.02                        # both contexts")
+    page = (Path(__file__).resolve().parents[1] / "docs" / "compare.md").read_text()
+    start = page.index("default = 0.02                        # both contexts")
     example = tmp_path / "t.toml"
-    example.write_text(readme[start:readme.index("```", start)])
+    example.write_text(page[start:page.index("```", start)])
     pr, after_merge = load(example, context="pr"), load(example, context="main")
     assert (pr.default, after_merge.default) == (0.02, 0.03)
     assert pr.gates("model_weight_bytes") and not pr.gates("peak_rss_bytes")

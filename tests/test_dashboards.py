@@ -6,7 +6,7 @@ variable state and a 1-hour, 30-day and 1-year range, and returns what was store
 
 No container engine runs here: the compose file is validated with `docker-compose config`,
 its mounts and variables are checked, and the migrate service's command is run against
-the test server. Grafana itself is not run (see README, "What was exercised").
+the test server. Grafana itself is not run (see docs/dashboards.md, "What was exercised").
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def test_every_mounted_path_and_build_file_exists():
 def test_every_variable_is_defined_or_documented():
     """Grafana interpolates an unset variable to "" silently: every $VAR of the provisioning
     files is set in the grafana service's environment, every one compose reads is required
-    (`:?`) and named in the README."""
+    (`:?`) and named in the dashboards page of the docs."""
     spec = yaml.safe_load(COMPOSE.read_text())
     grafana_env = spec["services"]["grafana"]["environment"]
     provisioned = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", DATASOURCE_YAML.read_text()))
@@ -153,8 +153,8 @@ def test_every_variable_is_defined_or_documented():
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text))
     assert used == set(COMPOSE_ENV)
     assert all(re.search(rf"\$\{{{v}:\?", text) for v in used)
-    readme = (ROOT / "README.md").read_text()
-    assert all(v in readme for v in used | provisioned)
+    page = (ROOT / "docs" / "dashboards.md").read_text()
+    assert all(v in page for v in used | provisioned)
     assert "reader-secret" not in DATASOURCE_YAML.read_text()
 
 

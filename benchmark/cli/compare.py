@@ -9,7 +9,7 @@ REF: a branch (its latest finished run's commit, with every run of that commit o
 branch), a commit id (4+ hex characters: every finished run of it), or a run id (or #N);
 `branch:`, `commit:`, `run:` say which. Every run of a side is one replicate. The base
 branch's --history recent runs of each series (on the same runner where there are 3 or
-more) estimate the run-to-run noise; see the README's "Compare" for the method. When the
+more) estimate the run-to-run noise; docs/compare.md says how compare decides. When the
 base branch has open regression reports for a compared series, the output says so under
 its title: "main has been slower since <commit> (report #N): not this PR" (verdicts/baseline.py).
 

@@ -1,8 +1,8 @@
 """Manage the database.
 
-  upgrade      apply the migrations (a database made by the seed's SQL file is adopted
-               with its data; two upgrades at once are serialized). On PostgreSQL also
-               grant the read-only role commitbench_reader (Grafana's) SELECT on what
+  upgrade      apply the migrations (a database made by the SQL file of transformers' v4.46
+               benchmark is adopted with its data; two upgrades at once are serialized). On
+               PostgreSQL also grant the read-only role commitbench_reader (Grafana's) SELECT on what
                the dashboards read, and set its password from $COMMITBENCH_READER_PASSWORD
   current      print the revision the database is at
   close-stale  close as failed the runs left `running` by a runner that died (killed,

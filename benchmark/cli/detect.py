@@ -7,7 +7,7 @@
                                              in, {"id", "change_points": [i, ...]} lines out
 
 Every series (repository, branch, GPU, model, scenario parameters) and figure is scanned in
-commit order (benchmark/analysis/changepoints.py; the README's "Change points" says how).
+commit order (benchmark/analysis/changepoints.py; docs/detect.md says how).
 Storing is idempotent: a second scan over the same runs changes nothing, a point no longer
 found is marked withdrawn, new runs extend the analysis. The overview dashboard shows the
 stored points as annotations. A regression point opens a regression report (db/reports.py,

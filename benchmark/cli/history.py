@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repository")
     p.add_argument("--commit", help="runs of commits starting with this")
     p.add_argument("--limit", type=int, default=20, help="newest N (default 20; 0: all)")
-    p.add_argument("--metric", help="a figure's name (see the README's table): show its history")
+    p.add_argument("--metric", help="a figure's name (docs/reference/figures.md lists them): show its history")
     p.add_argument("--scenario", help="with --metric: the scenario's name, e.g. compiled_decode")
     p.add_argument("--series", help="with --metric: the series key (or a prefix of it)")
     p.add_argument("--series-list", action="store_true", help="list the series stored")

@@ -33,14 +33,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("what is benchmarked (default: read from the git checkout)")
     g.add_argument("--branch")
     g.add_argument("--commit", help="commit id (hex)")
-    g.add_argument("--message", help="commit message, any length (the seed's column keeps 70 characters)")
+    g.add_argument("--message", help="commit message, any length (benchmarks.commit_message keeps the first 70 "
+                   "characters, commit_message_full all of it)")
     g.add_argument("--repository", help="repository name or URL (default: git remote origin, without credentials)")
     g.add_argument("--commit-time", help="when the commit was made, unix seconds or ISO 8601 (default: its "
                    "committer date from git); history is ordered by it")
     g.add_argument("--parents", help="the commit's parent ids, comma-separated (default: from git)")
     m = p.add_argument_group("benchmark")
     m.add_argument("--config", type=Path, help="TOML or JSON file: run keys, [defaults], [[scenarios]] "
-                   "(default: $COMMITBENCH_CONFIG, else the seed's suite; examples in benchmark/configs/)")
+                   "(default: $COMMITBENCH_CONFIG, else the default suite: load, eager, compiled_decode, "
+                   "compiled_generate; examples in benchmark/configs/)")
     m.add_argument("--model", help="preset (llama-2-7b, tiny-llama, micro-llama), checkpoint directory or hub "
                    "id; default auto: llama-2-7b shape on CUDA, tiny-llama on CPU")
     m.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
@@ -61,7 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--repetitions", type=int, help="measured repetitions (default 5)")
     m.add_argument("--timeout", type=float, dest="timeout_s", help="seconds before a scenario is killed")
     m.add_argument("--sample-interval-ms", type=float, help="device sampler interval, 0 = off (default 100)")
-    m.add_argument("--seed", type=int, help="random weights and prompt seed (default 0)")
+    m.add_argument("--seed", type=int, help="random seed of the synthetic weights and the prompt (default 0)")
     m.add_argument("--inductor-cache", help="fresh (default: cold compile in every scenario) or shared")
     o = p.add_argument_group("output")
     o.add_argument("--db", help="database URL (default: $DATABASE_URL, else libpq PG* variables with "

@@ -1,7 +1,8 @@
-"""Show one stored run: every scenario and figure, its series keys, the seed's figures.
+"""Show one stored run: every scenario and figure, its series keys, the 13 figures of
+transformers' v4.46 benchmark (model_measurements).
 
 RUN is a run id (or 4+ of its first characters), `#N` for the row with benchmark_id N
-(runs the seed stored have no run id), or `latest` (of --branch, if given)."""
+(runs stored by transformers' v4.46 benchmark have no run id), or `latest` (of --branch, if given)."""
 
 from __future__ import annotations
 

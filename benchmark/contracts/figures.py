@@ -3,7 +3,8 @@ direction is better, and the seed key it fills. The printed table, the stored ro
 later compare and the dashboards all read it, so a figure means one thing everywhere.
 
 A scenario can only report a registered figure (`figure()` refuses others): adding a
-figure is one line here, with a description the README's table is checked against.
+figure is one line here, with a description; docs/generate.py writes the docs' figure table
+from this registry.
 """
 
 from __future__ import annotations
