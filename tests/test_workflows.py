@@ -178,11 +178,18 @@ def test_benchmark_triggers_push_to_main_and_labelled_pull_requests():
     assert set(on["pull_request"]["types"]) == {"opened", "labeled", "reopened", "synchronize"}
 
 
-def test_tests_workflow_runs_the_readme_command_on_every_push_and_pull_request():
+def test_tests_workflow_runs_the_fast_tier_on_every_push_and_both_tiers_on_pull_requests():
+    """Both through the README's test command, whose arguments go to pytest."""
     doc = load("tests.yml")
     assert set(doc["on"]) == {"push", "pull_request"} and not doc["on"]["push"]  # every branch
-    runs = [s["run"] for job in doc["jobs"].values() for s in job["steps"] if "run" in s]
-    assert runs == ["bash tests/run.sh"]
+    steps = [s for job in doc["jobs"].values() for s in job["steps"] if "run" in s]
+
+    def runs(event: str) -> list[str]:
+        return [s["run"] for s in steps if condition(s.get("if"), {"github": {"event_name": event}}, "success")]
+
+    assert runs("push") == ['bash tests/run.sh -m "not slow"']
+    assert runs("pull_request") == ["bash tests/run.sh"]
+    assert re.search(r'^exec python -m pytest tests .*"\$@"', (REPO / "tests" / "run.sh").read_text(), re.M)
 
 
 def _event(action: str, labels=("run-benchmark",), fork=False, label=None) -> dict:
