@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,30 @@ def test_every_action_is_pinned_to_the_commit_of_a_release_that_runs_on_node24()
             pins.setdefault(m["action"], set()).add((m["commit"], m["release"]))
     assert set(pins) == set(NODE24_SINCE)
     assert all(len(releases) == 1 for releases in pins.values()), pins
+
+
+def _beside_python(tool: str) -> str:
+    """The test extra's wheels put their executables beside the interpreter (.venv/bin)."""
+    path = Path(sys.executable).parent / tool
+    assert path.is_file(), f"{tool} is not beside {sys.executable}: install the test extra (.[test])"
+    return str(path)
+
+
+@pytest.mark.slow
+def test_actionlint_finds_nothing():
+    """With ShellCheck on every run: script (its wheel's binary, not whatever PATH has)."""
+    r = subprocess.run([_beside_python("actionlint"), "-no-color", "-shellcheck", _beside_python("shellcheck"),
+                        "-pyflakes=", *map(str, sorted(WORKFLOWS.glob("*.yml")))],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_zizmor_finds_nothing():
+    """Its offline audits; a finding that must stay is ignored inline, with its reason."""
+    r = subprocess.run([_beside_python("zizmor"), "--offline", "--no-progress", "--color=never", str(WORKFLOWS)],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "No findings to report" in r.stdout, r.stdout + r.stderr
 
 
 def test_artifacts_are_uploaded_whatever_happened():
