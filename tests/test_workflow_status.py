@@ -22,7 +22,7 @@ def test_scheduled_daily_and_by_hand_with_least_privilege():
     caller = load("status.yml")
     assert set(caller["on"]) == {"schedule", "workflow_dispatch"} and caller["permissions"] == {}
     job = caller["jobs"]["status"]
-    assert job["uses"] == "./.github/workflows/commitbench-status.yml"
+    assert job["uses"] == "$/.github/workflows/commitbench-status.yml"
     assert job["permissions"] == {"contents": "read", "issues": "write"}
     doc = load("commitbench-status.yml")
     assert doc["jobs"]["status"]["permissions"] == {"contents": "read", "issues": "write"}

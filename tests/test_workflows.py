@@ -9,8 +9,9 @@ GITHUB_ENV / GITHUB_PATH / GITHUB_STEP_SUMMARY files. The database is a temporar
 file, the model micro-llama, GitHub's comment API the loopback stand-in in github_stub.py.
 Actions (`uses:`) are not run: checkout is the prepared work tree, setup-python and cache do
 nothing, and upload-/download-artifact copy a directory, which is what they amount to for the
-next job. The install step is skipped: this checkout's .venv goes on PATH, as the step would
-put it (`$COMMITBENCH_DIR/.venv/bin` into GITHUB_PATH).
+next job, with download-artifact's (v5 on) rule for where files land. The install step is
+skipped: this checkout's .venv goes on PATH, as the step would put it
+(`$COMMITBENCH_DIR/.venv/bin` into GITHUB_PATH).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +37,12 @@ from helpers import REPO, child_env, table_counts
 WORKFLOWS = REPO / ".github" / "workflows"
 MARKER = "<!-- commitbench-compare -->"
 TOKEN = "ghs_stubtoken0123456789"
-# The majors of GitHub's own actions that exist (each repository's release tags).
-PINNED = {"actions/checkout": "v4", "actions/cache": "v4", "actions/upload-artifact": "v4",
-          "actions/download-artifact": "v4", "actions/setup-python": "v5"}
+# The first major of each action whose action.yml says `runs: using: node24` (GitHub removed
+# node20 from its runners in September 2026); the majors before run on node20.
+NODE24_SINCE = {"actions/checkout": 5, "actions/setup-python": 6, "actions/cache": 5,
+                "actions/upload-artifact": 6, "actions/download-artifact": 7}
+# Dependabot's form: a commit (a tag can be moved, a commit cannot) and its release in a comment.
+PIN = re.compile(r"(?P<action>[\w.-]+/[\w.-]+)@(?P<commit>[0-9a-f]{40}) # (?P<release>v(?P<major>\d+)\.\d+\.\d+)")
 
 
 def load(name: str) -> dict:
@@ -174,11 +179,18 @@ def test_benchmark_triggers_push_to_main_and_labelled_pull_requests():
     assert set(on["pull_request"]["types"]) == {"opened", "labeled", "reopened", "synchronize"}
 
 
-def test_tests_workflow_runs_the_readme_command_on_every_push_and_pull_request():
+def test_tests_workflow_runs_the_fast_tier_on_every_push_and_both_tiers_on_pull_requests():
+    """Both through the README's test command, whose arguments go to pytest."""
     doc = load("tests.yml")
     assert set(doc["on"]) == {"push", "pull_request"} and not doc["on"]["push"]  # every branch
-    runs = [s["run"] for job in doc["jobs"].values() for s in job["steps"] if "run" in s]
-    assert runs == ["bash tests/run.sh"]
+    steps = [s for job in doc["jobs"].values() for s in job["steps"] if "run" in s]
+
+    def runs(event: str) -> list[str]:
+        return [s["run"] for s in steps if condition(s.get("if"), {"github": {"event_name": event}}, "success")]
+
+    assert runs("push") == ['bash tests/run.sh -m "not slow"']
+    assert runs("pull_request") == ["bash tests/run.sh"]
+    assert re.search(r'^exec python -m pytest tests .*"\$@"', (REPO / "tests" / "run.sh").read_text(), re.M)
 
 
 def _event(action: str, labels=("run-benchmark",), fork=False, label=None) -> dict:
@@ -232,7 +244,7 @@ def test_least_privilege_permissions():
     # the caller grants the reusable workflow's most; nothing else writes anywhere
     caller = load("benchmark.yml")["jobs"]["commitbench"]
     assert caller["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert caller["uses"] == "./.github/workflows/commitbench.yml"
+    assert caller["uses"] == "$/.github/workflows/commitbench.yml"
     assert load("tests.yml")["jobs"]["tests"]["permissions"] == {"contents": "read"}
 
 
@@ -287,16 +299,52 @@ def test_inputs_secrets_and_step_outputs_that_are_used_exist():
     assert bench["runs-on"] == "${{ matrix.runner }}"
 
 
-def test_every_action_is_pinned_to_a_major_that_exists():
+def test_every_action_is_pinned_to_the_commit_of_a_release_that_runs_on_node24():
+    """`uses: OWNER/NAME@<commit> # vX.Y.Z` (the comment is YAML's, so read from the text), a
+    major that runs on node24, one release of an action everywhere; this repository's own
+    reusable workflows as `$/PATH` (the caller's commit, never the runner's files)."""
+    pins: dict[str, set[tuple[str, str]]] = {}
     for name, doc in all_workflows().items():
+        written = [line.split("uses:", 1)[1].strip() for line in (WORKFLOWS / name).read_text().splitlines()
+                   if re.match(r"\s*(- )?uses:", line)]
         for path, text in walk(doc):
             if path[-1] != "uses":
                 continue
-            if text.startswith("./"):
-                assert (REPO / text).is_file(), f"{name}: {text}"
+            if text.startswith("$/"):
+                assert (REPO / text[2:]).is_file(), f"{name}: {text}"
                 continue
-            action, _, ref = text.partition("@")
-            assert PINNED.get(action) == ref, f"{name}: {text} (known: {PINNED})"
+            pinned = [m for value in written if (m := PIN.fullmatch(value)) and value.startswith(text + " #")]
+            assert pinned, f"{name}: {text} is not pinned as OWNER/NAME@<40-hex commit> # vX.Y.Z"
+            m = pinned[0]
+            assert m["action"] in NODE24_SINCE, f"{name}: {text} (known actions: {sorted(NODE24_SINCE)})"
+            assert int(m["major"]) >= NODE24_SINCE[m["action"]], f"{name}: {m[0]} runs on node20"
+            pins.setdefault(m["action"], set()).add((m["commit"], m["release"]))
+    assert set(pins) == set(NODE24_SINCE)
+    assert all(len(releases) == 1 for releases in pins.values()), pins
+
+
+def _beside_python(tool: str) -> str:
+    """The test extra's wheels put their executables beside the interpreter (.venv/bin)."""
+    path = Path(sys.executable).parent / tool
+    assert path.is_file(), f"{tool} is not beside {sys.executable}: install the test extra (.[test])"
+    return str(path)
+
+
+@pytest.mark.slow
+def test_actionlint_finds_nothing():
+    """With ShellCheck on every run: script (its wheel's binary, not whatever PATH has)."""
+    r = subprocess.run([_beside_python("actionlint"), "-no-color", "-shellcheck", _beside_python("shellcheck"),
+                        "-pyflakes=", *map(str, sorted(WORKFLOWS.glob("*.yml")))],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_zizmor_finds_nothing():
+    """Its offline audits; a finding that must stay is ignored inline, with its reason."""
+    r = subprocess.run([_beside_python("zizmor"), "--offline", "--no-progress", "--color=never", str(WORKFLOWS)],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "No findings to report" in r.stdout, r.stdout + r.stderr
 
 
 def test_artifacts_are_uploaded_whatever_happened():
@@ -515,10 +563,12 @@ def run_job(job: dict, ctx: dict, env: dict[str, str], workspace: Path, artifact
             if action == "actions/upload-artifact":
                 shutil.copytree(with_["path"], artifacts / with_["name"], dirs_exist_ok=True)
             elif action == "actions/download-artifact":
+                # its rule: each artifact into path/NAME, unless merge-multiple or only one matched
                 prefix = with_["pattern"].rstrip("*")
-                for a in sorted(artifacts.iterdir()):
-                    if a.name.startswith(prefix):
-                        shutil.copytree(a, Path(with_["path"]) / a.name, dirs_exist_ok=True)
+                found = [a for a in sorted(artifacts.iterdir()) if a.name.startswith(prefix)]
+                merge = with_.get("merge-multiple") == "true" or len(found) == 1
+                for a in found:
+                    shutil.copytree(a, Path(with_["path"]) / ("" if merge else a.name), dirs_exist_ok=True)
             result.steps.append(Step(name, ran=True))
             continue
         files = {k: temp / f"{n}.{k}" for k in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH")}
@@ -565,6 +615,15 @@ class Pipeline:
     pull request: runs commitbench.yml's jobs for a push or a pull request event."""
 
     RUNNER = ["self-hosted", "gpu"]
+    LEG = "commitbench-self-hosted-gpu"  # the runner's artifact, and the one folder in it
+
+    def out(self, here: Path) -> Path:
+        """The benchmark job's COMMITBENCH_OUT."""
+        return here / "benchmark-temp" / "commitbench" / self.LEG
+
+    def artifact(self, here: Path) -> Path:
+        """What the benchmark job uploaded: its COMMITBENCH_OUT, as the artifact's one folder."""
+        return here / "artifacts" / self.LEG / self.LEG
 
     def __init__(self, root: Path, stub: GitHubStub) -> None:
         self.root, self.stub, self.runs = root, stub, 0
@@ -658,9 +717,9 @@ def test_push_to_main_runs_stores_and_detects(pipeline):
     assert "detect change points" in ran and "compare with the baseline" not in ran
     assert bench.outputs["run"]["outputs"]["code"] == "0"
     summary = (here / "benchmark-temp" / "summary.md").read_text()
-    detect = (here / "benchmark-temp" / "commitbench" / "detect.md").read_text()
+    detect = (pipeline.out(here) / "detect.md").read_text()
     assert detect.strip() and detect in summary
-    leg = here / "artifacts" / "commitbench-self-hosted-gpu"
+    leg = pipeline.artifact(here)
     result = json.loads((leg / "result.json").read_text())
     run = result.get("result", result)
     assert (run["branch"], run["commit_id"]) == ("main", pipeline.base)
@@ -682,7 +741,7 @@ def test_pull_request_compares_comments_once_and_fails_on_a_regression_only_at_t
         in bench.step("compare with the baseline").output, _explain(bench)
     assert "round 2/2: base" in bench.step("compare with the baseline").output
     assert code in ("0", "8", "9"), _explain(bench)  # figures are timings: any verdict is honest
-    compare_md = (here / "benchmark-temp" / "commitbench" / "compare.md").read_text()
+    compare_md = (pipeline.out(here) / "compare.md").read_text()
     assert compare_md.startswith(MARKER) and "|" in compare_md
     assert compare_md in (here / "benchmark-temp" / "summary.md").read_text()
     assert bench.step("verdict").rc == int(code)
@@ -706,7 +765,7 @@ def test_pull_request_compares_comments_once_and_fails_on_a_regression_only_at_t
     verdict = bench.steps[-1]
     assert verdict.name == "verdict" and verdict.rc == 8
     assert all(s.rc == 0 for s in bench.steps[:-1]), _explain(bench)  # only the last step fails
-    leg = here / "artifacts" / "commitbench-self-hosted-gpu"
+    leg = pipeline.artifact(here)
     assert (leg / "compare.md").read_text() in (here / "benchmark-temp" / "summary.md").read_text()
     assert (leg / "result.json").is_file() and (leg / "report.html").is_file()
     assert comment is not None and not comment.failed, _explain(comment)
@@ -732,6 +791,6 @@ def test_a_forks_pull_request_gets_no_secret_stores_apart_and_is_not_failed_for_
     assert not bench.failed and "::warning::could not compare" in bench.step("verdict").output
     assert "no baseline to compare with" in (here / "benchmark-temp" / "summary.md").read_text()
     assert "no database secret" in bench.step("benchmark").output
-    assert (here / "artifacts" / "commitbench-self-hosted-gpu" / "commitbench.sqlite").is_file()
+    assert (pipeline.artifact(here) / "commitbench.sqlite").is_file()
     assert comment is None and pipeline.stub.comments("octo/lib", 7) == comments
     assert table_counts(pipeline.db) == before
