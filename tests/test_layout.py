@@ -206,3 +206,53 @@ def test_yardsticks_are_not_installed():
     installed = [pattern for pattern in find["include"] for name in ("yardsticks", "yardsticks.bench_scale", "tests")
                  if fnmatch.fnmatchcase(name, pattern)]
     assert find["include"] and installed == []
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Product module -> the product modules it imports, wherever the import statement sits
+    (a deferred import inside a function closes a circle as surely: worker/context and
+    worker/quantization's was deferred on both sides). `from pkg import mod` is an edge to
+    pkg.mod, not to pkg's __init__ (which Python runs first for any module of pkg)."""
+    mods = modules()
+    graph = {}
+    for name, path in mods.items():
+        found = imports(name, path)
+        graph[name] = set()
+        for imp in found:
+            if imp in mods and any(o in mods and o.startswith(imp + ".") for o in found):
+                continue  # the package half of `from pkg import mod`
+            while imp and imp not in mods:
+                imp = imp.rpartition(".")[0]  # a name inside a module: the module
+            if imp and imp != name:
+                graph[name].add(imp)
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each circle a depth-first search closes, as its path (first module repeated at the end)."""
+    found, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                found.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def test_the_circle_finder_finds_circles():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circles_among_product_modules():
+    graph = import_graph()
+    assert "benchmark.worker.unsupported" in graph["benchmark.worker.quantization"]  # the graph sees deferred imports
+    assert circles(graph) == []

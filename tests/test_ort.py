@@ -14,7 +14,7 @@ from transformers import AutoConfig
 from benchmark.models import build_synthetic, checkpoint_dir, load_model, resolve_model
 from benchmark.trackers.timing import Timer
 from benchmark.worker import ort
-from benchmark.worker.context import Unsupported
+from benchmark.worker.unsupported import Unsupported
 from benchmark.worker.decode import timed_generate
 
 from benchmark.contracts.config import ConfigError, ScenarioParams, build_config

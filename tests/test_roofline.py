@@ -1,5 +1,5 @@
-"""contracts/roofline.py on literal values; trackers/bandwidth.py and trackers/energy.py on
-the CPU (what they do without a GPU)."""
+"""contracts/roofline.py on literal values; trackers/bandwidth.py on the CPU (what it does
+without a GPU). trackers/energy.py: test_energy.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import torch
 
 from benchmark.contracts import roofline
 from benchmark.trackers.bandwidth import copy_bandwidth
-from benchmark.trackers.energy import EnergyMeter
 
 
 def test_the_bound_is_weight_bytes_over_bandwidth():
@@ -37,8 +36,3 @@ def test_copy_bandwidth_on_cpu_is_a_rate():
     # a small copy: the real probe copies 1 GiB; this checks the arithmetic runs, not the speed
     bw = copy_bandwidth(torch.device("cpu"), 2**24, copies=2)
     assert math.isfinite(bw) and bw > 0
-
-
-def test_no_energy_counter_on_cpu_says_why():
-    meter, why = EnergyMeter.open(torch.device("cpu"))
-    assert meter is None and why == "no GPU energy counter on cpu"

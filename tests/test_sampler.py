@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -19,22 +20,21 @@ def _sampler_threads() -> list[threading.Thread]:
 
 def test_samples_a_child_and_ends_with_it():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.0)"])
-    s = Sampler(0.02)
-    try:
-        s.start(child.pid, "x")
-        time.sleep(0.1)
-        s.set_phase("a")
-        time.sleep(0.3)
-        s.set_phase("b")
-        time.sleep(0.3)
-    finally:
-        child.wait()
-    # the thread notices the exit by itself: no stop() needed for it to end
-    deadline = time.monotonic() + 10
-    while _sampler_threads() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _sampler_threads() == []
-    samples = s.stop()  # after the process died: returns at once with what was read
+    with Sampler(0.02) as s:
+        try:
+            s.start(child.pid, "x")
+            time.sleep(0.1)
+            s.set_phase("a")
+            time.sleep(0.3)
+            s.set_phase("b")
+            time.sleep(0.3)
+        finally:
+            child.wait()
+        # the thread notices the exit by itself, inside the block: leaving it is not what ends it
+        for thread in _sampler_threads():
+            thread.join(timeout=10)
+        assert _sampler_threads() == []
+    samples = s.samples
     assert samples
     assert {x.scenario for x in samples} == {"x"}
     phases = [x.phase for x in samples]
@@ -60,42 +60,60 @@ def test_exited_child_is_not_sampled():
     cpu_percent/memory_info on Linux (RSS 0) instead of raising ZombieProcess: the sampler
     checks for it, so it records no 0 MiB samples and its thread ends with the child."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    s = Sampler(0.02)
     try:
-        s.start(child.pid, "x")
-        deadline = time.monotonic() + 30
-        while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.3)  # exited, not reaped: ~15 sampling slots
-        running = bool(_sampler_threads())
-        zero = [x for x in s.samples if x.mem_megabytes == 0]
+        with Sampler(0.02) as s:
+            s.start(child.pid, "x")
+            os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # until it exits, leaving it unreaped
+            assert psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE
+            time.sleep(0.3)  # exited, not reaped: ~15 sampling slots
+            running = bool(_sampler_threads())
+            zero = [x for x in s.samples if x.mem_megabytes == 0]
     finally:
         child.wait()
-        s.stop()
     assert zero == [], f"{len(zero)} samples of an exited process"
     assert not running, "the sampler thread outlived the child"
 
 
-def test_stop_ends_sampling_of_a_live_process():
+def test_leaving_the_block_ends_sampling_of_a_live_process():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        s = Sampler(0.02)
-        s.start(child.pid, "live")
-        time.sleep(0.2)
-        samples = s.stop()
-        n = len(samples)
-        assert _sampler_threads() == []
+        with Sampler(0.02) as s:
+            s.start(child.pid, "live")
+            time.sleep(0.2)
+            assert len(_sampler_threads()) == 1
+        n = len(s.samples)
+        assert n and _sampler_threads() == []
         time.sleep(0.1)
-        assert len(s.samples) == n  # nothing more after stop()
-        assert {x.phase for x in samples} == {"startup"}
+        assert len(s.samples) == n  # nothing more after the block
+        assert {x.phase for x in s.samples} == {"startup"}
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_raise_inside_the_block_still_stops_the_thread():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(RuntimeError, match="^the body failed$"):
+            with Sampler(0.02) as s:
+                s.start(child.pid, "raising")
+                time.sleep(0.1)
+                assert len(_sampler_threads()) == 1
+                raise RuntimeError("the body failed")
+        assert _sampler_threads() == []  # the child still runs: only leaving the block ended the thread
+        assert child.poll() is None
+        n = len(s.samples)
+        time.sleep(0.1)
+        assert n and len(s.samples) == n
     finally:
         child.kill()
         child.wait()
 
 
 def test_stats_without_samples():
-    s = Sampler(0.5)
-    assert s.stop() == []
+    with Sampler(0.5) as s:
+        pass  # never started: no worker announced itself
+    assert s.samples == []
     st = s.stats()
     assert (st["interval_s"], st["n"], st["missed_slots"]) == (0.5, 0, 0)
     assert "achieved_hz" not in st  # no gaps, no rate
@@ -116,12 +134,10 @@ def test_the_workers_process_tree_is_sampled():
             "'import time\\nx = bytearray(200 * 2**20)\\nend = time.time() + 2.5\\nwhile time.time() < end: pass'])\n"
             "child.wait()\n")
     parent = subprocess.Popen([sys.executable, "-c", code])
-    s = Sampler(0.05)
-    try:
+    with Sampler(0.05) as s:
         s.start(parent.pid, "tree")
         parent.wait(timeout=60)
-    finally:
-        samples = s.stop()
+    samples = s.samples
     parent_rss_mb = 30  # a Python interpreter that only waits
     assert max(x.cpu_util for x in samples) > 50, [x.cpu_util for x in samples]
     assert max(x.mem_megabytes for x in samples) > parent_rss_mb + 150, [x.mem_megabytes for x in samples]
@@ -132,13 +148,13 @@ def test_other_processes_cpu_is_read_beside_the_trees():
     rules' cpu_load), while the sampled process itself only sleeps."""
     busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 3\nwhile time.time() < end: pass"])
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
-    s = Sampler(0.1)
     try:
-        time.sleep(0.3)  # the loop is spinning before the first sample
-        s.start(sleeper.pid, "quiet")
-        sleeper.wait(timeout=60)
+        with Sampler(0.1) as s:
+            time.sleep(0.3)  # the loop is spinning before the first sample
+            s.start(sleeper.pid, "quiet")
+            sleeper.wait(timeout=60)
+        samples = s.samples
     finally:
-        samples = s.stop()
         busy.kill()
         busy.wait()
     others = [x.cpu_other_util for x in samples]

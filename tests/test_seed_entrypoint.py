@@ -69,6 +69,8 @@ def test_full_default_suite(cb):
     eager_tokens = got["scenarios"][SCENARIOS[1]]["info"]["eager_tokens"]
     assert got["scenarios"][decode]["info"]["eager_tokens"] == eager_tokens
     assert len(eager_tokens[0]) == 6
+    # the energy meter's block ran on the CPU: no counter, and the reason stored beside the NULL
+    assert got["scenarios"][decode]["info"]["energy_per_token_joules_unmeasured"] == "no GPU energy counter on cpu"
 
     phases = {d["phase"] for d in got["devices"]}
     assert {"compile", "decode", "load"} <= phases

@@ -40,6 +40,20 @@ class Kind:
     selftest: bool = False  # fails on purpose, to show the isolation works
     extra: bool = False  # runs only where a config or --scenarios names it: not in the seed's suite
 
+    def takes(self, param: str) -> bool:
+        return param in RUN_CONTROL or param in self.params
+
+    def own(self, table: dict[str, Any]) -> dict[str, Any]:
+        """The entries of `table` (the file's [defaults], the command line's overrides) this kind takes."""
+        return {k: v for k, v in table.items() if self.takes(k)}
+
+    def entry(self, defaults: dict[str, Any], entry: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        """One `[[scenarios]]` entry of this kind, checked (it names only parameters the kind
+        takes), over the defaults and under the overrides that apply to it."""
+        if stray := next((k for k in entry if k != "kind" and not self.takes(k)), None):
+            raise ConfigError(_not_a_parameter(stray, self.name))
+        return {**self.own(defaults), **entry, **self.own(overrides)}
+
 
 MODEL_PARAMS = ("dtype", "attn_implementation")
 SHAPE_PARAMS = ("batch_size", "prompt_length", "new_tokens", "cache_implementation")
@@ -216,10 +230,6 @@ def measurement_fields() -> tuple[str, ...]:
     return tuple(f for f in SCENARIO_FIELDS if f not in ("kind", *RUN_CONTROL))
 
 
-def applies(kind: str, param: str) -> bool:
-    return param in RUN_CONTROL or param in KINDS[kind].params
-
-
 def parse_name(name: str) -> tuple[str, dict[str, str]]:
     """`compiled_decode[compile_mode=default]` -> ("compiled_decode", {"compile_mode": "default"})."""
     kind, _, rest = name.partition("[")
@@ -326,41 +336,52 @@ def build_config(data: dict[str, Any], overrides: dict[str, Any] | None = None) 
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     run_keys = {f.name for f in fields(BenchConfig)} - {"scenarios"}
-    unknown = set(data) - run_keys - {"defaults", "scenarios"}
-    if unknown:
+    if unknown := set(data) - run_keys - {"defaults", "scenarios"}:
         raise ConfigError(f"unknown config key(s): {', '.join(sorted(unknown))}")
+    defaults = _defaults(data)
+    entries = _entries(data, overrides.pop("kinds", None))
+    scenario_over = _scenario_overrides(overrides, entries)
+    merged = [KINDS[e["kind"]].entry(defaults, e, scenario_over) for e in entries]
+    _check_size(merged)
+    cfg = BenchConfig(**_run_settings(data, overrides, run_keys), scenarios=[s for m in merged for s in expand(m)])
+    cfg.validate()
+    return cfg
+
+
+def _run_settings(data: dict[str, Any], overrides: dict[str, Any], run_keys: set[str]) -> dict[str, Any]:
+    """The run-level keys: the file's, under the command line's (which, once `kinds` and the
+    scenario parameters are taken out, holds nothing else)."""
+    if extra := set(overrides) - run_keys:
+        raise ConfigError(f"unknown option(s): {', '.join(sorted(extra))}")
+    return {k: v for k, v in data.items() if k in run_keys} | overrides
+
+
+def _defaults(data: dict[str, Any]) -> dict[str, Any]:
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise ConfigError("defaults must be a table")
     _check_keys(defaults, "[defaults]")
-    entries = _entries(data, overrides.pop("kinds", None))
-    scenario_over = {k: overrides.pop(k) for k in list(overrides) if k in SCENARIO_FIELDS}
-    if "kind" in scenario_over:
+    return defaults
+
+
+def _scenario_overrides(overrides: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scenario parameters among the overrides, taken out of them: each must apply to a
+    scenario of this run (an override that changes nothing is a mistake, not a no-op)."""
+    over = {k: overrides.pop(k) for k in list(overrides) if k in SCENARIO_FIELDS}
+    if "kind" in over:
         raise ConfigError("kind cannot be overridden (use --scenarios)")
-    for param in scenario_over:
-        if not any(applies(e["kind"], param) for e in entries):
-            users = [k for k in KINDS if param in KINDS[k].params]
+    for param in over:
+        if not any(KINDS[e["kind"]].takes(param) for e in entries):
+            users = [k.name for k in KINDS.values() if param in k.params]
             raise ConfigError(f"{param} applies to no scenario of this run (it is a parameter of "
                               f"{', '.join(users)})")
-    merged = []
-    for e in entries:
-        kind = e["kind"]
-        for param in e:
-            if param != "kind" and not applies(kind, param):
-                raise ConfigError(_not_a_parameter(param, kind))
-        merged.append({**{k: v for k, v in defaults.items() if applies(kind, k)}, **e,
-                       **{k: v for k, v in scenario_over.items() if applies(kind, k)}})
+    return over
+
+
+def _check_size(merged: list[dict[str, Any]]) -> None:
     size = sum(math.prod(len(v) if isinstance(v, list) else 1 for v in m.values()) for m in merged)
     if size > MAX_SCENARIOS:
         raise ConfigError(f"the matrix expands to {size} scenarios, more than {MAX_SCENARIOS}")
-    run = {k: v for k, v in data.items() if k in run_keys}
-    run.update({k: v for k, v in overrides.items() if k in run_keys})
-    extra = set(overrides) - run_keys
-    if extra:
-        raise ConfigError(f"unknown option(s): {', '.join(sorted(extra))}")
-    cfg = BenchConfig(**run, scenarios=[s for m in merged for s in expand(m)])
-    cfg.validate()
-    return cfg
 
 
 def _entries(data: dict[str, Any], kinds: list[str] | None) -> list[dict[str, Any]]:

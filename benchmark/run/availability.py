@@ -1,7 +1,7 @@
 """What this machine cannot run, found before a worker is spawned: a scenario that needs a
 package that is not installed or hardware that is not here is recorded as skipped, with
 the reason, rather than failing. What only the device can tell (a forced SDPA kernel, a
-dtype) the worker finds out, raising worker.context.Unsupported."""
+dtype) the worker finds out, raising worker.unsupported.Unsupported."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,11 +198,11 @@ class Runner:
             return scenario
         job = ScenarioJob(params=params, model_path=model_path, device=req.device, seed=req.config.seed)
         workdir = self.workroot / f"scenario{len(result.scenarios)}"
-        sampler = self._sampler()
-        outcome = run_job(job, workdir=workdir, timeout_s=params.timeout_s, cancel=self.cancel,
-                          on_event=self._on_event(scenario.name, sampler), env=self._job_env(workdir))
+        with self._sampler() as sampler:  # started by the worker's "started" event, stopped on leaving
+            outcome = run_job(job, workdir=workdir, timeout_s=params.timeout_s, cancel=self.cancel,
+                              on_event=self._on_event(scenario.name, sampler), env=self._job_env(workdir))
         if sampler is not None:
-            scenario.samples = sampler.stop()
+            scenario.samples = sampler.samples
             scenario.info["sampler"] = sampler.stats()
         _apply(scenario, outcome)
         return scenario
@@ -248,9 +249,9 @@ class Runner:
             self._checkpoints[key] = (None, f"preparing the model failed: {outcome.error}")
         return self._checkpoints[key]
 
-    def _sampler(self) -> Sampler | None:
+    def _sampler(self) -> AbstractContextManager[Sampler | None]:
         ms = self.req.config.sample_interval_ms
-        return Sampler(ms / 1000.0, self.gpu) if ms else None
+        return Sampler(ms / 1000.0, self.gpu) if ms else nullcontext()
 
     def _on_event(self, name: str, sampler: Sampler | None):
         last_phase = None

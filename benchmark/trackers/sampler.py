@@ -12,6 +12,9 @@ TREE_REFRESH_S rather than at every sample; reading the known processes costs ~0
 Samples are scheduled on absolute deadlines (start + k * interval), so the achieved rate
 does not drift with the cost of a read; a slot missed entirely is skipped, not queued.
 They are kept in memory and written in one batch after the scenario, never during it.
+
+A context manager: `with Sampler(interval) as s:` around the worker's run, `s.start(pid, name)`
+once the worker has announced its pid; leaving the block (a raise included) stops the thread.
 """
 
 from __future__ import annotations
@@ -62,11 +65,14 @@ class Sampler:
         self._thread = threading.Thread(target=self._loop, name="commitbench-sampler", daemon=True)
         self._thread.start()
 
-    def stop(self) -> list[DeviceSample]:
+    def __enter__(self) -> Sampler:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """The thread ends (if it started) before the block is left: `samples` is final."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        return self.samples
 
     def _boost(self) -> None:
         """Raise this thread's priority where allowed, so a benchmark that keeps every core

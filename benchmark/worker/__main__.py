@@ -85,9 +85,10 @@ def _probe(job: ProbeJob) -> ProbeOutput:
 def _scenario(job: ScenarioJob, events: Reporter):
     import torch
 
-    from .context import Context, Unsupported
+    from .context import Context
     from .kernels import forced
     from .scenarios import SCENARIOS
+    from .unsupported import Unsupported
 
     torch.manual_seed(job.seed)
     device = torch.device(job.device)

@@ -17,11 +17,6 @@ from ..trackers.timing import Timer
 from .decode import make_cache
 
 
-class Unsupported(Exception):
-    """This device or these libraries cannot run the scenario (the message says why): the
-    worker reports it as skipped, not as a failure."""
-
-
 @dataclass
 class Context:
     params: ScenarioParams  # resolved: dtype is never "auto"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .context import Unsupported
+from .unsupported import Unsupported
 
 BACKENDS = {"flash": "FLASH_ATTENTION", "efficient": "EFFICIENT_ATTENTION", "math": "MATH",
             "cudnn": "CUDNN_ATTENTION"}

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import torch
 
+from .unsupported import Unsupported
+
 EXPORT_VERSION = 1  # bump when the exported graph's inputs or outputs change: old exports are not reused
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -103,8 +105,6 @@ def provider(device: torch.device) -> str:
     has the CUDA one; the plain onnxruntime wheel does not): checked before anything is loaded."""
     import onnxruntime
 
-    from .context import Unsupported
-
     name = PROVIDERS[device.type]
     if name not in onnxruntime.get_available_providers():
         raise Unsupported(f"kind onnxruntime on {device} needs ONNX Runtime's {name} (pip install onnxruntime-gpu); "
@@ -130,8 +130,6 @@ class Session:
     def __init__(self, path: Path, config, threads: int, device: torch.device, bind: bool | None = None) -> None:
         import onnxruntime
         from onnxruntime.capi.onnxruntime_pybind11_state import NotImplemented as NoKernel
-
-        from .context import Unsupported
 
         self.provider, self.device, self.config = provider(device), device, config
         self.bind = device.type != "cpu" if bind is None else bind

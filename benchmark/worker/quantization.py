@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from .unsupported import Unsupported
+
 # bitsandbytes (0.50) repacks 4-bit weights for its AVX512-BF16 CPU kernel on the first forward,
 # asserting that every layer's output size is a multiple of this (_convert_weight_packed_for_cpu)
 CPU_PACK_BLOCK = 32
@@ -53,8 +55,6 @@ def refuse_unrunnable(model) -> None:
     CPU_PACK_BLOCK, on a CPU with AVX512-BF16 (where bitsandbytes takes that kernel)."""
     import bitsandbytes as bnb
     from bitsandbytes.functional import has_avx512bf16
-
-    from .context import Unsupported
 
     if model.device.type != "cpu" or not has_avx512bf16():
         return

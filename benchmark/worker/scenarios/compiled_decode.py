@@ -41,31 +41,27 @@ def run(ctx) -> None:
     ctx.phase("decode")
     ttft, tt2, tt3, ttnt, means, tight, match = [], [], [], [], [], [], []
     mismatch = None
-    meter, no_energy = EnergyMeter.open(ctx.device)
-    joules_before = meter.joules() if meter else None
-    for _ in range(p.repetitions):
-        # alternate with a tight loop (one interval over all steps), side by side
-        _, (_, total) = generate(per_step=False)
-        tight.append(total / (p.new_tokens - 1))
-        tokens, intervals = generate()
-        steps = intervals[1:]
-        ttft.append(intervals[0])
-        tt2.append(steps[0])
-        tt3.append(steps[1])
-        ttnt.extend(steps)
-        means.append(sum(steps) / len(steps))  # exactly the steps timed
-        same, first_diff = tokens_match(tokens, reference)
-        match.append(float(same))
-        mismatch = mismatch if same else first_diff
-    measured = counters.snapshot()
-    joules_after = meter.joules() if meter else None
-    if meter is not None:
-        meter.close()
-    if joules_before is not None and joules_after is not None:
+    with EnergyMeter.of(ctx.device) as energy:
+        for _ in range(p.repetitions):
+            # alternate with a tight loop (one interval over all steps), side by side
+            _, (_, total) = generate(per_step=False)
+            tight.append(total / (p.new_tokens - 1))
+            tokens, intervals = generate()
+            steps = intervals[1:]
+            ttft.append(intervals[0])
+            tt2.append(steps[0])
+            tt3.append(steps[1])
+            ttnt.extend(steps)
+            means.append(sum(steps) / len(steps))  # exactly the steps timed
+            same, first_diff = tokens_match(tokens, reference)
+            match.append(float(same))
+            mismatch = mismatch if same else first_diff
+        measured = counters.snapshot()
+    if energy.joules is not None:
         generated = 2 * p.repetitions * p.new_tokens * p.batch_size  # tight + measured, each repetition
-        ctx.add("energy_per_token_joules", [(joules_after - joules_before) / generated])
+        ctx.add("energy_per_token_joules", [energy.joules / generated])
     else:
-        ctx.add_unmeasured("energy_per_token_joules", no_energy or "NVML energy counter read failed")
+        ctx.add_unmeasured("energy_per_token_joules", energy.why)
 
     ctx.add("time_to_first_token_secs", ttft)
     ctx.add("time_to_second_token_secs", tt2)
