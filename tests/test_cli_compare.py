@@ -332,7 +332,7 @@ def test_a_series_absent_in_head_is_missing(main_history, capsys):
      "thresholds: main.informational: tokens_match_eager is a correctness check, which always gates"),
     ("[pr]\nthreshold = 0.1\n", "thresholds: unknown key pr.'threshold' (allowed: default, figures, gating, "
                                 "informational)"),
-    ("[main.figures]\nnope = 0.1\n", "thresholds: main.figures: unknown figure 'nope' (the README lists them)"),
+    ("[main.figures]\nnope = 0.1\n", "thresholds: main.figures: unknown figure 'nope' (docs/reference/figures.md lists them)"),
     ("[pr]\ndefault = 2\n", "thresholds: pr.default must be a relative change in (0, 1), e.g. 0.02, got 2"),
     ("main = 3\n", "thresholds: main must be a table of default, figures, gating, informational"),
     ("gating = 'graph_breaks'\n", "thresholds: gating must be a list of figure names"),

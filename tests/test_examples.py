@@ -13,7 +13,7 @@ CONFIGS = sorted((Path(__file__).resolve().parents[1] / "benchmark" / "configs")
 SHORT = ["--model", "micro-llama", "--prompt-length", "8", "--new-tokens", "6", "--repetitions", "1", "--warmup",
          "0", "--inductor-cache", "shared"]
 
-# What these configurations cannot run on a CPU with torch 2.13 (README: the optimization axes)
+# What these configurations cannot run on a CPU with torch 2.13 (docs/configuration.md: the optimization axes)
 SKIPPED_ON_CPU = {"axes": {"eager[attn_implementation=flash_attention_2,new_tokens=6,cache_implementation=dynamic]",
                            "eager[new_tokens=6,sdpa_kernel=efficient]"}}
 

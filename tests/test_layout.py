@@ -1,7 +1,9 @@
 """The parts and the ways between them (shared/reference/architecture.md), checked on the
 source: contracts know no runner, database, CLI or torch; the store knows no runner and no
-torch; a worker never reaches the store or the CLI; trackers only measure. And the
-registries agree: every kind has a scenario, every figure is documented."""
+torch; a worker never reaches the store or the CLI; trackers only measure; read commands
+load no torch; nothing imports in a circle; yardsticks and tests stay out of the product. And
+the registries agree: every kind has a scenario, every figure is registered (tests/test_docs.py:
+documented)."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ RUN_CONTROL = ("warmup", "repetitions", "timeout_s")
 DECODE_PARAMS = MODEL_PARAMS + SHAPE_PARAMS + ("sdpa_kernel",)
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    # quantization: not the compiled kinds (README: a 4-bit model does not compile on CPU)
+    # quantization: not the compiled kinds (docs/configuration.md, Quantization: a 4-bit model does not compile on CPU)
     Kind("load", MODEL_PARAMS + ("quantization",)),
     Kind("eager", DECODE_PARAMS + ("quantization",)),
     Kind("compiled_decode", DECODE_PARAMS + COMPILE_PARAMS),

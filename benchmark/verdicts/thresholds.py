@@ -76,7 +76,7 @@ class Thresholds:
 
 def _known(name: str, where: str) -> None:
     if name not in FIGURES and name not in DERIVED:
-        raise ThresholdError(f"thresholds: {where}: unknown figure {name!r} (the README lists them)")
+        raise ThresholdError(f"thresholds: {where}: unknown figure {name!r} (docs/reference/figures.md lists them)")
 
 
 def check(name: str, value: object, where: str = "thresholds: ") -> float:
