@@ -8,7 +8,8 @@ import statistics
 import pytest
 from gitrepo import call, command, commit, commitbench_copy, git, init, slow_decode_step, worktrees_of
 
-from benchmark.cli.bisect import Judge, Level, figure_samples, scenario_entry
+from benchmark.analysis.bisection import Judge, Level
+from benchmark.flows.bisect import figure_samples, scenario_entry
 from benchmark.contracts.config import ConfigError
 
 SCENARIO = "eager[prompt_length=4,new_tokens=4]"
