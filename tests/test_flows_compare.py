@@ -62,7 +62,8 @@ def test_the_command_line_that_gives_it_again():
 def test_cases_judge_each_line_and_refuse_a_bad_one_naming_it():
     same = [[1.0, 1.01, 0.99, 1.0, 1.0]] * 3
     slower = [[1.2, 1.21, 1.19, 1.2, 1.2]] * 3
-    text = (json.dumps({"id": "a", "base": [{"reps": same}] * 3, "head": [{"reps": same}] * 3}) + "\n\n"  # blank: skipped
+    # a blank line between the cases is skipped
+    text = (json.dumps({"id": "a", "base": [{"reps": same}] * 3, "head": [{"reps": same}] * 3}) + "\n\n"
             + json.dumps({"id": "b", "base": [{"reps": same}] * 3, "head": [{"reps": slower}] * 3}) + "\n")
     rows = [json.loads(line) for line in flow.cases(text, "in.jsonl", "lower", 0.02)]
     assert [(r["id"], r["verdict"]) for r in rows] == [("a", "no_change"), ("b", "regression")]

@@ -1,5 +1,6 @@
-"""What the commands share: the --db option and opening the store (flows/store.py), output
- files, validity rules, the run options ab and bisect pass on, and compare's exit code."""
+"""What the commands share (a command imports no other command, only this, errors.py and
+table.py): the --db option and opening the store (flows/store.py), output files, validity
+rules, the run options ab and bisect pass on, their progress lines, compare's exit code."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from ..analysis.validity import Rules, rules_from
 from ..contracts import exitcodes
-from ..contracts.config import COMPILE_MODES, KINDS, QUANTIZATIONS, SDPA_KERNELS, ConfigError, build_config, load_config_file
+from ..contracts.config import COMPILE_MODES, KINDS, QUANTIZATIONS, SDPA_KERNELS, ConfigError, load_config_file
 from ..flows import store as opening
 from ..flows.errors import Failure
 
@@ -135,7 +136,7 @@ OVERRIDES = ("model", "device", "seed", "sample_interval_ms", "inductor_cache", 
 def _benchmark_actions() -> list[argparse.Action]:
     model = argparse.ArgumentParser(add_help=False)
     add_benchmark_options(model.add_argument_group("benchmark"))
-    return [a for a in model._actions]
+    return list(model._actions)
 
 
 RUN_FLAGS = {a.dest: a.option_strings[0] for a in _benchmark_actions()}
@@ -192,6 +193,8 @@ def cancelled(who: str, signum: int) -> int:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process `pid` on this host still runs (history's and close-stale's test of a
+    run left `running`)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

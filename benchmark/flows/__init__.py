@@ -1,5 +1,5 @@
 """Use cases that span parts (#17): the compare pipeline, ab, bisect, a report's moves, the
-database as commands open it, GitHub's REST API. A command (benchmark/cli/) parses its
+database as commands open it, the report beside a SQLite file. A command (benchmark/cli/) parses its
 arguments, calls a flow with plain values, prints what comes back and picks the exit code.
 
 A flow never prints: it returns a named result, or raises `errors.Failure` (a one-line
