@@ -9,8 +9,7 @@ figure lies nearer. The search assumes one change between the endpoints.
 A level is the median of every sample of the figure over the commit's runs; the noise is the
 larger of the endpoints' robust spreads (1.4826 x the median absolute deviation). The endpoints
 must lie more than 4 noise apart, and a commit is good or bad only when its level is more than
-1 noise from the midpoint, on one side; otherwise bisect cannot decide (analysis/bisection.py;
-the search is benchmark/flows/bisect.py).
+1 noise from the midpoint, on one side; otherwise bisect cannot decide.
 
 With --report ID the first bad commit and the evidence (every tested commit's level, noise
 and verdict) are recorded into that regression report (`commitbench reports`), which is
@@ -19,6 +18,9 @@ written to a JSON file the error names, for `commitbench reports bisected`.
 
 Exit codes: 0 the first bad commit is named; 9 could not decide (the evidence is printed);
 2 bad input (nothing written); 3 database unavailable; 130/143 cancelled."""
+
+# (The docstring above is `bisect --help`. The judgement is analysis/bisection.py, the search
+# benchmark/flows/bisect.py; this module parses, prints and picks the exit code.)
 
 from __future__ import annotations
 
