@@ -103,7 +103,8 @@ def compare_exit_code(verdict: str) -> int:
 def add_benchmark_options(m: argparse._ArgumentGroup) -> None:
     """`commitbench run`'s benchmark options (ab and bisect pass them to every run)."""
     m.add_argument("--config", type=Path, help="TOML or JSON file: run keys, [defaults], [[scenarios]] "
-                   "(default: $COMMITBENCH_CONFIG, else the seed's suite; examples in benchmark/configs/)")
+                   "(default: $COMMITBENCH_CONFIG, else the default suite: load, eager, compiled_decode, "
+                   "compiled_generate; examples in benchmark/configs/)")
     m.add_argument("--model", help="preset (llama-2-7b, tiny-llama, micro-llama), checkpoint directory or hub "
                    "id; default auto: llama-2-7b shape on CUDA, tiny-llama on CPU")
     m.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
@@ -124,7 +125,7 @@ def add_benchmark_options(m: argparse._ArgumentGroup) -> None:
     m.add_argument("--repetitions", type=int, help="measured repetitions (default 5)")
     m.add_argument("--timeout", type=float, dest="timeout_s", help="seconds before a scenario is killed")
     m.add_argument("--sample-interval-ms", type=float, help="device sampler interval, 0 = off (default 100)")
-    m.add_argument("--seed", type=int, help="random weights and prompt seed (default 0)")
+    m.add_argument("--seed", type=int, help="random seed of the synthetic weights and the prompt (default 0)")
     m.add_argument("--inductor-cache", help="fresh (default: cold compile in every scenario) or shared")
 
 

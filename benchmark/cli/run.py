@@ -34,7 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("what is benchmarked (default: read from the git checkout)")
     g.add_argument("--branch")
     g.add_argument("--commit", help="commit id (hex)")
-    g.add_argument("--message", help="commit message, any length (the seed's column keeps 70 characters)")
+    g.add_argument("--message", help="commit message, any length (benchmarks.commit_message keeps the first 70 "
+                   "characters, commit_message_full all of it)")
     g.add_argument("--repository", help="repository name or URL (default: git remote origin, without credentials)")
     g.add_argument("--commit-time", help="when the commit was made, unix seconds or ISO 8601 (default: its "
                    "committer date from git); history is ordered by it")
