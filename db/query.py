@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from benchmark.contracts.result import (
-    RUNNING, DeviceSample, Metric, Phase, RunResult, ScenarioResult,
+    RUNNING, TERMINAL_STATUSES, DeviceSample, Metric, Phase, RunResult, ScenarioResult,
 )
 from benchmark.contracts.stats import Stats
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ScenarioRun
@@ -146,6 +146,15 @@ def runs(session: Session, branch: str | None = None, repository: str | None = N
 
 def runs_of_commit(session: Session, commit: str, **kw: Any) -> list[RunSummary]:
     return runs(session, commit=commit, limit=None, **kw)
+
+
+def finished_runs(session: Session, branch: str, repository: str | None = None) -> list[Benchmark]:
+    """The branch's runs that ended (any terminal status), in commit order."""
+    where = [Benchmark.branch == branch, Benchmark.status.in_(TERMINAL_STATUSES)]
+    if repository is not None:
+        where.append(Benchmark.repository == repository)
+    return list(session.scalars(select(Benchmark).where(*where)
+                                .order_by(commit_order(), Benchmark.started_at, Benchmark.benchmark_id)))
 
 
 def find_run(session: Session, ref: str) -> Benchmark:

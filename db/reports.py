@@ -212,6 +212,19 @@ def row_of(session: Session, report_id: int) -> RegressionReport:
     return row
 
 
+def get(session: Session, report_id: int, repository: str | None = None) -> ReportView:
+    """Report #report_id (of `repository`, when given); NoSuchReport names what is wrong."""
+    r = view(row_of(session, report_id))
+    if repository is not None and r.repository != repository:
+        raise NoSuchReport(f"report #{report_id} belongs to repository {r.repository!r}, not {repository!r}")
+    return r
+
+
+def may_become(r: RegressionReport | ReportView, state: str) -> bool:
+    """Whether the lifecycle lets the report move to `state` now (move() refuses otherwise)."""
+    return state in ALLOWED[r.state]
+
+
 def accept(session: Session, report_id: int, by: str, reason: str, link: str | None = None) -> ReportView:
     row = row_of(session, report_id)
     move(row, ACCEPTED, by, reason)

@@ -17,7 +17,6 @@ import psutil
 import pytest
 from gitrepo import call, command, commit, commitbench_copy, git, init, slow_decode_step, worktrees_of
 
-from benchmark.cli import ab
 from benchmark.run.worktrees import (DEFAULT_INSTALL, SetupError, Signals, Worktrees, check_install_template,
                                      install_argv, resolve)
 
@@ -51,16 +50,6 @@ def run_ab(args: list, env: dict, timeout: float = 120) -> subprocess.CompletedP
 
 
 # -- the pure parts ---------------------------------------------------------------------
-
-def test_rounds_alternate_so_a_linear_drift_cancels():
-    order = ab.round_order(4)
-    assert [side for _, side in order] == ["base", "head", "head", "base"] * 2
-    assert [r for r, _ in order] == [1, 1, 2, 2, 3, 3, 4, 4]
-    # a drift growing by one unit per run adds the same total to both sides
-    assert sum(i for i, (_, s) in enumerate(order) if s == "base") == \
-        sum(i for i, (_, s) in enumerate(order) if s == "head")
-    assert [side for _, side in ab.round_order(3)] == ["base", "head", "head", "base", "base", "head"]
-
 
 def test_install_command_templating(tmp_path):
     python, tree = tmp_path / "a venv" / "bin" / "python", tmp_path / "work tree"

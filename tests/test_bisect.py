@@ -3,62 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import statistics
 
 import pytest
 from gitrepo import call, command, commit, commitbench_copy, git, init, slow_decode_step, worktrees_of
 
-from benchmark.cli.bisect import Judge, Level, figure_samples, scenario_entry
-from benchmark.contracts.config import ConfigError
 
 SCENARIO = "eager[prompt_length=4,new_tokens=4]"
 TINY = ["--model", "micro-llama", "--repetitions", "2", "--warmup", "0", "--new-tokens", "4", "--prompt-length", "4"]
-
-
-def test_a_scenario_name_becomes_its_config_entry():
-    assert scenario_entry("eager") == {"kind": "eager"}
-    assert scenario_entry(SCENARIO) == {"kind": "eager", "prompt_length": 4, "new_tokens": 4}
-    assert scenario_entry("compiled_decode[compile_mode=default,fullgraph=False]") == {
-        "kind": "compiled_decode", "compile_mode": "default", "fullgraph": False}
-
-
-@pytest.mark.parametrize("name, message", [
-    ("warp", "unknown kind 'warp'"),
-    ("selftest_crash", "unknown kind"),
-    ("eager[compile_mode=default]", "'compile_mode=default' is not a parameter of eager"),
-    ("eager[batch_size=two]", "'two' is not a int"),
-    ("eager[batch_size=0]", "batch_size must be an integer from 1"),
-    ("eager[new_tokens=4", "expected kind[param=value,...]"),
-    ("compiled_decode[fullgraph=maybe]", "'maybe' is not true or false"),
-])
-def test_a_bad_scenario_name_is_refused(name, message):
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        scenario_entry(name)
-
-
-def test_levels_and_verdicts():
-    level = Level.of([[1.0, 2.0, 3.0, 4.0, 100.0]])
-    assert level.median == 3.0 and level.n == 5
-    assert level.noise == pytest.approx(1.4826)  # the median absolute deviation is 1: the outlier does not count
-    # two runs, each tight, 10 apart: the samples' spread hides the process offset, the runs show it
-    runs = Level.of([[10.0, 10.1, 9.9, 10.0, 10.0], [10.0, 10.1, 9.9, 10.0, 10.0], [11.0, 11.1, 10.9, 11.0, 11.0]])
-    assert runs.median == pytest.approx(10.0) and runs.noise == pytest.approx(statistics.stdev([10, 10, 11]))
-    judge = Judge(good=Level(1.0, 0.1, 6), bad=Level(2.0, 0.05, 6))
-    assert judge.separated() and judge.noise == 0.1
-    assert judge.verdict(Level(1.1, 0.1, 6)) == "good" and judge.verdict(Level(1.9, 0.1, 6)) == "bad"
-    assert judge.verdict(Level(2.5, 0.1, 6)) == "bad"  # beyond the bad level is bad too
-    assert judge.verdict(Level(1.55, 0.1, 6)) is None  # within 1 noise of the midpoint: cannot tell
-    improved = Judge(good=Level(2.0, 0.1, 6), bad=Level(1.0, 0.1, 6))  # a figure that went down
-    assert improved.verdict(Level(1.1, 0.1, 6)) == "bad" and improved.verdict(Level(1.9, 0.1, 6)) == "good"
-    assert not Judge(good=Level(1.0, 0.3, 6), bad=Level(2.0, 0.1, 6)).separated()  # 1.0 apart, 4 x 0.3 needed
-    assert not Judge(good=Level(1.0, 0.0, 6), bad=Level(1.0, 0.0, 6)).separated()
-
-
-def test_figure_samples_from_a_run_result():
-    result = {"scenarios": [{"name": "load", "metrics": [{"name": "model_load_time", "samples": [0.5]}]},
-                            {"name": SCENARIO, "metrics": [{"name": "x", "samples": [1, 2]}]}]}
-    assert figure_samples(result, SCENARIO, "x") == [1.0, 2.0]
-    assert figure_samples(result, SCENARIO, "y") is None and figure_samples(result, "eager", "x") is None
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from benchmark.cli import main
-from benchmark.cli import reports as reports_cli
+from benchmark.flows import reports as report_moves
 from verdict_data import history, run_of, sha, store_all
 
 
@@ -190,10 +190,10 @@ def test_bisect_report_records_its_evidence_or_keeps_it_in_a_file(stepped, capsy
     assert bisect._record(stepped, 1, Rev, found) == 0
     doc = json.loads(cli(capsys, "reports", "show", "1", "--format", "json", "--db", stepped)[1])
     assert (doc["state"], doc["first_bad_commit"], doc["evidence"]) == ("bisected", sha(20), found)
-    reports_cli.check_bisectable(stepped, 2)  # an open report may become bisected
+    report_moves.check_bisectable(stepped, 2)  # an open report may become bisected
     assert cli(capsys, "reports", "fix", "2", "--commit", "abcd", "--db", stepped)[0] == 0
-    with pytest.raises(reports_cli.CommandError, match="report #2 is fixed: it cannot become bisected"):
-        reports_cli.check_bisectable(stepped, 2)  # refused before anything is measured
+    with pytest.raises(report_moves.Failure, match="report #2 is fixed: it cannot become bisected"):
+        report_moves.check_bisectable(stepped, 2)  # refused before anything is measured
     assert bisect._record(stepped, 2, Rev, found) == 2  # refused after measuring: kept in a file
     err = capsys.readouterr().err
     path = err.split("the evidence is in ")[1].split(":")[0]

@@ -234,7 +234,7 @@ def test_nothing_stored(cb, tmp_path):
 def test_after_run_never_fails_the_run(sqlite_store, sqlite_url, tmp_path, capsys):
     """What `commitbench run` calls: beside the SQLite file; a report that cannot be written
     (here report.html is a directory) is a warning line, not an exception."""
-    from benchmark.cli.report import after_run
+    from benchmark.cli.run import after_run
 
     after_run(sqlite_url, "main")
     assert capsys.readouterr().out == f"  report: {tmp_path / 'report.html'} (open it in a browser)\n"

@@ -38,6 +38,13 @@ FORBIDDEN = {
     # the read side people look at: the store's read side and the contracts, nothing that runs
     "dashboards": ("benchmark.run", "benchmark.worker", "benchmark.trackers", "benchmark.cli", "benchmark.models",
                    "torch", "transformers"),
+    # (#17) commands reach the database through db/ and flows/, never SQLAlchemy itself
+    "benchmark.cli": ("sqlalchemy",),
+    # use cases: commands call them, never the other way round
+    "benchmark.flows": ("benchmark.cli",),
+    # GitHub's REST client: the standard library and the contracts (a bare Python runs it)
+    "benchmark.github": ("benchmark.cli", "benchmark.flows", "benchmark.run", "db", "sqlalchemy", "torch",
+                         "transformers"),
 }
 
 
@@ -258,3 +265,52 @@ def test_no_import_circles_among_product_modules():
     graph = import_graph()
     assert "benchmark.worker.unsupported" in graph["benchmark.worker.quantization"]  # the graph sees deferred imports
     assert circles(graph) == []
+
+
+# (#17) A command imports no other command: what two commands share is a shared helper here
+# or a flow (benchmark/flows/). The package itself (`from . import main`) counts as a command.
+CLI_HELPERS = ("common", "errors", "table")
+
+
+def test_a_command_imports_no_other_command():
+    wrong = []
+    for name, path in modules().items():
+        if not name.startswith("benchmark.cli.") or name == "benchmark.cli.__main__":
+            continue
+        allowed = [f"benchmark.cli.{h}" for h in CLI_HELPERS] + [name]
+        for imp in imports(name, path):
+            if imp.split(".")[:2] != ["benchmark", "cli"]:
+                continue
+            if not any(imp == a or imp.startswith(a + ".") for a in allowed):
+                wrong.append(f"{name} imports {imp}")
+    assert wrong == []
+
+
+def _writes_to_the_terminal(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            found.append(f"line {node.lineno}: print(")
+        elif isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr") and \
+                isinstance(node.value, ast.Name) and node.value.id == "sys":
+            found.append(f"line {node.lineno}: sys.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "sys" and \
+                {a.name for a in node.names} & {"stdout", "stderr"}:
+            found.append(f"line {node.lineno}: from sys import stdout/stderr")
+    return found
+
+
+def test_a_flow_prints_nothing():
+    """Flows return or raise; the command prints (progress goes through a `say` it hands in)."""
+    paths = sorted((ROOT / "benchmark" / "flows").rglob("*.py"))
+    assert paths
+    wrong = [f"{p.relative_to(ROOT)} {w}" for p in paths for w in _writes_to_the_terminal(ast.parse(p.read_text()))]
+    assert wrong == []
+
+
+def test_the_terminal_check_sees_what_it_looks_for():
+    seen = _writes_to_the_terminal(ast.parse("import sys\nprint(1)\nsys.stderr.write('x')\nf(out=sys.stdout)\n"
+                                             "from sys import stderr\n"))
+    assert len(seen) == 4
+    assert _writes_to_the_terminal(ast.parse("say('x')\nlog.print_it()\nself.stdout = None\n")) == []
+

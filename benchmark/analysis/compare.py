@@ -228,6 +228,14 @@ def _spread(logs: Sequence[float]) -> Noise | None:
     return Noise(statistics.stdev(logs), len(logs) - 1)
 
 
+def robust_sigma(values: Sequence[float], center: float | None = None) -> float:
+    """A normal sigma from the median absolute deviation of `values` around `center` (default:
+    their median): 1.4826 x MAD, which one outlier does not move. Compare's run-to-run and
+    within-run noise use it, and bisect's levels (analysis/bisection.py)."""
+    mid = statistics.median(values) if center is None else center
+    return _MAD_TO_SIGMA * statistics.median(abs(x - mid) for x in values)
+
+
 def history_noise(logs: Sequence[float]) -> Noise | None:
     """Robust run-to-run sigma from successive differences of a series of log levels, oldest first."""
     diffs = [b - a for a, b in zip(logs, logs[1:])]
@@ -236,7 +244,7 @@ def history_noise(logs: Sequence[float]) -> Noise | None:
     step = _step_at(logs, diffs)
     if step is not None:
         del diffs[step]
-    scale = _MAD_TO_SIGMA * statistics.median(abs(x) for x in diffs)
+    scale = robust_sigma(diffs, center=0.0)
     if scale > 0:
         diffs = [x for x in diffs if abs(x) <= _OUTLIER_SIGMAS * scale]
     m = len(diffs)
@@ -267,8 +275,7 @@ def _within_run(run: Run) -> float | None:
     reps = [math.log(v) for v in run.rep_levels() if v > 0]
     if len(reps) < 3:
         return None
-    mid = statistics.median(reps)
-    sigma = _MAD_TO_SIGMA * statistics.median(abs(x - mid) for x in reps)
+    sigma = robust_sigma(reps)
     return _MEDIAN_EFFICIENCY * sigma * sigma / len(reps)
 
 

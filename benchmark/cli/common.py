@@ -1,82 +1,37 @@
-"""What the database commands share: the --db option and opening the store."""
+"""What the commands share (a command imports no other command, only this, errors.py and
+table.py): the --db option and opening the store (flows/store.py), output files, validity
+rules, the run options ab and bisect pass on, their progress lines, compare's exit code."""
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-
-from db.migrate import SchemaError
-from db.session import session_scope
-from db.store import Store
-from db.url import BadDatabaseURL, display_url, resolve_url, validate_url
 
 from ..analysis.validity import Rules, rules_from
 from ..contracts import exitcodes
-from ..contracts.config import ConfigError, load_config_file
-from ..run.storage import embedded
+from ..contracts.config import COMPILE_MODES, KINDS, QUANTIZATIONS, SDPA_KERNELS, ConfigError, load_config_file
+from ..flows import store as opening
+from ..flows.errors import Failure
 
 RULES_ENV = "COMMITBENCH_VALIDITY"  # a file with a [validity] table: the rules where a config gives none
 
-
-class CommandError(Exception):
-    """A one-line error and the exit code it carries."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
+# A one-line error and the exit code it carries: what a flow raises and what a command
+# raises for its own bad input, one type so that one `except` prints both.
+CommandError = Failure
 
 
 def add_db_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="database URL (same defaults as `commitbench run`)")
 
 
-def store_for(args: argparse.Namespace) -> Store:
-    url, _ = resolve_url(args.db)
-    try:
-        validate_url(url)
-    except BadDatabaseURL as e:
-        raise CommandError(str(e), exitcodes.BAD_INPUT) from None
-    return Store(url)
+def store_for(args: argparse.Namespace):
+    return opening.store_for(args.db)
 
 
-@contextmanager
-def reading(args: argparse.Namespace, write: bool = False) -> Iterator[Session]:
-    """A read-only session on the database at head (with `write`, one that commits at the
-    end, for what a read-side command stores, such as change points). A SQLite file that
-    does not exist is an error (reading must not create one); an older one is migrated, as
-    `run` would."""
-    store = store_for(args)
-    try:
-        require_existing(store)
-        try:
-            store.open(auto_upgrade=embedded(store.url))
-            with (session_scope(store.engine) if write else store.reading()) as session:
-                yield session
-        except SchemaError as e:
-            raise CommandError(str(e), exitcodes.DB_UNAVAILABLE) from None
-        except SQLAlchemyError as e:
-            raise CommandError(f"database {display_url(store.url)} unavailable: {first_line(e)}",
-                               exitcodes.DB_UNAVAILABLE) from None
-    finally:
-        store.close()
-
-
-def require_existing(store: Store) -> None:
-    """Commands that read (or close runs) never create a SQLite file, as connecting would."""
-    url = store.engine.url
-    if url.get_backend_name() == "sqlite" and not Path(url.database).expanduser().is_file():
-        raise CommandError(f"no results stored yet: {url.database} does not exist", exitcodes.BAD_INPUT)
-
-
-def first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+def reading(args: argparse.Namespace, write: bool = False):
+    """flows/store.reading on --db: a session at head (see there)."""
+    return opening.reading(args.db, write)
 
 
 def output_problem(path: Path) -> str | None:
@@ -131,3 +86,120 @@ def default_rules() -> Rules:
     """$COMMITBENCH_VALIDITY's rules, else the defaults (analysis/validity.Rules)."""
     path = os.environ.get(RULES_ENV)
     return rules_file(Path(path)) if path else Rules()
+
+
+def compare_exit_code(verdict: str) -> int:
+    """What a comparison's verdict exits with (compare, ab): 8 regression, 9 nothing could
+    be compared, else 0."""
+    from ..verdicts.compare_runs import INSUFFICIENT, REGRESSION
+
+    if verdict == REGRESSION:
+        return exitcodes.REGRESSION
+    return exitcodes.NOT_COMPARABLE if verdict == INSUFFICIENT else exitcodes.OK
+
+
+# -- what `run` measures, and how ab and bisect pass it on to every run ----------------
+
+def add_benchmark_options(m: argparse._ArgumentGroup) -> None:
+    """`commitbench run`'s benchmark options (ab and bisect pass them to every run)."""
+    m.add_argument("--config", type=Path, help="TOML or JSON file: run keys, [defaults], [[scenarios]] "
+                   "(default: $COMMITBENCH_CONFIG, else the default suite: load, eager, compiled_decode, "
+                   "compiled_generate; examples in benchmark/configs/)")
+    m.add_argument("--model", help="preset (llama-2-7b, tiny-llama, micro-llama), checkpoint directory or hub "
+                   "id; default auto: llama-2-7b shape on CUDA, tiny-llama on CPU")
+    m.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    m.add_argument("--scenarios", type=lambda s: [k.strip() for k in s.split(",")], dest="kinds",
+                   help=f"comma-separated kinds to run: {','.join(KINDS)}")
+    m.add_argument("--dtype", help="auto (float16 on CUDA, float32 on CPU), float32, float16, bfloat16")
+    m.add_argument("--batch-size", type=int)
+    m.add_argument("--prompt-length", type=int)
+    m.add_argument("--new-tokens", type=int)
+    m.add_argument("--compile-mode", help=f"one of {', '.join(COMPILE_MODES)} (default reduce-overhead)")
+    m.add_argument("--attn-implementation", help="eager, sdpa (default), flash_attention_2, flex_attention")
+    m.add_argument("--cache-implementation", help="static (default) or dynamic")
+    m.add_argument("--sdpa-kernel", help=f"force one SDPA kernel: {', '.join(SDPA_KERNELS)} (default auto: "
+                   "torch chooses); with --attn-implementation sdpa")
+    m.add_argument("--quantization", help=f"bitsandbytes weights for load and eager: {', '.join(QUANTIZATIONS)} "
+                   "(default none)")
+    m.add_argument("--warmup", type=int, help="uncounted calls after the first (default 1)")
+    m.add_argument("--repetitions", type=int, help="measured repetitions (default 5)")
+    m.add_argument("--timeout", type=float, dest="timeout_s", help="seconds before a scenario is killed")
+    m.add_argument("--sample-interval-ms", type=float, help="device sampler interval, 0 = off (default 100)")
+    m.add_argument("--seed", type=int, help="random seed of the synthetic weights and the prompt (default 0)")
+    m.add_argument("--inductor-cache", help="fresh (default: cold compile in every scenario) or shared")
+
+
+OVERRIDES = ("model", "device", "seed", "sample_interval_ms", "inductor_cache", "kinds", "dtype", "batch_size",
+             "prompt_length", "new_tokens", "compile_mode", "attn_implementation", "cache_implementation",
+             "sdpa_kernel", "quantization", "warmup", "repetitions", "timeout_s")
+
+
+def _benchmark_actions() -> list[argparse.Action]:
+    model = argparse.ArgumentParser(add_help=False)
+    add_benchmark_options(model.add_argument_group("benchmark"))
+    return list(model._actions)
+
+
+RUN_FLAGS = {a.dest: a.option_strings[0] for a in _benchmark_actions()}
+
+
+def add_run_options(p: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -> None:
+    mine = p.add_argument_group("passed to every `commitbench run`")
+    for action in _benchmark_actions():
+        if action.dest not in leave_out:
+            mine._add_action(action)
+
+
+def run_options(args: argparse.Namespace) -> list[str]:
+    """The run options given, back as arguments (paths made absolute: runs start elsewhere)."""
+    out: list[str] = []
+    for dest, flag in RUN_FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if dest == "kinds":
+            value = ",".join(value)
+        elif dest == "config" or (dest == "model" and Path(value).exists()):
+            value = Path(value).resolve()
+        out.append(f"{flag}={value}")
+    return out
+
+
+def add_revision_arguments(g: argparse._ArgumentGroup) -> None:
+    """What ab and bisect share about where revisions come from and how they are installed."""
+    g.add_argument("--repo", type=Path, default=Path("."), help="git repository of the code under test (default .)")
+    g.add_argument("--install", help="install command per revision, with {python} (its venv's) and {worktree}; "
+                   "'none' installs nothing and puts the worktree on PYTHONPATH (default: pip install -e "
+                   "--no-deps --no-build-isolation where the worktree has pyproject.toml or setup.py, else none)")
+    g.add_argument("--workdir", type=Path, help="where worktrees and venvs are made (default: a temp directory); "
+                   "removed afterwards")
+
+
+def overrides_of(args: argparse.Namespace) -> dict:
+    """The run options' values as build_config's overrides (None: not given)."""
+    return {k: getattr(args, k, None) for k in OVERRIDES}
+
+
+def say(line: str) -> None:
+    """A progress line of ab and bisect (stderr: stdout carries the verdict)."""
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
+
+
+def cancelled(who: str, signum: int) -> int:
+    """After SIGINT/SIGTERM stopped ab or bisect (the worktrees are removed by then): its exit code."""
+    say(f"{who}: cancelled by signal {signum}; worktrees removed")
+    return exitcodes.CANCELLED_BASE + signum
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` on this host still runs (history's and close-stale's test of a
+    run left `running`)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

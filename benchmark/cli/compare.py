@@ -26,24 +26,14 @@ every line is written (a regression is a verdict in the output, not an error).
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 from pathlib import Path
 
-from db import query
-from db.figures_read import NoRuns, resolve_ref
-
-from ..analysis.compare import CompareOptions, compare, from_json, to_json
 from ..contracts import exitcodes
-from ..verdicts import baseline, render
-from ..verdicts.compare_runs import INSUFFICIENT, REGRESSION, build
-from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT, Thresholds, ThresholdError, from_options
-from .common import CommandError, add_db_argument, check_output, read_input, reading, write_output
+from ..flows import compare as flow
+from ..flows.compare import DIRECTIONS, FORMATS, Request
+from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT
+from .common import CommandError, add_db_argument, check_output, compare_exit_code, read_input, write_output
 from .errors import error
-
-FORMATS = ("text", "markdown", "json")
-DIRECTIONS = ("lower", "higher", "info")
-MAX_HISTORY = 10_000  # runs of history: beyond this a number is a typo (and overflows SQL's LIMIT)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -72,78 +62,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        thresholds = _thresholds(args)
-        if not 0 <= args.history <= MAX_HISTORY:
-            raise CommandError(f"--history must be an integer from 0 to {MAX_HISTORY}, got {args.history}",
-                               exitcodes.BAD_INPUT)
+        thresholds = flow.thresholds(args.threshold, args.thresholds, args.context)
+        flow.check_history(args.history)
         check_output(args.output)
         if args.input is not None:
             if args.base or args.head:
                 raise CommandError("--input compares the file's cases: give no --base or --head",
                                    exitcodes.BAD_INPUT)
-            return _input(args, thresholds)
+            lines = flow.cases(read_input(args.input), str(args.input), args.direction, thresholds.default)
+            write_output(args.output, "".join(line + "\n" for line in lines))
+            return exitcodes.OK
         if not args.base or not args.head:
             raise CommandError("give --base REF and --head REF (or --input FILE)", exitcodes.BAD_INPUT)
-        with reading(args) as session:
-            try:
-                base = resolve_ref(session, args.base, args.repository)
-                head = resolve_ref(session, args.head, args.repository)
-            except query.NotFound as e:
-                raise CommandError(str(e), exitcodes.BAD_INPUT) from None
-            except NoRuns as e:
-                raise CommandError(f"could not compare: {e}", exitcodes.NOT_COMPARABLE) from None
-            report = build(session, base, head, thresholds, history=args.history)
-            drift = baseline.drifts(session, report)
+        compared = flow.between(args.db, Request(args.base, args.head, args.threshold, args.thresholds,
+                                                 args.context, args.history, args.repository))
     except CommandError as e:
         return error(str(e), e.code)
-    if args.format == "markdown":
-        shown = render.markdown(report, command=reproduce(args), full_report=args.full_report)
-    else:
-        shown = {"text": render.text, "json": render.as_json}[args.format](report)
-    shown = baseline.annotate(shown, drift, args.format)
-    write_output(args.output, shown)
-    if report.verdict == REGRESSION:
-        return exitcodes.REGRESSION
-    return exitcodes.NOT_COMPARABLE if report.verdict == INSUFFICIENT else exitcodes.OK
-
-
-def reproduce(args: argparse.Namespace) -> str:
-    """The command line that gives this comparison again (with the same database)."""
-    words = ["commitbench", "compare", "--base", args.base, "--head", args.head, "--context", args.context]
-    words += ["--history", str(args.history)] if args.history != 10 else []
-    words += ["--threshold", str(args.threshold)] if args.threshold is not None else []
-    words += ["--thresholds", str(args.thresholds)] if args.thresholds is not None else []
-    words += ["--repository", args.repository] if args.repository is not None else []
-    return shlex.join(words + ["--format", args.format])
-
-
-def _thresholds(args: argparse.Namespace) -> Thresholds:
-    try:
-        return from_options(args.threshold, args.thresholds, args.context)
-    except ThresholdError as e:
-        raise CommandError(str(e), exitcodes.BAD_INPUT) from None
-
-
-def _input(args: argparse.Namespace, thresholds: Thresholds) -> int:
-    """Every line is read and checked before anything is written."""
-    text = read_input(args.input)
-    cases = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("a line must be a JSON object")
-            direction = obj.get("direction", args.direction)
-            if direction not in DIRECTIONS:
-                raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-            base, head, history = from_json(obj)
-        except ValueError as e:  # json.JSONDecodeError is one
-            raise CommandError(f"--input {args.input} line {n}: {e}", exitcodes.BAD_INPUT) from None
-        cases.append((obj.get("id"), base, head, history, direction))
-    options = CompareOptions(threshold=thresholds.default)
-    out = [json.dumps(to_json(i, compare(b, h, d, options, history=hist))) for i, b, h, hist, d in cases]
-    write_output(args.output, "".join(line + "\n" for line in out))
-    return exitcodes.OK
-
+    write_output(args.output, flow.rendered(compared, args.format, args.full_report))
+    return compare_exit_code(compared.verdict)

@@ -16,15 +16,15 @@ import argparse
 import os
 import socket
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from db.migrate import SchemaError, current_revision, head_revision, upgrade
+from db.migrate import current_revision, head_revision, upgrade
 from db.query import STALE_AFTER_S
 from db.reader import PASSWORD_ENV, READER_ROLE, ensure_reader
 
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
-from .common import CommandError, add_db_argument, first_line, require_existing, store_for
+from ..flows.store import unavailable
+from ..flows.store import require_existing
+from .common import CommandError, add_db_argument, pid_alive, store_for
 from .errors import error
 
 MAX_OLDER_THAN_S = 10 * 365 * 24 * 3600.0
@@ -35,16 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_db_argument(p)
     p.add_argument("--older-than", type=float, default=STALE_AFTER_S, metavar="SECONDS",
                    help=f"close-stale: silence after which a runner counts as gone (default {STALE_AFTER_S:g})")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def _reader(store) -> str:
@@ -71,24 +61,27 @@ def run(args: argparse.Namespace) -> int:
         return error(str(e), e.code)
     where = store.where()
     try:
-        if args.action == "upgrade":
-            print(f"{where}: schema at {upgrade(store.engine)} (head)")
-            if store.engine.dialect.name == "postgresql":
-                print(_reader(store))
-        elif args.action == "current":
-            current = current_revision(store.engine)
-            state = "head" if current == head_revision() else f"head is {head_revision()}"
-            print(f"{where}: schema at {current or 'nothing'} ({state})")
-        else:
-            store.open(auto_upgrade=False)
-            closed = store.close_stale(args.older_than, socket.gethostname(), pid_alive)
-            for c in closed:
-                print(printable(f"closed run {c.run_uid} ({c.branch} @ {(c.commit_id or '')[:12]}): {c.reason}"))
-            print(f"{where}: {len(closed)} stale run(s) closed")
-    except SchemaError as e:
-        return error(str(e), exitcodes.BAD_INPUT)
-    except SQLAlchemyError as e:
-        return error(f"database {where} unavailable: {first_line(e)}", exitcodes.DB_UNAVAILABLE)
+        with unavailable(where, schema_code=exitcodes.BAD_INPUT):
+            _act(args, store, where)
+    except CommandError as e:
+        return error(str(e), e.code)
     finally:
         store.close()
     return exitcodes.OK
+
+
+def _act(args: argparse.Namespace, store, where: str) -> None:
+    if args.action == "upgrade":
+        print(f"{where}: schema at {upgrade(store.engine)} (head)")
+        if store.engine.dialect.name == "postgresql":
+            print(_reader(store))
+    elif args.action == "current":
+        current = current_revision(store.engine)
+        state = "head" if current == head_revision() else f"head is {head_revision()}"
+        print(f"{where}: schema at {current or 'nothing'} ({state})")
+    else:
+        store.open(auto_upgrade=False)
+        closed = store.close_stale(args.older_than, socket.gethostname(), pid_alive)
+        for c in closed:
+            print(printable(f"closed run {c.run_uid} ({c.branch} @ {(c.commit_id or '')[:12]}): {c.reason}"))
+        print(f"{where}: {len(closed)} stale run(s) closed")

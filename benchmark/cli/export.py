@@ -26,10 +26,9 @@ from db import query
 from ..contracts import codec, exitcodes
 from ..contracts.figures import FIGURES
 from ..run.keep import write_text
+from ..flows.read import run_named, series_named
 from .common import CommandError, add_db_argument, reading
 from .errors import error
-from .history import resolve_series
-from .show import load
 
 COLUMNS = ["run_uid", "branch", "commit_id", "commit_time", "scenario", "series_key", "metric", "unit",
            "direction", "n", "mean", "median", "p90", "p99", "min", "max", "stdev", "samples"]
@@ -51,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.run is None) == (args.scenario is None and args.series is None):
         return error("give a RUN, or a series (--scenario NAME or --series KEY), not both", exitcodes.BAD_INPUT)
     if args.metric is not None and args.metric not in FIGURES:
-        return error(f"unknown figure {args.metric!r} (the README lists them)", exitcodes.BAD_INPUT)
+        return error(f"unknown figure {args.metric!r} (docs/reference/figures.md lists them)", exitcodes.BAD_INPUT)
     if args.output is not None and args.output.is_dir():
         return error(f"--output {args.output}: is a directory", exitcodes.BAD_INPUT)
     try:
@@ -89,7 +88,7 @@ def _csv(rows: list[list]) -> str:
 
 
 def _run(session, args: argparse.Namespace) -> str:
-    result = load(session, args.run, args.branch)
+    result = run_named(session, args.run, args.branch)
     if args.format == "json":
         return result.to_json() + "\n"
     return _csv([_row(result.run_uid, result.branch, result.commit_id, result.commit_time, s.name, s.series_key,
@@ -97,7 +96,8 @@ def _run(session, args: argparse.Namespace) -> str:
 
 
 def _series(session, args: argparse.Namespace) -> str:
-    s = resolve_series(session, args)
+    s = series_named(session, branch=args.branch, repository=args.repository, scenario=args.scenario,
+                     series=args.series)
     metrics = [args.metric] if args.metric else query.series_metrics(session, s.series_key)
     points = [p for m in metrics for p in query.series_history(session, s.series_key, m, branch=args.branch,
                                                                 repository=args.repository)]

@@ -22,8 +22,8 @@ from ..contracts import exitcodes
 from ..contracts.escapes import aligned, printable
 from ..contracts.figures import FIGURES
 from ..contracts.units import fmt, when
-from .common import CommandError, add_db_argument, reading
-from .db import pid_alive
+from ..flows.read import series_named
+from .common import CommandError, add_db_argument, pid_alive, reading
 from .errors import error
 
 BAR = 24  # characters of the widest bar
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit < 0:
         return error(f"--limit must be 0 (all) or more, got {args.limit}", exitcodes.BAD_INPUT)
     if args.metric is not None and args.metric not in FIGURES:
-        return error(f"unknown figure {args.metric!r} (the README lists them)", exitcodes.BAD_INPUT)
+        return error(f"unknown figure {args.metric!r} (docs/reference/figures.md lists them)", exitcodes.BAD_INPUT)
     if args.metric is not None and (args.scenario is None) == (args.series is None):
         return error("--metric needs one of --scenario NAME or --series KEY", exitcodes.BAD_INPUT)
     if args.metric is None and (args.scenario or args.series) and not args.series_list:
@@ -99,18 +99,8 @@ def _series_list(session, args: argparse.Namespace) -> int:
 
 
 def resolve_series(session, args: argparse.Namespace) -> query.SeriesInfo:
-    """--scenario NAME or --series KEY(-prefix) -> the one series it names here."""
-    found = query.series(session, branch=args.branch, repository=args.repository,
-                         scenario=args.scenario or args.series)
-    keys = {s.series_key: s for s in found}
-    if not keys:
-        what = f"scenario {args.scenario!r}" if args.scenario else f"series {args.series!r}"
-        raise CommandError(f"no {what} stored" + (f" on branch {args.branch}" if args.branch else ""),
-                           exitcodes.BAD_INPUT)
-    if len(keys) > 1:
-        options = "; ".join(f"{s.series_key} ({s.scenario}, {s.model_id} on {s.gpu_name})" for s in keys.values())
-        raise CommandError(f"{len(keys)} series match, give --series KEY: {options}", exitcodes.BAD_INPUT)
-    return next(iter(keys.values()))
+    return series_named(session, branch=args.branch, repository=args.repository, scenario=args.scenario,
+                        series=args.series)
 
 
 def _figure(session, args: argparse.Namespace) -> int:

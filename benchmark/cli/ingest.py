@@ -9,15 +9,12 @@ import argparse
 import json
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from db.migrate import SchemaError
-
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..contracts.result import RunResult
 from ..run.storage import embedded
-from .common import CommandError, add_db_argument, first_line, store_for
+from ..flows.store import unavailable
+from .common import CommandError, add_db_argument, store_for
 from .errors import error
 
 
@@ -35,14 +32,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         return error(str(e), exitcodes.BAD_INPUT)
     try:
-        store.open(auto_upgrade=embedded(store.url))
-        for path, result in zip(args.files, results):
-            outcome = store.ingest(result)
-            print(printable(f"{path}: {outcome} (run {result.run_uid}, {result.branch} @ {result.commit_id[:12]})"))
-    except SchemaError as e:
-        return error(f"database {store.where()}: {e}", exitcodes.DB_UNAVAILABLE)
-    except SQLAlchemyError as e:
-        return error(f"database {store.where()} unavailable: {first_line(e)}", exitcodes.DB_UNAVAILABLE)
+        with unavailable(store.where(), schema_prefix=f"database {store.where()}: "):
+            store.open(auto_upgrade=embedded(store.url))
+            for path, result in zip(args.files, results):
+                outcome = store.ingest(result)
+                print(printable(f"{path}: {outcome} (run {result.run_uid}, {result.branch} @ {result.commit_id[:12]})"))
+    except CommandError as e:
+        return error(str(e), e.code)
     finally:
         store.close()
     return exitcodes.OK

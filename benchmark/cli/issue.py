@@ -24,10 +24,8 @@ from pathlib import Path
 
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
-from .pr_comment import (DEFAULT_API, PER_PAGE, REPO, UNREACHABLE, Failure, api_and_token, call, call_with_link,
-                         next_page, read_body, with_marker)
+from ..github import DEFAULT_API, REPO, Failure, api_and_token, read_body, upsert_issue, with_marker
 
-SCOPE = "issues"
 MARKER = re.compile(r"^<!--.*-->$")
 MAX_TITLE = 256  # GitHub's limit on an issue title
 
@@ -45,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         api, token, body, marker = _inputs(args)
-        action, issue = upsert(api, token, args.repo, args.title.strip(), body, marker, args.label)
+        action, issue = upsert_issue(api, token, args.repo, args.title.strip(), body, marker, args.label)
     except Failure as e:
         print(f"commitbench: error: {printable(str(e))}", file=sys.stderr)
         return e.code
@@ -72,28 +70,3 @@ def _inputs(args: argparse.Namespace) -> tuple[str, str, str, str]:
     if "\n" in marker or not marker:
         raise Failure("--marker must be one non-empty line", bad)
     return api, token, with_marker(body, marker), marker
-
-
-def upsert(api: str, token: str, repo: str, title: str, body: str, marker: str,
-           labels: list[str]) -> tuple[str, dict]:
-    """("updated" | "created", the issue as GitHub returns it)."""
-    existing = find_issue(api, token, repo, marker)
-    if existing is not None:
-        return "updated", call("PATCH", f"{api}/repos/{repo}/issues/{existing['number']}", token, api,
-                                {"body": body}, scope=SCOPE)
-    payload = {"title": title, "body": body} | ({"labels": labels} if labels else {})
-    return "created", call("POST", f"{api}/repos/{repo}/issues", token, api, payload, scope=SCOPE)
-
-
-def find_issue(api: str, token: str, repo: str, marker: str) -> dict | None:
-    """The oldest open issue (not a pull request) whose body's first line is the marker."""
-    url: str | None = f"{api}/repos/{repo}/issues?state=open&per_page={PER_PAGE}"
-    found = []
-    while url:
-        page, link = call_with_link("GET", url, token, api, scope=SCOPE)
-        if not isinstance(page, list):
-            raise Failure(f"{api} answered the issue list with something that is not a list", UNREACHABLE)
-        found += [i for i in page if "pull_request" not in i
-                  and str(i.get("body") or "").split("\n", 1)[0].strip() == marker]
-        url = next_page(link, api)
-    return min(found, key=lambda i: i.get("number", 0), default=None)  # GitHub lists the newest first

@@ -30,38 +30,16 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[2])
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
 import re  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
 
-if __package__:
-    from ..contracts import exitcodes
-    from ..contracts.escapes import printable
-else:
-    from benchmark.contracts import exitcodes
-    from benchmark.contracts.escapes import printable
+# absolute: this file also runs as a script (above)
+from benchmark.contracts import exitcodes  # noqa: E402
+from benchmark.contracts.escapes import printable  # noqa: E402
+from benchmark.github import (DEFAULT_API, REPO, Failure, api_and_token, read_body, upsert_comment,  # noqa: E402
+                              with_marker)
 
 DEFAULT_MARKER = "<!-- commitbench-compare -->"
-DEFAULT_API = "https://api.github.com"
-MAX_BODY = 65536  # GitHub refuses a longer comment body (422 "Body is too long")
-PER_PAGE = 100  # GitHub's maximum page size
-TIMEOUT_S = 30
-UNREACHABLE = exitcodes.SERVICE_UNREACHABLE
-CREDENTIAL_REFUSED = exitcodes.CREDENTIAL_REFUSED
-REFUSED = exitcodes.SERVICE_REFUSED
-
-REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
-
-
-class Failure(Exception):
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -78,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         api, token, body = _inputs(args)
-        action, comment = upsert(api, token, args.repo, int(args.pr), body, args.marker.strip(), args.author)
+        action, comment = upsert_comment(api, token, args.repo, int(args.pr), body, args.marker.strip(), args.author)
     except Failure as e:
         print(f"commitbench: error: {printable(str(e))}", file=sys.stderr)
         return e.code
@@ -98,142 +76,6 @@ def _inputs(args: argparse.Namespace) -> tuple[str, str, str]:
     api, token = api_and_token(args.api_url, "the comment is posted with")
     body = read_body(args.body_file)
     return api, token, with_marker(body, args.marker.strip())
-
-
-def api_and_token(api_url: str | None, used_for: str) -> tuple[str, str]:
-    """The API's URL (--api-url, else $GITHUB_API_URL, else github.com's) and $GITHUB_TOKEN."""
-    bad = exitcodes.BAD_INPUT
-    api = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
-    parts = urlsplit(api)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Failure(f"--api-url must be an http(s) URL, got {api!r}", bad)
-    token = os.environ.get("GITHUB_TOKEN", "").strip()
-    if not token:
-        raise Failure(f"GITHUB_TOKEN is not set: it is the token {used_for}", bad)
-    return api, token
-
-
-def read_body(path: Path) -> str:
-    bad = exitcodes.BAD_INPUT
-    try:
-        body = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise Failure(f"--body-file {path}: no such file", bad) from None
-    except UnicodeDecodeError:
-        raise Failure(f"--body-file {path}: not UTF-8 text", bad) from None
-    except OSError as e:
-        raise Failure(f"--body-file {path}: {e.strerror}", bad) from None
-    if not body.strip():
-        raise Failure(f"--body-file {path} is empty", bad)
-    return body
-
-
-def with_marker(body: str, marker: str) -> str:
-    """The marker as the first line, and at most MAX_BODY characters (cut with a note)."""
-    if body.split("\n", 1)[0].strip() != marker:
-        body = f"{marker}\n{body}"
-    if len(body) > MAX_BODY:
-        note = (f"\n\n… cut here: the comparison is {len(body)} characters, more than GitHub's "
-                f"{MAX_BODY} for a comment. The whole of it is in the run's job summary and artifacts.\n")
-        body = body[: MAX_BODY - len(note)] + note
-    return body
-
-
-def upsert(api: str, token: str, repo: str, pr: int, body: str, marker: str,
-           author: str | None = None) -> tuple[str, dict]:
-    """("updated" | "created", the comment as GitHub returns it)."""
-    existing = find_comment(api, token, repo, pr, marker, author)
-    if existing is not None:
-        return "updated", call("PATCH", f"{api}/repos/{repo}/issues/comments/{existing['id']}", token, api,
-                                {"body": body})
-    return "created", call("POST", f"{api}/repos/{repo}/issues/{pr}/comments", token, api, {"body": body})
-
-
-def find_comment(api: str, token: str, repo: str, pr: int, marker: str, author: str | None) -> dict | None:
-    """The oldest comment whose first line is the marker (and by `author`, if given)."""
-    url: str | None = f"{api}/repos/{repo}/issues/{pr}/comments?per_page={PER_PAGE}"
-    while url:
-        page, link = call_with_link("GET", url, token, api)
-        if not isinstance(page, list):
-            raise Failure(f"{api} answered the comment list with something that is not a list", UNREACHABLE)
-        for c in page:
-            first = str(c.get("body") or "").split("\n", 1)[0].strip()
-            if first == marker and (author is None or (c.get("user") or {}).get("login") == author):
-                return c
-        url = next_page(link, api)
-    return None
-
-
-def next_page(link: str, api: str) -> str | None:
-    """The Link header's rel="next", only on the API's own host: the token goes nowhere else."""
-    m = NEXT_LINK.search(link or "")
-    if not m:
-        return None
-    if urlsplit(m.group(1)).netloc != urlsplit(api).netloc:
-        raise Failure(f"{api} pointed the next page of comments at another host", REFUSED)
-    return m.group(1)
-
-
-def call(method: str, url: str, token: str, api: str, payload: dict | None = None, scope: str = "pull-requests"):
-    return call_with_link(method, url, token, api, payload, scope)[0]
-
-
-def call_with_link(method: str, url: str, token: str, api: str, payload: dict | None = None,
-                    scope: str = "pull-requests"):
-    """`scope`: the permission a write needs (pull-requests, issues), named when it is refused."""
-    req = urllib.request.Request(url, method=method,
-                                 data=None if payload is None else json.dumps(payload).encode())
-    req.add_header("Accept", "application/vnd.github+json")
-    req.add_header("X-GitHub-Api-Version", "2022-11-28")
-    req.add_header("User-Agent", "commitbench-pr-comment")  # GitHub refuses requests without one
-    if payload is not None:
-        req.add_header("Content-Type", "application/json")
-    req.add_unredirected_header("Authorization", f"Bearer {token}")  # never follows a redirect
-    try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
-            raw, link = resp.read(), resp.headers.get("Link", "")
-    except urllib.error.HTTPError as e:
-        raise Failure(_refusal(method, url, e, scope), _refusal_code(e)) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-        reason = getattr(e, "reason", e)
-        raise Failure(f"GitHub's API at {api} is unreachable: {reason}", UNREACHABLE) from None
-    try:
-        return json.loads(raw), link
-    except ValueError:
-        raise Failure(f"{url} did not answer JSON: is {api} GitHub's REST API?", UNREACHABLE) from None
-
-
-def _message(e: urllib.error.HTTPError) -> str:
-    try:
-        data = json.loads(e.read() or b"null")
-    except ValueError:
-        return ""
-    if not isinstance(data, dict):
-        return ""
-    details = [str(x.get("message") or x.get("code")) for x in data.get("errors") or [] if isinstance(x, dict)]
-    return "; ".join([str(data.get("message") or "")] + details).strip("; ")
-
-
-def _refusal_code(e: urllib.error.HTTPError) -> int:
-    if e.code == 401:
-        return CREDENTIAL_REFUSED
-    if e.code == 403 and e.headers.get("x-ratelimit-remaining") != "0":
-        return CREDENTIAL_REFUSED  # the token lacks the permission (a fork's PR: read-only)
-    return REFUSED
-
-
-def _refusal(method: str, url: str, e: urllib.error.HTTPError, scope: str = "pull-requests") -> str:
-    path = urlsplit(url).path
-    what = _message(e) or e.reason
-    if e.code == 401:
-        return f"GitHub refused the token in GITHUB_TOKEN ({e.code} {what})"
-    if e.code == 403 and e.headers.get("x-ratelimit-remaining") != "0":
-        return (f"GitHub refused {method} {path} ({e.code} {what}): the token needs {scope}: write "
-                "(a pull request from a fork only gets a read-only one)")
-    if e.code == 404:
-        options = "--repo and --pr" if scope == "pull-requests" else "--repo"
-        return f"GitHub has no {path} ({e.code} {what}): check {options}, and that the token can see it"
-    return f"GitHub refused {method} {path} ({e.code} {what})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ from ..contracts.units import fmt
 from ..models import resolve_model
 from ..run.runner import RunRequest, Runner
 from ..run.storage import embedded
-from . import run as run_command
+from ..flows.run import check_lengths, check_spool_dir, concrete_device
 from .common import CommandError, add_db_argument, default_rules, reading
 from .errors import error
 from .table import Progress, print_outcome
@@ -78,13 +78,13 @@ def _request(args: argparse.Namespace, original: RunResult) -> RunRequest:
     if not original.config:
         raise ConfigError("it has no stored configuration (stored by the seed's runner?)")
     cfg = BenchConfig.from_dict(original.config)
-    cfg = cfg.resolve(run_command.concrete_device(cfg.device))
+    cfg = cfg.resolve(concrete_device(cfg.device))
     model = resolve_model(cfg.model, cfg.device.startswith("cuda"))
-    run_command.check_lengths(cfg.scenarios, model, cfg.device)
+    check_lengths(cfg.scenarios, model, cfg.device)
     url, _ = resolve_url(args.into if args.into is not None else args.db)
     validate_url(url)
     spool_dir = default_sqlite_path().parent / "spool"
-    run_command.check_spool_dir(spool_dir)
+    check_spool_dir(spool_dir)
     rules = rules_from(original.validity_rules, "stored rules") if original.validity_rules else default_rules()
     return RunRequest(config=cfg, source=model, branch=original.branch, commit=original.commit_id,
                       message=original.commit_message, repository=original.repository, db_url=url,

@@ -16,22 +16,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from dashboards import html_report
 from dashboards.html_data import NothingToReport
-from db.store import Store
-from db.url import parse_url
 
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
+from ..flows.report import DEFAULT_LIMIT  # also what `run` leaves beside a SQLite file
 from ..run.keep import write_text
-from .common import CommandError, add_db_argument, first_line, output_problem, reading
+from .common import CommandError, add_db_argument, output_problem, reading
 from .errors import error
 
 DEFAULT_OUTPUT = Path("commitbench-report.html")
-BESIDE_SQLITE = "report.html"  # what `commitbench run` writes next to its SQLite file
-DEFAULT_LIMIT = 20
 MAX_LIMIT = 10_000  # a page of more runs than this is unreadable, and a huge int overflows the query
 
 
@@ -69,27 +64,3 @@ def run(args: argparse.Namespace) -> int:
         return error(f"--output {args.output}: {e.strerror or e}", exitcodes.BAD_INPUT)
     print(printable(f"wrote report: {args.output}"))
     return exitcodes.OK
-
-
-def after_run(db_url: str, branch: str) -> None:
-    """After `commitbench run` stored its result in a SQLite file: write the branch's report
-    beside that file and say where. A report that cannot be written costs a warning line,
-    never the run's result or its exit code."""
-    url = parse_url(db_url)
-    if url.get_backend_name() != "sqlite" or not url.database:
-        return
-    path = Path(url.database).expanduser().resolve().parent / BESIDE_SQLITE
-    store = Store(db_url)
-    try:
-        with store.reading() as session:
-            page = html_report.build(session, branch=branch, limit=DEFAULT_LIMIT)
-        write_text(path, page)
-    except NothingToReport:
-        return
-    except (OSError, SQLAlchemyError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else first_line(e)
-        print(printable(f"  warning: could not write the report {path}: {reason}"))
-        return
-    finally:
-        store.close()
-    print(printable(f"  report: {path} (open it in a browser)"))

@@ -17,20 +17,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from db import reports as store
-from db.reports import STATES, NoSuchReport, TransitionError
+from db.reports import STATES
 
 from ..contracts import exitcodes, inputs
 from ..contracts.config import ConfigError
+from ..flows.reports import get, line, moved, report_id_of, who
 from ..verdicts import report_render as render
 from .common import CommandError, add_db_argument, check_output, reading, write_output
 from .errors import error
 
 FORMATS = ("text", "markdown", "json")
-MAX_WHO, MAX_REASON, MAX_LINK = 255, 4000, 2048
+MAX_REASON, MAX_LINK = 4000, 2048
+MAX_WHO = 255
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -114,36 +115,30 @@ def _states(value: str | None) -> list[str] | None:
 def _show(args: argparse.Namespace) -> str:
     report_id = report_id_of(args.id)
     with reading(args) as session:
-        r = _get(session, report_id, args.repository)
+        r = get(session, report_id, args.repository)
     return render.show(r) if args.format == "text" else json.dumps(render.as_dict(r), indent=2) + "\n"
 
 
 def _accept(args: argparse.Namespace) -> str:
-    report_id, by = report_id_of(args.id), _line(args.by, "--by", MAX_WHO)
-    reason = _line(args.reason, "--reason", MAX_REASON)
+    report_id, by = report_id_of(args.id), line(args.by, "--by", MAX_WHO)
+    reason = line(args.reason, "--reason", MAX_REASON)
     link = None if args.link is None else _link(args.link)
     return _moved(args, report_id, lambda s: store.accept(s, report_id, by, reason, link))
 
 
 def _fix(args: argparse.Namespace) -> str:
-    report_id, commit, by = report_id_of(args.id), _commit(args.commit), _by(args.by)
+    report_id, commit, by = report_id_of(args.id), _commit(args.commit), who(args.by)
     return _moved(args, report_id, lambda s: store.fix(s, report_id, commit, by))
 
 
 def _bisected(args: argparse.Namespace) -> str:
-    report_id, commit, by = report_id_of(args.id), _commit(args.commit), _by(args.by)
+    report_id, commit, by = report_id_of(args.id), _commit(args.commit), who(args.by)
     evidence = None if args.evidence is None else _evidence(args.evidence)
     return _moved(args, report_id, lambda s: store.bisected(s, report_id, commit, evidence, by))
 
 
 def _moved(args: argparse.Namespace, report_id: int, change) -> str:
-    """One move in one transaction: a refused move raises before the commit, so nothing is written."""
-    with reading(args, write=True) as session:
-        _get(session, report_id, args.repository)
-        try:
-            r = change(session)
-        except TransitionError as e:
-            raise CommandError(str(e), exitcodes.BAD_INPUT) from None
+    r = moved(args.db, report_id, args.repository, change)
     return f"report #{r.report_id}: {r.state}\n"
 
 
@@ -153,31 +148,6 @@ def _tracking(args: argparse.Namespace) -> str:
         found = store.listed(session, branch=branch, repository=args.repository, gpu_name=args.gpu,
                              model_id=args.model)
     return render.tracking_issue(args.repository or "", branch, found, gpu=args.gpu, model=args.model)
-
-
-def _get(session, report_id: int, repository: str | None) -> store.ReportView:
-    try:
-        r = store.view(store.row_of(session, report_id))
-    except NoSuchReport as e:
-        raise CommandError(str(e), exitcodes.BAD_INPUT) from None
-    if repository is not None and r.repository != repository:
-        raise CommandError(f"report #{report_id} belongs to repository {r.repository!r}, not {repository!r}",
-                           exitcodes.BAD_INPUT)
-    return r
-
-
-def report_id_of(value: str) -> int:
-    v = value.strip().removeprefix("#")
-    if not v.isdigit() or not 0 < int(v) < 2**31:
-        raise CommandError(f"report id must be a number such as 3 or #3, got {value!r}", exitcodes.BAD_INPUT)
-    return int(v)
-
-
-def _line(value: str, option: str, limit: int) -> str:
-    v = " ".join(inputs.text(value).split())
-    if not v or len(v) > limit:
-        raise CommandError(f"{option} must be 1-{limit} characters of text, got {value[:40]!r}", exitcodes.BAD_INPUT)
-    return v
 
 
 def _link(value: str) -> str:
@@ -202,10 +172,6 @@ def _branch(value: str) -> str:
         raise CommandError(f"--branch: {e}", exitcodes.BAD_INPUT) from None
 
 
-def _by(value: str | None) -> str:
-    return _line(value or os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or "unknown", "--by", MAX_WHO)
-
-
 def _evidence(path: Path) -> object:
     try:
         return json.loads(path.read_text())
@@ -213,21 +179,6 @@ def _evidence(path: Path) -> object:
         raise CommandError(f"--evidence {path}: {e.strerror or e}", exitcodes.BAD_INPUT) from None
     except ValueError as e:  # json.JSONDecodeError and UnicodeDecodeError are ones
         raise CommandError(f"--evidence {path}: not JSON ({e})", exitcodes.BAD_INPUT) from None
-
-
-def check_bisectable(db_url: str, report_id: int) -> None:
-    """Before `bisect --report` measures anything: the report exists and may become bisected."""
-    with reading(argparse.Namespace(db=db_url)) as session:
-        r = _get(session, report_id, None)
-    if store.BISECTED not in store.ALLOWED[r.state]:
-        raise CommandError(f"--report: report #{report_id} is {r.state}: it cannot become bisected",
-                           exitcodes.BAD_INPUT)
-
-
-def record_bisected(db_url: str, report_id: int, commit: str, evidence: object) -> None:
-    """What `bisect --report` found, as `reports bisected` would record it."""
-    args = argparse.Namespace(db=db_url, repository=None)
-    _moved(args, report_id, lambda s: store.bisected(s, report_id, commit, evidence, _by(None)))
 
 
 ACTIONS = {"list": _list, "show": _show, "accept": _accept, "fix": _fix, "bisected": _bisected,

@@ -17,14 +17,15 @@ from pathlib import Path
 from db.url import BadDatabaseURL, default_sqlite_path, resolve_url, validate_url
 
 from ..contracts import exitcodes, inputs
-from ..contracts.config import (COMPILE_MODES, KINDS, QUANTIZATIONS, SDPA_KERNELS, ConfigError, build_config,
-                                load_config_file)
-from ..models import ModelSource, resolve_model
+from ..contracts.escapes import printable
+from ..contracts.config import ConfigError, build_config, load_config_file
+from ..flows.run import check_lengths, check_spool_dir, concrete_device
+from ..models import resolve_model
 from ..run import gitinfo
 from ..run.runner import RunRequest, Runner
 from ..analysis.validity import rules_from
 from ..run.storage import embedded
-from .common import default_rules, output_problem
+from .common import OVERRIDES, add_benchmark_options, default_rules, output_problem
 from .errors import error
 from .table import Progress, print_outcome
 
@@ -39,43 +40,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--commit-time", help="when the commit was made, unix seconds or ISO 8601 (default: its "
                    "committer date from git); history is ordered by it")
     g.add_argument("--parents", help="the commit's parent ids, comma-separated (default: from git)")
-    m = p.add_argument_group("benchmark")
-    m.add_argument("--config", type=Path, help="TOML or JSON file: run keys, [defaults], [[scenarios]] "
-                   "(default: $COMMITBENCH_CONFIG, else the default suite: load, eager, compiled_decode, "
-                   "compiled_generate; examples in benchmark/configs/)")
-    m.add_argument("--model", help="preset (llama-2-7b, tiny-llama, micro-llama), checkpoint directory or hub "
-                   "id; default auto: llama-2-7b shape on CUDA, tiny-llama on CPU")
-    m.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
-    m.add_argument("--scenarios", type=lambda s: [k.strip() for k in s.split(",")], dest="kinds",
-                   help=f"comma-separated kinds to run: {','.join(KINDS)}")
-    m.add_argument("--dtype", help="auto (float16 on CUDA, float32 on CPU), float32, float16, bfloat16")
-    m.add_argument("--batch-size", type=int)
-    m.add_argument("--prompt-length", type=int)
-    m.add_argument("--new-tokens", type=int)
-    m.add_argument("--compile-mode", help=f"one of {', '.join(COMPILE_MODES)} (default reduce-overhead)")
-    m.add_argument("--attn-implementation", help="eager, sdpa (default), flash_attention_2, flex_attention")
-    m.add_argument("--cache-implementation", help="static (default) or dynamic")
-    m.add_argument("--sdpa-kernel", help=f"force one SDPA kernel: {', '.join(SDPA_KERNELS)} (default auto: "
-                   "torch chooses); with --attn-implementation sdpa")
-    m.add_argument("--quantization", help=f"bitsandbytes weights for load and eager: {', '.join(QUANTIZATIONS)} "
-                   "(default none)")
-    m.add_argument("--warmup", type=int, help="uncounted calls after the first (default 1)")
-    m.add_argument("--repetitions", type=int, help="measured repetitions (default 5)")
-    m.add_argument("--timeout", type=float, dest="timeout_s", help="seconds before a scenario is killed")
-    m.add_argument("--sample-interval-ms", type=float, help="device sampler interval, 0 = off (default 100)")
-    m.add_argument("--seed", type=int, help="random seed of the synthetic weights and the prompt (default 0)")
-    m.add_argument("--inductor-cache", help="fresh (default: cold compile in every scenario) or shared")
+    add_benchmark_options(p.add_argument_group("benchmark"))
     o = p.add_argument_group("output")
     o.add_argument("--db", help="database URL (default: $DATABASE_URL, else libpq PG* variables with "
                    f"database metrics, else SQLite at {default_sqlite_path()})")
     o.add_argument("--json", type=Path, help="also write the whole result to this JSON file")
     o.add_argument("--spool-dir", type=Path, help="where results go when the database is unreachable "
                    f"(default {default_sqlite_path().parent / 'spool'})")
-
-
-OVERRIDES = ("model", "device", "seed", "sample_interval_ms", "inductor_cache", "kinds", "dtype", "batch_size",
-             "prompt_length", "new_tokens", "compile_mode", "attn_implementation", "cache_implementation",
-             "sdpa_kernel", "quantization", "warmup", "repetitions", "timeout_s")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,10 +57,23 @@ def run(args: argparse.Namespace) -> int:
     outcome = Runner(request, Progress().line).execute()
     print_outcome(outcome)
     if outcome.store.available and outcome.cancelled_by is None:
-        from .report import after_run  # a picture after the first run: beside a SQLite file only
-
-        after_run(request.db_url, request.branch)
+        after_run(request.db_url, request.branch)  # a picture after the first run: beside a SQLite file only
     return outcome.exit_code
+
+
+def after_run(db_url: str, branch: str) -> None:
+    """After `commitbench run` stored its result in a SQLite file: write the branch's report
+    beside that file and say where. A report that cannot be written costs a warning line,
+    never the run's result or its exit code."""
+    from ..flows.report import NotWritten, write_beside
+
+    try:
+        path = write_beside(db_url, branch)
+    except NotWritten as e:
+        print(printable(f"  warning: {e}"))
+        return
+    if path is not None:
+        print(printable(f"  report: {path} (open it in a browser)"))
 
 
 def _request(args: argparse.Namespace) -> RunRequest:
@@ -129,48 +113,6 @@ def _request(args: argparse.Namespace) -> RunRequest:
                       rules=rules, command=tuple(sys.argv))
 
 
-def concrete_device(requested: str) -> str:
-    # Ask NVML, not the CUDA runtime, whether there is a GPU: the runner stays free of CUDA.
-    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
-    import torch
-
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {requested} requested but CUDA is not available")
-        index = int(requested.split(":")[1]) if ":" in requested else 0
-        if index >= torch.cuda.device_count():
-            raise ConfigError(f"device {requested}: only {torch.cuda.device_count()} CUDA device(s)")
-    return requested
-
-
-def check_lengths(scenarios, model: ModelSource, device: str) -> None:
-    """A prompt plus its new tokens must fit the model's positions: beyond them a model
-    computes garbage (or fails on the GPU) and the figures would mean nothing."""
-    if model.max_positions is None:
-        return
-    for s in scenarios:
-        if "prompt_length" in KINDS[s.kind].params and s.prompt_length + s.new_tokens > model.max_positions:
-            raise ConfigError(
-                f"{s.name(device)}: prompt_length {s.prompt_length} + new_tokens {s.new_tokens} exceeds the "
-                f"{model.max_positions} positions of model {model.model_id}")
-
-
 def _check_json(path: Path | None) -> None:
     if path is not None and (problem := output_problem(path)):
         raise ConfigError(f"--json {path}: {problem}")
-
-
-def check_spool_dir(path: Path) -> None:
-    """The spool must be creatable before anything is measured (a run spools only at the
-    end, when a mistake here would cost the result; keep.py still has a fallback)."""
-    probe = path
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise ConfigError(f"--spool-dir {path}: {probe} is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(f"--spool-dir {path}: {probe} is not writable")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from db import query
 
 from ..contracts import exitcodes
+from ..flows.read import run_named
 from .common import CommandError, add_db_argument, reading
 from .errors import error
 from .table import print_result
@@ -25,17 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         with reading(args) as session:
-            result = load(session, args.run, args.branch)
+            result = run_named(session, args.run, args.branch)
             print_result(result, series=True)
     except CommandError as e:
         return error(str(e), e.code)
     return exitcodes.OK
-
-
-def load(session, ref: str, branch: str | None):
-    try:
-        if ref == "latest":
-            return query.latest_run(session, branch=branch)
-        return query.get_run(session, ref)
-    except query.NotFound as e:
-        raise CommandError(str(e), exitcodes.BAD_INPUT) from None

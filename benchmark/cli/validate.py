@@ -19,17 +19,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sqlalchemy import select
-
 from db import query
-from db.models import Benchmark
 from db.store import set_validity
 
 from ..analysis.validity import judge, rules_from
 from ..contracts import exitcodes
 from ..contracts.config import ConfigError
 from ..contracts.escapes import printable
-from ..contracts.result import TERMINAL_STATUSES, Violation
+from ..contracts.result import Violation
 from .common import CommandError, add_db_argument, default_rules, reading, rules_file
 from .errors import error
 
@@ -68,23 +65,19 @@ def run(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
-def _rows(session, args: argparse.Namespace) -> list[Benchmark]:
+def _rows(session, args: argparse.Namespace) -> list:
     if args.run is not None:
         try:
             return [query.find_run(session, args.run)]
         except query.NotFound as e:
             raise CommandError(str(e), exitcodes.BAD_INPUT) from None
-    where = [Benchmark.branch == args.branch, Benchmark.status.in_(TERMINAL_STATUSES)]
-    if args.repository is not None:
-        where.append(Benchmark.repository == args.repository)
-    rows = list(session.scalars(select(Benchmark).where(*where)
-                                .order_by(query.commit_order(), Benchmark.started_at, Benchmark.benchmark_id)))
+    rows = query.finished_runs(session, args.branch, args.repository)
     if not rows:
         raise CommandError(f"no finished runs of branch {args.branch!r}", exitcodes.BAD_INPUT)
     return rows
 
 
-def _say(row: Benchmark, before: bool | None, after: bool | None, violations: list[Violation]) -> None:
+def _say(row, before: bool | None, after: bool | None, violations: list[Violation]) -> None:
     shown = {None: "not evaluated", True: "valid", False: "INVALID"}
     change = "" if before == after else f" (was {shown[before]})"
     head = f"{(row.run_uid or f'#{row.benchmark_id}')[:8]} {row.branch} @ {(row.commit_id or '')[:8]}: {shown[after]}"

@@ -1,0 +1,126 @@
+"""The compare pipeline: two refs (or a file of cases) to a judged, rendered comparison.
+
+`between` loads both sides' runs, judges them (verdicts/compare_runs.build) and finds the
+base branch's open regression reports in one read session; `rendered` renders it once in
+a format, the baseline notes included. `cases` judges `--input` JSON lines. Used by
+`commitbench compare` and `commitbench ab`; neither prints here: they get a `Compared` or
+a `Failure` (2 bad input, 3 database unavailable, 9 nothing to compare)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from db import query
+from db.figures_read import NoRuns, resolve_ref
+
+from ..analysis.compare import CompareOptions, compare, from_json, to_json
+from ..contracts import exitcodes
+from ..verdicts import baseline, render
+from ..verdicts.compare_runs import Report, build
+from ..verdicts.thresholds import Thresholds, ThresholdError, from_options
+from .errors import Failure
+from .store import reading
+
+FORMATS = ("text", "markdown", "json")
+DIRECTIONS = ("lower", "higher", "info")
+DEFAULT_HISTORY = 10
+MAX_HISTORY = 10_000  # runs of history: beyond this a number is a typo (and overflows SQL's LIMIT)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What is compared and how: refs, --threshold/--thresholds/--context, the history."""
+
+    base: str
+    head: str
+    threshold: float | None = None
+    thresholds_file: Path | None = None
+    context: str = "pr"
+    history: int = DEFAULT_HISTORY
+    repository: str | None = None
+
+    def command(self, fmt: str) -> str:
+        """The command line that gives this comparison again (with the same database)."""
+        words = ["commitbench", "compare", "--base", self.base, "--head", self.head, "--context", self.context]
+        words += ["--history", str(self.history)] if self.history != DEFAULT_HISTORY else []
+        words += ["--threshold", str(self.threshold)] if self.threshold is not None else []
+        words += ["--thresholds", str(self.thresholds_file)] if self.thresholds_file is not None else []
+        words += ["--repository", self.repository] if self.repository is not None else []
+        return shlex.join(words + ["--format", fmt])
+
+
+@dataclass
+class Compared:
+    """The judged comparison and the base branch's open reports on its series."""
+
+    request: Request
+    report: Report
+    drift: list[baseline.Drift] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return self.report.verdict
+
+
+def thresholds(threshold: float | None, file: Path | None, context: str) -> Thresholds:
+    """The thresholds options name; bad input (Failure) for a bad value or file."""
+    try:
+        return from_options(threshold, file, context)
+    except ThresholdError as e:
+        raise Failure(str(e), exitcodes.BAD_INPUT) from None
+
+
+def check_history(history: int) -> None:
+    if not 0 <= history <= MAX_HISTORY:
+        raise Failure(f"--history must be an integer from 0 to {MAX_HISTORY}, got {history}", exitcodes.BAD_INPUT)
+
+
+def between(db: str | None, request: Request) -> Compared:
+    """Head's runs judged against base's, on the database `db` names."""
+    judged_by = thresholds(request.threshold, request.thresholds_file, request.context)
+    check_history(request.history)
+    with reading(db) as session:
+        try:
+            base = resolve_ref(session, request.base, request.repository)
+            head = resolve_ref(session, request.head, request.repository)
+        except query.NotFound as e:
+            raise Failure(str(e), exitcodes.BAD_INPUT) from None
+        except NoRuns as e:
+            raise Failure(f"could not compare: {e}", exitcodes.NOT_COMPARABLE) from None
+        report = build(session, base, head, judged_by, history=request.history)
+        drift = baseline.drifts(session, report)
+    return Compared(request, report, drift)
+
+
+def rendered(compared: Compared, fmt: str, full_report: str | None = None) -> str:
+    """The comparison in `fmt` (text, markdown, json), with the baseline notes."""
+    if fmt == "markdown":
+        shown = render.markdown(compared.report, command=compared.request.command(fmt), full_report=full_report)
+    else:
+        shown = {"text": render.text, "json": render.as_json}[fmt](compared.report)
+    return baseline.annotate(shown, compared.drift, fmt)
+
+
+def cases(text: str, source: str, direction: str, threshold: float) -> list[str]:
+    """`--input` JSON lines judged one by one: a JSON line out per case. Every line is read
+    and checked first: bad input (Failure, naming the line) before anything is judged."""
+    parsed = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("a line must be a JSON object")
+            way = obj.get("direction", direction)
+            if way not in DIRECTIONS:
+                raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {way!r}")
+            base, head, history = from_json(obj)
+        except ValueError as e:  # json.JSONDecodeError is one
+            raise Failure(f"--input {source} line {n}: {e}", exitcodes.BAD_INPUT) from None
+        parsed.append((obj.get("id"), base, head, history, way))
+    options = CompareOptions(threshold=threshold)
+    return [json.dumps(to_json(i, compare(b, h, d, options, history=hist))) for i, b, h, hist, d in parsed]

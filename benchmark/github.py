@@ -1,0 +1,202 @@
+"""GitHub's REST API as commitbench uses it: the pull request comment (`pr-comment`) and the
+tracking issue (`issue`), each found by the marker on its first line and edited in place, or
+made. Only the standard library: the workflow's comment job runs `benchmark/cli/pr_comment.py`
+with a bare Python (commitbench not installed), which imports this module from the checkout.
+
+The token comes from $GITHUB_TOKEN only and goes only to the API's own host (never on a
+redirect, never to another host's next page); nothing here prints. Errors are `Failure`s
+with their exit codes (contracts/exitcodes.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from benchmark.contracts import exitcodes
+
+DEFAULT_API = "https://api.github.com"
+MAX_BODY = 65536  # GitHub refuses a longer comment body (422 "Body is too long")
+PER_PAGE = 100  # GitHub's maximum page size
+TIMEOUT_S = 30
+UNREACHABLE = exitcodes.SERVICE_UNREACHABLE
+CREDENTIAL_REFUSED = exitcodes.CREDENTIAL_REFUSED
+REFUSED = exitcodes.SERVICE_REFUSED
+ISSUES = "issues"  # the permission an issue's write needs ("pull-requests" for a PR comment)
+
+REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class Failure(Exception):
+    """A one-line reason and the exit code it carries (2 bad input, 5 unreachable, 6 the
+    token refused, 7 the request refused)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def api_and_token(api_url: str | None, used_for: str) -> tuple[str, str]:
+    """The API's URL (--api-url, else $GITHUB_API_URL, else github.com's) and $GITHUB_TOKEN."""
+    bad = exitcodes.BAD_INPUT
+    api = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
+    parts = urlsplit(api)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Failure(f"--api-url must be an http(s) URL, got {api!r}", bad)
+    token = os.environ.get("GITHUB_TOKEN", "").strip()
+    if not token:
+        raise Failure(f"GITHUB_TOKEN is not set: it is the token {used_for}", bad)
+    return api, token
+
+
+def read_body(path: Path) -> str:
+    bad = exitcodes.BAD_INPUT
+    try:
+        body = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise Failure(f"--body-file {path}: no such file", bad) from None
+    except UnicodeDecodeError:
+        raise Failure(f"--body-file {path}: not UTF-8 text", bad) from None
+    except OSError as e:
+        raise Failure(f"--body-file {path}: {e.strerror}", bad) from None
+    if not body.strip():
+        raise Failure(f"--body-file {path} is empty", bad)
+    return body
+
+
+def with_marker(body: str, marker: str) -> str:
+    """The marker as the first line, and at most MAX_BODY characters (cut with a note)."""
+    if body.split("\n", 1)[0].strip() != marker:
+        body = f"{marker}\n{body}"
+    if len(body) > MAX_BODY:
+        note = (f"\n\n… cut here: the comparison is {len(body)} characters, more than GitHub's "
+                f"{MAX_BODY} for a comment. The whole of it is in the run's job summary and artifacts.\n")
+        body = body[: MAX_BODY - len(note)] + note
+    return body
+
+
+def upsert_comment(api: str, token: str, repo: str, pr: int, body: str, marker: str,
+           author: str | None = None) -> tuple[str, dict]:
+    """("updated" | "created", the comment as GitHub returns it)."""
+    existing = find_comment(api, token, repo, pr, marker, author)
+    if existing is not None:
+        return "updated", call("PATCH", f"{api}/repos/{repo}/issues/comments/{existing['id']}", token, api,
+                                {"body": body})
+    return "created", call("POST", f"{api}/repos/{repo}/issues/{pr}/comments", token, api, {"body": body})
+
+
+def find_comment(api: str, token: str, repo: str, pr: int, marker: str, author: str | None) -> dict | None:
+    """The oldest comment whose first line is the marker (and by `author`, if given)."""
+    url: str | None = f"{api}/repos/{repo}/issues/{pr}/comments?per_page={PER_PAGE}"
+    while url:
+        page, link = call_with_link("GET", url, token, api)
+        if not isinstance(page, list):
+            raise Failure(f"{api} answered the comment list with something that is not a list", UNREACHABLE)
+        for c in page:
+            first = str(c.get("body") or "").split("\n", 1)[0].strip()
+            if first == marker and (author is None or (c.get("user") or {}).get("login") == author):
+                return c
+        url = next_page(link, api)
+    return None
+
+
+def next_page(link: str, api: str) -> str | None:
+    """The Link header's rel="next", only on the API's own host: the token goes nowhere else."""
+    m = NEXT_LINK.search(link or "")
+    if not m:
+        return None
+    if urlsplit(m.group(1)).netloc != urlsplit(api).netloc:
+        raise Failure(f"{api} pointed the next page of comments at another host", REFUSED)
+    return m.group(1)
+
+
+def upsert_issue(api: str, token: str, repo: str, title: str, body: str, marker: str,
+           labels: list[str]) -> tuple[str, dict]:
+    """("updated" | "created", the issue as GitHub returns it)."""
+    existing = find_issue(api, token, repo, marker)
+    if existing is not None:
+        return "updated", call("PATCH", f"{api}/repos/{repo}/issues/{existing['number']}", token, api,
+                                {"body": body}, scope=ISSUES)
+    payload = {"title": title, "body": body} | ({"labels": labels} if labels else {})
+    return "created", call("POST", f"{api}/repos/{repo}/issues", token, api, payload, scope=ISSUES)
+
+
+def find_issue(api: str, token: str, repo: str, marker: str) -> dict | None:
+    """The oldest open issue (not a pull request) whose body's first line is the marker."""
+    url: str | None = f"{api}/repos/{repo}/issues?state=open&per_page={PER_PAGE}"
+    found = []
+    while url:
+        page, link = call_with_link("GET", url, token, api, scope=ISSUES)
+        if not isinstance(page, list):
+            raise Failure(f"{api} answered the issue list with something that is not a list", UNREACHABLE)
+        found += [i for i in page if "pull_request" not in i
+                  and str(i.get("body") or "").split("\n", 1)[0].strip() == marker]
+        url = next_page(link, api)
+    return min(found, key=lambda i: i.get("number", 0), default=None)  # GitHub lists the newest first
+
+
+def call(method: str, url: str, token: str, api: str, payload: dict | None = None, scope: str = "pull-requests"):
+    return call_with_link(method, url, token, api, payload, scope)[0]
+
+
+def call_with_link(method: str, url: str, token: str, api: str, payload: dict | None = None,
+                    scope: str = "pull-requests"):
+    """`scope`: the permission a write needs (pull-requests, issues), named when it is refused."""
+    req = urllib.request.Request(url, method=method,
+                                 data=None if payload is None else json.dumps(payload).encode())
+    req.add_header("Accept", "application/vnd.github+json")
+    req.add_header("X-GitHub-Api-Version", "2022-11-28")
+    req.add_header("User-Agent", "commitbench-pr-comment")  # GitHub refuses requests without one
+    if payload is not None:
+        req.add_header("Content-Type", "application/json")
+    req.add_unredirected_header("Authorization", f"Bearer {token}")  # never follows a redirect
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+            raw, link = resp.read(), resp.headers.get("Link", "")
+    except urllib.error.HTTPError as e:
+        raise Failure(_refusal(method, url, e, scope), _refusal_code(e)) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+        reason = getattr(e, "reason", e)
+        raise Failure(f"GitHub's API at {api} is unreachable: {reason}", UNREACHABLE) from None
+    try:
+        return json.loads(raw), link
+    except ValueError:
+        raise Failure(f"{url} did not answer JSON: is {api} GitHub's REST API?", UNREACHABLE) from None
+
+
+def _message(e: urllib.error.HTTPError) -> str:
+    try:
+        data = json.loads(e.read() or b"null")
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    details = [str(x.get("message") or x.get("code")) for x in data.get("errors") or [] if isinstance(x, dict)]
+    return "; ".join([str(data.get("message") or "")] + details).strip("; ")
+
+
+def _refusal_code(e: urllib.error.HTTPError) -> int:
+    if e.code == 401:
+        return CREDENTIAL_REFUSED
+    if e.code == 403 and e.headers.get("x-ratelimit-remaining") != "0":
+        return CREDENTIAL_REFUSED  # the token lacks the permission (a fork's PR: read-only)
+    return REFUSED
+
+
+def _refusal(method: str, url: str, e: urllib.error.HTTPError, scope: str = "pull-requests") -> str:
+    path = urlsplit(url).path
+    what = _message(e) or e.reason
+    if e.code == 401:
+        return f"GitHub refused the token in GITHUB_TOKEN ({e.code} {what})"
+    if e.code == 403 and e.headers.get("x-ratelimit-remaining") != "0":
+        return (f"GitHub refused {method} {path} ({e.code} {what}): the token needs {scope}: write "
+                "(a pull request from a fork only gets a read-only one)")
+    if e.code == 404:
+        options = "--repo and --pr" if scope == "pull-requests" else "--repo"
+        return f"GitHub has no {path} ({e.code} {what}): check {options}, and that the token can see it"
+    return f"GitHub refused {method} {path} ({e.code} {what})"

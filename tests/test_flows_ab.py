@@ -1,0 +1,71 @@
+"""benchmark/flows/ab.py and flows/measure.py without a measurement: the order of the rounds,
+what ends them, the plan's checks. The rounds measured for real are tests/test_ab.py."""
+
+from __future__ import annotations
+
+import pytest
+from gitrepo import commit, init
+
+from benchmark.contracts.config import ConfigError
+from benchmark.flows import ab as flow
+from benchmark.flows.measure import check_run_config, round_order, stop_code
+from benchmark.run.worktrees import SetupError
+
+
+def test_rounds_alternate_so_a_linear_drift_cancels():
+    order = round_order(4)
+    assert [side for _, side in order] == ["base", "head", "head", "base"] * 2
+    assert [r for r, _ in order] == [1, 1, 2, 2, 3, 3, 4, 4]
+    # a drift growing by one unit per run adds the same total to both sides
+    assert sum(i for i, (_, s) in enumerate(order) if s == "base") == \
+        sum(i for i, (_, s) in enumerate(order) if s == "head")
+    assert [side for _, side in round_order(3)] == ["base", "head", "head", "base", "base", "head"]
+
+
+def test_only_a_failed_scenario_lets_the_rounds_go_on():
+    assert stop_code(0) is None and stop_code(1) is None
+    assert stop_code(2) == 2 and stop_code(3) == 3 and stop_code(130) == 130
+
+
+def test_run_options_are_checked_as_run_would():
+    check_run_config(None, {"repetitions": 3})
+    with pytest.raises(ConfigError, match="repetitions"):
+        check_run_config(None, {"repetitions": 0})
+
+
+@pytest.fixture
+def repo(tmp_path):
+    r = init(tmp_path / "repo")
+    commit(r, "one", {"f.txt": "1"})
+    commit(r, "two", {"f.txt": "2"})
+    return r
+
+
+def plan(repo, **kw):
+    args = dict(repo=repo, base="HEAD~1", head="HEAD", rounds=2, install=None, workdir=None, db="sqlite:///ab.sqlite",
+                options=["--repetitions=2"], config=None, overrides={}, threshold=None, thresholds_file=None,
+                context="pr")
+    return flow.plan(**{**args, **kw})
+
+
+def test_the_plan_carries_the_comparison_to_make(repo, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.toml").write_text("[pr]\ndefault = 0.05\n")
+    p = plan(repo, threshold=0.03, thresholds_file=tmp_path / "t.toml")
+    assert (p.base.subject, p.head.subject, p.rounds, p.options) == ("one", "two", 2, ["--repetitions=2"])
+    assert p.db_url == f"sqlite:///{tmp_path / 'ab.sqlite'}" and not (tmp_path / "ab.sqlite").exists()
+    assert (p.compare.base, p.compare.head) == (p.base.sha, p.head.sha)
+    assert p.compare.threshold == 0.03 and p.compare.thresholds_file == (tmp_path / "t.toml").resolve()
+    assert p.compare.command("markdown").startswith(f"commitbench compare --base {p.base.sha} --head {p.head.sha}")
+
+
+@pytest.mark.parametrize("kw, error, message", [
+    ({"base": "HEAD"}, SetupError, "are the same commit"),
+    ({"rounds": 0}, ConfigError, "--rounds must be an integer from 1 to 100"),
+    ({"install": "{venv}/pip"}, SetupError, "unknown placeholder {venv}"),
+    ({"overrides": {"kinds": ["warp"]}}, ConfigError, "warp"),
+    ({"threshold": -1.0}, ConfigError, "threshold"),
+])
+def test_the_plan_refuses_bad_input(repo, kw, error, message):
+    with pytest.raises(error, match=message.replace("{", r"\{").replace("}", r"\}")):
+        plan(repo, **kw)
