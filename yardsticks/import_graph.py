@@ -17,12 +17,12 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("benchmark.cli", "benchmark.flows", "benchmark.run", "benchmark.worker", "benchmark.models",
+PARTS = ("benchmark.cli", "benchmark.flows", "benchmark.github", "benchmark.run", "benchmark.worker", "benchmark.models",
          "benchmark.trackers", "benchmark.analysis", "benchmark.verdicts", "benchmark.contracts", "db",
          "dashboards")
 HEAVY = ("torch", "transformers", "sqlalchemy")
 # rank: Face at the top, Types at the bottom
-RANKS = (("benchmark.cli",), ("benchmark.flows",), ("benchmark.run", "dashboards"),
+RANKS = (("benchmark.cli",), ("benchmark.flows", "benchmark.github"), ("benchmark.run", "dashboards"),
          ("benchmark.worker", "benchmark.verdicts"), ("benchmark.models", "benchmark.trackers", "db",
                                                        "benchmark.analysis"),
          ("benchmark.contracts",), HEAVY)
