@@ -5,11 +5,12 @@
 
 The figures come from `benchmark/contracts/figures.py` (FIGURES), the exit codes from
 `benchmark/contracts/exitcodes.py` (each constant's own comment is its meaning, written
-there once), and the run parameters from `benchmark/contracts/config.py` (KINDS, PARAMS,
+there once) and each command's `EXIT_CODES` (what a code means for that command, also its
+--help), and the run parameters from `benchmark/contracts/config.py` (KINDS, PARAMS,
 DEFAULTS; a parameter's allowed values are its validator's own words). The pages are
 committed, so the site builds from the repository alone; tests/test_docs.py fails while a
-committed page differs from what this writes. Only `benchmark.contracts` is imported: it
-needs no torch.
+committed page differs from what this writes. Only `benchmark.contracts` and the command
+modules are imported: no torch.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is docs/
     sys.path.insert(0, str(ROOT))
 
+from benchmark.cli import COMMANDS, command_module  # noqa: E402
 from benchmark.contracts import config, exitcodes, figures  # noqa: E402
 
 REFERENCE = ROOT / "docs" / "reference"
@@ -107,9 +109,7 @@ def _exit_codes() -> list[tuple[str | None, list[tuple[str, int, str]]]]:
 
 
 def _code(name: str, value: int) -> str:
-    if name == "CANCELLED_BASE":  # 128 + the signal's number
-        return "130 / 143"
-    return str(value)
+    return exitcodes.shown(value).replace("/", " / ")
 
 
 def exit_codes_page() -> str:
@@ -120,6 +120,13 @@ def exit_codes_page() -> str:
             out += [heading, ""]
         out += ["| code | name | meaning |", "|---|---|---|"]
         out += [f"| {_code(n, v)} | `{n}` | {_cell(m)} |" for n, v, m in codes]
+        out.append("")
+    out += ["## By command", "",
+            "What each command's codes mean for it (its `EXIT_CODES`, also shown under its `--help`).", ""]
+    for name in COMMANDS:
+        codes = command_module(name).EXIT_CODES
+        out += [f"### `commitbench {name}`", "", "| code | meaning |", "|---|---|"]
+        out += [f"| {_code('', code)} | {_cell(text)} |" for code, text in sorted(codes.items())]
         out.append("")
     return "\n".join(out)
 

@@ -118,6 +118,25 @@ def test_exit_code_meanings_are_written_once():
     assert "| code | meaning |" not in README.read_text()
 
 
+def test_each_command_says_what_its_exit_codes_mean_in_one_place():
+    """A command's EXIT_CODES is the one text: --help shows it, the reference page collects
+    it, and no docstring repeats it."""
+    from benchmark.cli import COMMANDS, command_module, parser
+
+    page = (DOCS / "reference" / "exit-codes.md").read_text()
+    known = {v for n, v in vars(exitcodes).items() if n.isupper() and isinstance(v, int)}
+    for name in COMMANDS:
+        module = command_module(name)
+        assert module.EXIT_CODES and set(module.EXIT_CODES) <= known, name
+        assert exitcodes.OK in module.EXIT_CODES and exitcodes.BAD_INPUT in module.EXIT_CODES, name
+        assert "Exit code" not in (module.__doc__ or ""), name
+        helptext = parser(name)._subparsers._group_actions[0].choices[name].format_help()
+        section = page.split(f"### `commitbench {name}`", 1)[1].split("###", 1)[0]
+        for code, text in module.EXIT_CODES.items():
+            assert f"| {exitcodes.shown(code).replace('/', ' / ')} | {text} |" in section, (name, code)
+            assert f"  {exitcodes.shown(code)}  " in helptext and text.split()[0] in helptext, (name, code)
+
+
 def test_no_page_points_outside_the_repository_or_at_its_history():
     for name, text in {**pages(), "README.md": README.read_text()}.items():
         assert "shared/" not in text, name

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import textwrap
+
+from ..contracts.exitcodes import shown
 
 from .errors import error  # noqa: F401  (re-exported for benchmark/llama.py)
 
@@ -56,9 +59,19 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
         if name == command:
             module = command_module(name)
             sp.description = module.__doc__
+            sp.epilog = exit_codes_epilog(module.EXIT_CODES)
             module.add_arguments(sp)
             sp.set_defaults(handler=module.run)
     return p
+
+
+def exit_codes_epilog(codes: dict[int, str]) -> str:
+    """A command's exit codes under its --help, from its EXIT_CODES (written there once, and
+    collected into docs/reference/exit-codes.md)."""
+    width = max(len(shown(code)) for code in codes)
+    lines = [textwrap.fill(text, 96, initial_indent=f"  {shown(code):>{width}}  ",
+                           subsequent_indent=" " * (width + 4)) for code, text in sorted(codes.items())]
+    return "exit codes (docs/reference/exit-codes.md):\n" + "\n".join(lines)
 
 
 def chosen_command(argv: list[str]) -> str | None:

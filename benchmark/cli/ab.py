@@ -2,12 +2,7 @@
 worktree and venv (the current environment's packages shared, its own code in front), and
 their `commitbench run`s alternate round by round, AB BA AB ..., so machine drift hits both
 alike (a linear drift cancels exactly over an even number of rounds). Then `commitbench
-compare` reports head against base, all runs of a commit being its replicates.
-
-Exit codes: those of `commitbench compare` (0 no regression, 8 regression, 9 could not
-compare); 2 bad input or a revision that cannot be set up (nothing written); 3 database
-unavailable; 130/143 cancelled by SIGINT/SIGTERM (the run in flight records its
-cancellation, the worktrees are removed)."""
+compare` reports head against base, all runs of a commit being its replicates."""
 
 from __future__ import annotations
 
@@ -27,6 +22,16 @@ from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT
 from .common import (add_db_argument, add_revision_arguments, add_run_options, cancelled, compare_exit_code,
                      output_problem, overrides_of, run_options, say, write_output)
 from .errors import error
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: "no regression (the verdicts of `commitbench compare`)",
+    exitcodes.REGRESSION: "regression",
+    exitcodes.NOT_COMPARABLE: "could not compare",
+    exitcodes.BAD_INPUT: "bad input or a revision that cannot be set up (nothing written)",
+    exitcodes.DB_UNAVAILABLE: "database unavailable",
+    exitcodes.CANCELLED_BASE: ("cancelled by SIGINT/SIGTERM (the run in flight records its cancellation, the "
+                               "worktrees are removed)"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

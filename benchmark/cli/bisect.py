@@ -14,10 +14,7 @@ must lie more than 4 noise apart, and a commit is good or bad only when its leve
 With --report ID the first bad commit and the evidence (every tested commit's level, noise
 and verdict) are recorded into that regression report (`commitbench reports`), which is
 checked before anything runs. Should recording fail after measuring, the evidence is
-written to a JSON file the error names, for `commitbench reports bisected`.
-
-Exit codes: 0 the first bad commit is named; 9 could not decide (the evidence is printed);
-2 bad input (nothing written); 3 database unavailable; 130/143 cancelled."""
+written to a JSON file the error names, for `commitbench reports bisected`."""
 
 # (The docstring above is `bisect --help`. The judgement is analysis/bisection.py, the search
 # benchmark/flows/bisect.py; this module parses, prints and picks the exit code.)
@@ -41,6 +38,14 @@ from ..run.worktrees import Revision, SetupError
 from .common import (CommandError, add_db_argument, add_revision_arguments, add_run_options, cancelled, overrides_of,
                      run_options, say)
 from .errors import error
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: "the first bad commit is named",
+    exitcodes.NOT_COMPARABLE: "could not decide (the evidence is printed)",
+    exitcodes.BAD_INPUT: "bad input (nothing written)",
+    exitcodes.DB_UNAVAILABLE: "database unavailable",
+    exitcodes.CANCELLED_BASE: "cancelled by SIGINT/SIGTERM",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

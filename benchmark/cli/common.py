@@ -16,6 +16,13 @@ from ..flows.errors import Failure
 
 RULES_ENV = "COMMITBENCH_VALIDITY"  # a file with a [validity] table: the rules where a config gives none
 
+# The exit codes of a command that reads (or writes what it is given) and talks to no service.
+READ_EXIT_CODES = {
+    exitcodes.OK: "done",
+    exitcodes.BAD_INPUT: "bad input (a run or figure that does not exist, a bad option; nothing written)",
+    exitcodes.DB_UNAVAILABLE: "database unavailable",
+}
+
 # A one-line error and the exit code it carries: what a flow raises and what a command
 # raises for its own bad input, one type so that one `except` prints both.
 CommandError = Failure

@@ -15,12 +15,6 @@ its title: "main has been slower since <commit> (report #N): not this PR" (verdi
 
 Verdicts per figure: regression, suspicious, missing, noisy, insufficient, improvement,
 no_change; a figure gates or is informational as --thresholds and --context say.
-
-Exit codes: 0 no regression (suspicious, missing and informational regressions are shown,
-not failed), 8 regression (a gating figure, a failed scenario, or correctness),
-9 nothing could be compared (also: a REF with no finished runs, such as a baseline branch
-not benchmarked yet), 2 bad input, 3 database unavailable. With --input: 0 once
-every line is written (a regression is a verdict in the output, not an error).
 """
 
 from __future__ import annotations
@@ -34,6 +28,16 @@ from ..flows.compare import DIRECTIONS, FORMATS, Request
 from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT
 from .common import CommandError, add_db_argument, check_output, compare_exit_code, read_input, write_output
 from .errors import error
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: ("no regression (suspicious, missing and informational regressions are shown, not failed); with "
+                   "--input: every line is written (a regression is a verdict in the output, not an error)"),
+    exitcodes.REGRESSION: "regression (a gating figure, a failed scenario, or correctness)",
+    exitcodes.NOT_COMPARABLE: ("nothing could be compared (also: a REF with no finished runs, such as a baseline "
+                               "branch not benchmarked yet)"),
+    exitcodes.BAD_INPUT: "bad input",
+    exitcodes.DB_UNAVAILABLE: "database unavailable",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

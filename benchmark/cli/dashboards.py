@@ -13,10 +13,6 @@
 Credentials come from the environment, never from the command line: a service account token
 in $GRAFANA_TOKEN (--token-env NAME reads another variable), else GRAFANA_USER and
 GRAFANA_PASSWORD; the reader's PostgreSQL password from COMMITBENCH_READER_PASSWORD.
-
-Exit codes: 0 done, 2 bad input (nothing sent), 5 nothing answers at the URL or it is not a
-Grafana, 6 Grafana refused the credential, 7 Grafana refused the datasource, the folder or a
-dashboard (what was done before is printed).
 """
 
 from __future__ import annotations
@@ -37,9 +33,18 @@ from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from .errors import error
 
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: "done",
+    exitcodes.BAD_INPUT: "bad input (nothing sent)",
+    exitcodes.SERVICE_UNREACHABLE: "nothing answers at the URL, or it is not a Grafana",
+    exitcodes.CREDENTIAL_REFUSED: "Grafana refused the credential",
+    exitcodes.SERVICE_REFUSED: ("Grafana refused the datasource, the folder or a dashboard (what was done before is "
+                                "printed)"),
+}
 
-EXIT_CODES = ((push.BadInput, exitcodes.BAD_INPUT), (push.Unreachable, exitcodes.GRAFANA_UNREACHABLE),
-              (push.AuthRefused, exitcodes.GRAFANA_AUTH_REFUSED), (push.Refused, exitcodes.GRAFANA_REFUSED))
+
+ERROR_CODES = ((push.BadInput, exitcodes.BAD_INPUT), (push.Unreachable, exitcodes.GRAFANA_UNREACHABLE),
+               (push.AuthRefused, exitcodes.GRAFANA_AUTH_REFUSED), (push.Refused, exitcodes.GRAFANA_REFUSED))
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -191,7 +196,7 @@ def run_push(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> 
                 print(printable(step.describe()), flush=True)
         print(summary(steps, args.dry_run))
     except push.PushError as e:
-        code = next(c for kind, c in EXIT_CODES if isinstance(e, kind))
+        code = next(c for kind, c in ERROR_CODES if isinstance(e, kind))
         return error(scrub(str(e), secrets), code)
     return exitcodes.OK
 

@@ -24,8 +24,11 @@ from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..flows.store import unavailable
 from ..flows.store import require_existing
-from .common import CommandError, add_db_argument, pid_alive, store_for
+from .common import READ_EXIT_CODES, CommandError, add_db_argument, pid_alive, store_for
 from .errors import error
+
+EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
+
 
 MAX_OLDER_THAN_S = 10 * 365 * 24 * 3600.0
 

@@ -12,8 +12,7 @@ Storing is idempotent: a second scan over the same runs changes nothing, a point
 found is marked withdrawn, new runs extend the analysis. The overview dashboard shows the
 stored points as annotations. A regression point opens a regression report (db/reports.py,
 `commitbench reports`); a confirmed suspect confirms it, an improvement step that takes the
-level back fixes it, a point no longer found withdraws it. Exit codes: 0 done, 2 bad input,
-3 database unavailable.
+level back fixes it, a point no longer found withdraws it.
 """
 
 from __future__ import annotations
@@ -30,8 +29,11 @@ from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..verdicts import detect_runs
 from ..verdicts.render import md, pct
-from .common import CommandError, add_db_argument, check_output, read_input, reading, write_output
+from .common import READ_EXIT_CODES, CommandError, add_db_argument, check_output, read_input, reading, write_output
 from .errors import error
+
+EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
+
 
 FORMATS = ("text", "markdown", "json")
 

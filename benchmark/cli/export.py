@@ -27,8 +27,11 @@ from ..contracts import codec, exitcodes
 from ..contracts.figures import FIGURES
 from ..run.keep import write_text
 from ..flows.read import run_named, series_named
-from .common import CommandError, add_db_argument, reading
+from .common import READ_EXIT_CODES, CommandError, add_db_argument, reading
 from .errors import error
+
+EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
+
 
 COLUMNS = ["run_uid", "branch", "commit_id", "commit_time", "scenario", "series_key", "metric", "unit",
            "direction", "n", "mean", "median", "p90", "p99", "min", "max", "stdev", "samples"]

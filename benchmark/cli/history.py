@@ -23,8 +23,11 @@ from ..contracts.escapes import aligned, printable
 from ..contracts.figures import FIGURES
 from ..contracts.units import fmt, when
 from ..flows.read import series_named
-from .common import CommandError, add_db_argument, pid_alive, reading
+from .common import READ_EXIT_CODES, CommandError, add_db_argument, pid_alive, reading
 from .errors import error
+
+EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
+
 
 BAR = 24  # characters of the widest bar
 

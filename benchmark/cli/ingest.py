@@ -14,8 +14,10 @@ from ..contracts.escapes import printable
 from ..contracts.result import RunResult
 from ..run.storage import embedded
 from ..flows.store import unavailable
-from .common import CommandError, add_db_argument, store_for
+from .common import READ_EXIT_CODES, CommandError, add_db_argument, store_for
 from .errors import error
+
+EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

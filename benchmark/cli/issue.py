@@ -10,9 +10,7 @@ comment (`reports tracking-issue` writes `<!-- commitbench-tracking REPOSITORY B
 else --marker. So each configuration has one issue, showing the latest state.
 
 Token, API URL and HTTP as `commitbench pr-comment` (its helpers; the token is read from
-$GITHUB_TOKEN only, never printed). Exit codes: 0 issue created or updated; 2 bad input
-(nothing sent); 5 GitHub's API unreachable, or what answers is not it; 6 the token was
-refused (401, or 403: it needs issues: write); 7 GitHub refused the request.
+$GITHUB_TOKEN only, never printed).
 """
 
 from __future__ import annotations
@@ -25,6 +23,15 @@ from pathlib import Path
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..github import DEFAULT_API, REPO, Failure, api_and_token, read_body, upsert_issue, with_marker
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: "issue created or updated",
+    exitcodes.BAD_INPUT: "bad input (nothing sent)",
+    exitcodes.SERVICE_UNREACHABLE: "GitHub's API unreachable, or what answers is not it",
+    exitcodes.CREDENTIAL_REFUSED: "the token was refused (401, or 403: it needs issues: write)",
+    exitcodes.SERVICE_REFUSED: "GitHub refused the request",
+}
+
 
 MARKER = re.compile(r"^<!--.*-->$")
 MAX_TITLE = 256  # GitHub's limit on an issue title

@@ -11,11 +11,6 @@ The token is read from $GITHUB_TOKEN (never from the command line, never printed
 from --api-url, else $GITHUB_API_URL (set in GitHub Actions, also for GitHub Enterprise
 Server), else https://api.github.com. Only standard-library HTTP, so the workflow's comment
 job can run this file with a bare Python: `python3 benchmark/cli/pr_comment.py ...`.
-
-Exit codes: 0 comment created or updated; 2 bad input (nothing sent); 5 GitHub's API
-unreachable, or what answers is not it; 6 the token was refused (401, or 403 for lack of
-permission, as a fork's pull request gets); 7 GitHub refused the request (pull request not
-found, validation, rate limit, server error).
 """
 
 from __future__ import annotations
@@ -38,6 +33,17 @@ from benchmark.contracts import exitcodes  # noqa: E402
 from benchmark.contracts.escapes import printable  # noqa: E402
 from benchmark.github import (DEFAULT_API, REPO, Failure, api_and_token, read_body, upsert_comment,  # noqa: E402
                               with_marker)
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: "comment created or updated",
+    exitcodes.BAD_INPUT: "bad input (nothing sent)",
+    exitcodes.SERVICE_UNREACHABLE: "GitHub's API unreachable, or what answers is not it",
+    exitcodes.CREDENTIAL_REFUSED: ("the token was refused (401, or 403 for lack of permission, as a fork's pull "
+                                   "request gets)"),
+    exitcodes.SERVICE_REFUSED: ("GitHub refused the request (pull request not found, validation, rate limit, server "
+                                "error)"),
+}
+
 
 DEFAULT_MARKER = "<!-- commitbench-compare -->"
 

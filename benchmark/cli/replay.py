@@ -10,10 +10,6 @@ command line, these package versions). After it, each figure of the original is 
 beside the replay's, with the original's own noise, the spread of its repetitions, and
 whether the replay lies within it. The checkpoint of a synthetic model is rebuilt from its
 seed; a local checkpoint or hub model must be present here.
-
-Exit codes: those of `commitbench run` (0 the replay's scenarios succeeded; 1 one failed;
-3 the result was spooled; 130/143 cancelled), and 2 for bad input: no such run, a run
-without a stored configuration, a device this machine lacks.
 """
 
 from __future__ import annotations
@@ -39,6 +35,14 @@ from ..flows.run import check_lengths, check_spool_dir, concrete_device
 from .common import CommandError, add_db_argument, default_rules, reading
 from .errors import error
 from .table import Progress, print_outcome
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: "the replay's scenarios succeeded",
+    exitcodes.SCENARIO_FAILED: "one failed",
+    exitcodes.BAD_INPUT: "bad input: no such run, a run without a stored configuration, a device this machine lacks",
+    exitcodes.DB_UNAVAILABLE: "the result was spooled",
+    exitcodes.CANCELLED_BASE: "cancelled by SIGINT/SIGTERM",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -23,8 +23,11 @@ from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..flows.report import DEFAULT_LIMIT  # also what `run` leaves beside a SQLite file
 from ..run.keep import write_text
-from .common import CommandError, add_db_argument, output_problem, reading
+from .common import READ_EXIT_CODES, CommandError, add_db_argument, output_problem, reading
 from .errors import error
+
+EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
+
 
 DEFAULT_OUTPUT = Path("commitbench-report.html")
 MAX_LIMIT = 10_000  # a page of more runs than this is unreadable, and a huge int overflows the query

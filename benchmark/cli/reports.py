@@ -10,7 +10,6 @@
 `commitbench detect` opens, confirms, fixes and withdraws reports from the change points it
 stores (db/reports.py has the states). A move the lifecycle does not allow (accepting a fixed
 report, fixing a withdrawn one) is a one-line error, exit 2, and nothing is written.
-Exit codes: 0 done, 2 bad input (also: no such report, a move not allowed), 3 database unavailable.
 """
 
 from __future__ import annotations
@@ -28,6 +27,13 @@ from ..flows.reports import get, line, moved, report_id_of, who
 from ..verdicts import report_render as render
 from .common import CommandError, add_db_argument, check_output, reading, write_output
 from .errors import error
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: "done",
+    exitcodes.BAD_INPUT: "bad input (also: no such report, a move not allowed)",
+    exitcodes.DB_UNAVAILABLE: "database unavailable",
+}
+
 
 FORMATS = ("text", "markdown", "json")
 MAX_REASON, MAX_LINK = 4000, 2048

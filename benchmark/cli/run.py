@@ -1,11 +1,5 @@
 """Benchmark one commit: every scenario of the matrix in its own subprocess; figures,
-device samples and the outcome go to the database (or a spool file if it is unreachable).
-
-Exit codes: 0 all scenarios succeeded (or were skipped: what these libraries or this
-hardware cannot run is stored as skipped, with its reason); 1 a scenario failed (the rest is stored);
-2 bad input (nothing written); 3 database unavailable (result spooled: see
-`commitbench ingest`); 4 the --json file could not be written (the result is stored);
-130/143 cancelled by SIGINT/SIGTERM (what finished is stored)."""
+device samples and the outcome go to the database (or a spool file if it is unreachable)."""
 
 from __future__ import annotations
 
@@ -28,6 +22,16 @@ from ..run.storage import embedded
 from .common import OVERRIDES, add_benchmark_options, default_rules, output_problem
 from .errors import error
 from .table import Progress, print_outcome
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: ("all scenarios succeeded, or were skipped (what these libraries or this hardware cannot run is "
+                   "stored as skipped, with its reason)"),
+    exitcodes.SCENARIO_FAILED: "a scenario failed (the rest is stored)",
+    exitcodes.BAD_INPUT: "bad input (nothing written)",
+    exitcodes.DB_UNAVAILABLE: "database unavailable: the result is spooled (see `commitbench ingest`)",
+    exitcodes.JSON_FAILED: "the --json file could not be written (the result is stored)",
+    exitcodes.CANCELLED_BASE: "cancelled by SIGINT/SIGTERM (what finished is stored)",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

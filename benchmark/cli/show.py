@@ -11,9 +11,11 @@ import argparse
 
 from ..contracts import exitcodes
 from ..flows.read import run_named
-from .common import CommandError, add_db_argument, reading
+from .common import READ_EXIT_CODES, CommandError, add_db_argument, reading
 from .errors import error
 from .table import print_result
+
+EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

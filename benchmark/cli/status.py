@@ -8,9 +8,6 @@ $COMMITBENCH_MAX_AGE, else 7d), failing when its newest --max-failures finished 
 in a row (default 3; cancelled runs are skipped). No runs at all (or none of --branch) is
 stale: silence must never read as "no regressions". Runs still marked running are counted
 beside, never as fresh.
-
-Exit codes: 0 every one healthy, 10 one or more stale or failing (or no runs), 2 bad input,
-3 database unavailable.
 """
 
 from __future__ import annotations
@@ -28,6 +25,14 @@ from ..contracts import exitcodes
 from ..contracts.escapes import aligned, printable
 from .common import CommandError, add_db_argument, check_output, reading, store_for, write_output
 from .errors import error
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: "every one healthy",
+    exitcodes.STALE: "one or more stale or failing (or no runs)",
+    exitcodes.BAD_INPUT: "bad input",
+    exitcodes.DB_UNAVAILABLE: "database unavailable",
+}
+
 
 MAX_AGE_ENV = "COMMITBENCH_MAX_AGE"
 DEFAULT_MAX_AGE = "7d"

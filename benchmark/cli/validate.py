@@ -9,9 +9,6 @@ judged by the rules it was judged by before (stored with it), else by $COMMITBEN
 else the defaults. With --rules FILE (the [validity] table of a TOML or JSON file) every
 selected run is judged, and stores, those. An invalid run is kept and shown, and compare
 and detect leave it out. --dry-run prints the verdicts and stores nothing.
-
-Exit codes: 0 judged (whatever the verdicts), 2 bad input (no such run, a bad rules file),
-3 database unavailable.
 """
 
 from __future__ import annotations
@@ -29,6 +26,12 @@ from ..contracts.escapes import printable
 from ..contracts.result import Violation
 from .common import CommandError, add_db_argument, default_rules, reading, rules_file
 from .errors import error
+
+EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
+    exitcodes.OK: "judged (whatever the verdicts)",
+    exitcodes.BAD_INPUT: "bad input (no such run, a bad rules file)",
+    exitcodes.DB_UNAVAILABLE: "database unavailable",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -29,6 +29,11 @@ STALE = 10  # a branch/runner's newest run is too old, none exists, or its runs 
 CANCELLED_BASE = 128  # SIGTERM/SIGINT: 128 + signal number (143 / 130); what finished is stored
 
 
+def shown(code: int) -> str:
+    """A code as people meet it: the cancellation base as the two codes it gives (SIGINT, SIGTERM)."""
+    return f"{CANCELLED_BASE + 2}/{CANCELLED_BASE + 15}" if code == CANCELLED_BASE else str(code)
+
+
 def for_run(cancelled_by: int | None, spooled: bool, json_failed: bool, all_succeeded: bool) -> int:
     if cancelled_by is not None:
         return CANCELLED_BASE + cancelled_by
