@@ -65,7 +65,7 @@ def test_replay_bad_input(cb):
     r = run_cli(["replay", "00000000", "--db", url], cb.env)
     assert r.returncode == 2
     assert r.stderr.strip() == ("commitbench: error: cannot replay run 00000000: it has no stored configuration "
-                                "(stored by the seed's runner?)")
+                                "(stored by transformers' v4.46 benchmark/llama.py?)")
     r = run_cli(["replay", "ffffffff", "--db", url], cb.env)
     assert r.returncode == 2 and "ffffffff" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert _runs(url) == 1

@@ -30,7 +30,7 @@ def test_run_on_postgresql_load_eager(cb, pg_url):
     # stdout: the table and where it went; stderr: progress lines
     assert f"commitbench run {uid}: SUCCEEDED" in r.stdout
     assert "stored in postgresql+psycopg2://" in r.stdout
-    assert "model_load_time" in r.stdout and "seed figures (5/13 filled)" in r.stdout
+    assert "model_load_time" in r.stdout and "transformers' benchmark figures (5/13 filled)" in r.stdout
     assert f"JSON written to {out_json}" in r.stdout
     assert "[1/2] load" in r.stderr and "[2/2] eager[new_tokens=6]" in r.stderr
     assert "    - eager_decode" in r.stderr

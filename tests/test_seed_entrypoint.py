@@ -29,7 +29,7 @@ def test_full_default_suite(cb):
     r = seed(["my-branch", "0123abcd", "seed message"], env)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
     assert cb.sqlite_path.is_file()
-    assert "seed figures (13/13 filled)" in r.stdout
+    assert "transformers' benchmark figures (13/13 filled)" in r.stdout
 
     got = read_run(cb.default_url, run_uid(r.stdout))
     b = got["benchmark"]

@@ -35,7 +35,7 @@ def test_the_table_names_every_scenario_and_seed_figure():
     assert f"commitbench run {result.run_uid}: SUCCEEDED" in text
     assert "compiled_generate[compile_mode=reduce-overhead]: FAILED - subprocess died of SIGSEGV" in text
     assert f"(series {result.series_key(result.scenarios[0])})" in text
-    assert "seed figures (5/13 filled):" in text
+    assert "transformers' benchmark figures (5/13 filled):" in text
     assert "WARNING: warm" in text
 
 

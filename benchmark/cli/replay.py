@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace, original: RunResult) -> RunRequest:
     if not original.config:
-        raise ConfigError("it has no stored configuration (stored by the seed's runner?)")
+        raise ConfigError("it has no stored configuration (stored by transformers' v4.46 benchmark/llama.py?)")
     cfg = BenchConfig.from_dict(original.config)
     cfg = cfg.resolve(concrete_device(cfg.device))
     model = resolve_model(cfg.model, cfg.device.startswith("cuda"))

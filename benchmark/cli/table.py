@@ -42,7 +42,7 @@ def metric_row(m: Metric) -> str:
 
 
 def print_result(result: RunResult, out: IO[str] | None = None, series: bool = False) -> None:
-    """The run's table: every scenario and figure, then the seed's 13 figures."""
+    """The run's table: every scenario and figure, then the 13 figures of transformers' v4.46 benchmark."""
     out = out or sys.stdout
 
     def w(s: str = "") -> None:
@@ -80,7 +80,7 @@ def print_result(result: RunResult, out: IO[str] | None = None, series: bool = F
             w(f"    {s.name}: {s.error}")
     seed = result.seed_measurements()
     w()
-    w(f"  seed figures ({sum(v is not None for v in seed.values())}/{len(SEED_KEYS)} filled):")
+    w(f"  transformers' benchmark figures ({sum(v is not None for v in seed.values())}/{len(SEED_KEYS)} filled):")
     for key in SEED_KEYS:
         w(f"    {key:<40} {fmt(seed[key], 's') if seed[key] is not None else '-':>14}")
 
