@@ -86,6 +86,7 @@ def test_onnxruntime_runs_on_a_cpu_or_a_cuda_gpu_and_needs_onnxruntime_gpu_for_t
     assert ort.provider(torch.device("cpu")) == "CPUExecutionProvider"
 
 
+@pytest.mark.slow  # a real ONNX export
 def test_the_bound_path_a_gpu_uses_decodes_the_same_tokens_as_plain_run_on_a_cpu(cb, monkeypatch):
     # IOBinding (tensors bound by pointer, outputs allocated by torch) is what the CUDA provider
     # uses; only the device name differs there, so it is run here on the CPU provider
