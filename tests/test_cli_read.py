@@ -162,3 +162,17 @@ def test_output_cut_short_by_a_pipe(cb, filled):
     r = subprocess.run(f"'{COMMITBENCH}' show latest | head -1", shell=True, env=cb.env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0 and "Traceback" not in r.stderr and r.stderr == ""
+
+
+def test_a_command_in_process_leaves_this_process_as_it_was(cb, tmp_path):
+    """cli_in_process gives the command its own environment, directory and TMPDIR and takes
+    them back: the next test sees this process as it was."""
+    import logging
+    import os
+    import tempfile
+
+    before = (dict(os.environ), os.getcwd(), tempfile.gettempdir(), logging.getLogger().handlers[:])
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    r = cli_in_process(["db", "upgrade", "--db", url], cb.env | {"TMPDIR": str(cb.tmp)}, cwd=tmp_path)
+    assert r.returncode == 0 and "(head)" in r.stdout, r.stderr
+    assert (dict(os.environ), os.getcwd(), tempfile.gettempdir(), logging.getLogger().handlers[:]) == before
