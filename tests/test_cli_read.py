@@ -176,3 +176,16 @@ def test_a_command_in_process_leaves_this_process_as_it_was(cb, tmp_path):
     r = cli_in_process(["db", "upgrade", "--db", url], cb.env | {"TMPDIR": str(cb.tmp)}, cwd=tmp_path)
     assert r.returncode == 0 and "(head)" in r.stdout, r.stderr
     assert (dict(os.environ), os.getcwd(), tempfile.gettempdir(), logging.getLogger().handlers[:]) == before
+
+
+def test_python_dash_m_benchmark_cli_is_commitbench(cb, monkeypatch, capsys):
+    """`python -m benchmark.cli ARGS` (what the workflows call) runs `commitbench ARGS`."""
+    import runpy
+    import sys
+
+    monkeypatch.setenv("COMMITBENCH_HOME", str(cb.home))
+    monkeypatch.setattr(sys, "argv", ["commitbench", "history", "--limit", "-1"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_module("benchmark.cli", run_name="__main__")
+    assert done.value.code == 2 and "--limit must be 0 (all) or more" in capsys.readouterr().err
+    assert not cb.home.exists()
