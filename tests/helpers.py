@@ -1,16 +1,20 @@
 """Helpers shared by the runner / CLI tests: child environments, running the CLI as a real
-subprocess, reading what a run stored, and finding leftover worker processes."""
+subprocess or in this process, reading what a run stored, and finding leftover worker processes."""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +62,64 @@ def run_cli(args: list[Any], env: dict[str, str], cwd: Path | None = None,
     """`commitbench ARGS` in a real subprocess; stdout/stderr decoded leniently."""
     return subprocess.run([str(COMMITBENCH), *args], env=env, cwd=cwd, capture_output=True,
                           timeout=timeout, text=True, errors="replace")
+
+
+def cli_in_process(args: list[Any], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`commitbench ARGS` as `benchmark.cli.main(ARGS)` in this process: the same answer as
+    `run_cli` (returncode, stdout, stderr) without a new interpreter importing torch each time.
+    For bad input and the read side; a test whose point is the real process (signals, stdin,
+    the console script, a run's workers) keeps `run_cli`.
+
+    `env` replaces os.environ for the call and `cwd` the working directory; both come back
+    afterwards, as do what a command may change for the rest of the process: tempfile's cached
+    TMPDIR, signal handlers and logging (alembic's fileConfig gives the root logger a handler
+    on the stderr of the moment, here the capture)."""
+    from benchmark.cli import main
+
+    argv = [str(a) for a in args]
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd, saved_tempdir = dict(os.environ), os.getcwd(), tempfile.tempdir
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    saved_logging = _logging_state()
+    os.environ.clear()
+    os.environ.update(env)
+    tempfile.tempdir = None  # read TMPDIR again, as a new process would
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as e:  # argparse's own errors and --help
+                if isinstance(e.code, str):
+                    print(e.code, file=sys.stderr)
+                code = 1 if isinstance(e.code, str) else (e.code or 0)
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        tempfile.tempdir = saved_tempdir
+        for s, handler in saved_signals.items():
+            signal.signal(s, handler)
+        _restore_logging(saved_logging)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
+def _logging_state() -> dict[str, tuple]:
+    loggers = {"": logging.getLogger()} | {name: lg for name, lg in logging.Logger.manager.loggerDict.items()
+                                           if isinstance(lg, logging.Logger)}
+    return {name: (lg.handlers[:], lg.level, lg.propagate, lg.disabled) for name, lg in loggers.items()}
+
+
+def _restore_logging(saved: dict[str, tuple]) -> None:
+    """Loggers as they were; those the call created lose what it gave them."""
+    for name, lg in [("", logging.getLogger()), *logging.Logger.manager.loggerDict.items()]:
+        if not isinstance(lg, logging.Logger):
+            continue
+        handlers, level, propagate, disabled = saved.get(name, ([], logging.NOTSET, True, False))
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate, lg.disabled = propagate, disabled
 
 
 def run_uid(stdout: str) -> str:

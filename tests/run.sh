@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: PostgreSQL server binaries from Debian's packages
 # (the tests start their own throwaway server), commitbench with its test extras in .venv,
-# then pytest. Extra arguments go to pytest.
+# then pytest (both tiers; the 30 slowest tests are listed at the end). Extra arguments go to
+# pytest: `-m "not slow"` runs the fast tier alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian's packages: PostgreSQL (a real server per test session), Chromium (the HTML report is
@@ -18,4 +19,4 @@ if [ ${#NEED[@]} -gt 0 ]; then
 fi
 bash benchmark/install.sh test
 . .venv/bin/activate
-exec python -m pytest tests "$@"
+exec python -m pytest tests --durations=30 "$@"

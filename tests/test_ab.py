@@ -104,6 +104,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, cb, monkey
     assert not (tmp_path / "wd").exists() and worktrees_of(repo) == []
 
 
+@pytest.mark.slow
 def test_a_failed_install_removes_the_worktrees_and_stores_nothing(tmp_path, env, cb):
     repo = tiny_package(tmp_path / "repo")
     r = run_ab(["--repo", repo, "--base", "HEAD~1", "--head", "HEAD", "--workdir", tmp_path / "wd",
@@ -115,6 +116,7 @@ def test_a_failed_install_removes_the_worktrees_and_stores_nothing(tmp_path, env
     assert not cb.home.exists()
 
 
+@pytest.mark.slow
 def test_default_install_puts_each_revision_in_front_of_the_current_environment(tmp_path):
     repo = tiny_package(tmp_path / "repo")
     signals = Signals()
@@ -147,6 +149,7 @@ def test_a_side_that_imports_another_copy_of_the_code_is_refused(tmp_path):
     assert worktrees_of(repo) == [] and list((tmp_path / "wd").iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_stops_the_child_and_removes_the_worktrees(tmp_path, env, cb, signum, code):
     repo = tiny_package(tmp_path / "repo")

@@ -1,5 +1,6 @@
 """Optimization axes (issue 9): configuration errors, skipped scenarios, forced SDPA kernels,
-prompt-lookup and assisted decoding, with real torch and real subprocesses on CPU."""
+prompt-lookup and assisted decoding, with real torch and real subprocesses on CPU (the runs
+with a worker are the slow tier)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import pytest
 
 from benchmark.contracts.config import ConfigError, build_config
-from helpers import IDENT, run_cli, run_uid
+from helpers import IDENT, cli_in_process, run_cli, run_uid
 
 
 def test_better_transformer_is_explained_in_one_line_naming_the_sdpa_axis():
@@ -25,13 +26,14 @@ def test_a_forced_kernel_needs_sdpa_and_the_error_names_both():
         build_config({"scenarios": [{"kind": "eager", "sdpa_kernel": "fast"}]})
 
 
-def run_config(cb, db_url, toml: str, *extra, hide: str = ""):
-    """`hide`: modules to treat as not installed (COMMITBENCH_HIDE_MODULES)."""
+def run_config(cb, db_url, toml: str, *extra, hide: str = "", via=run_cli):
+    """`hide`: modules to treat as not installed (COMMITBENCH_HIDE_MODULES); `via`: run_cli (a
+    real process) or cli_in_process (for a run that starts no worker)."""
     config = cb.root / "axes.toml"
     config.write_text(toml)
     env = {**cb.env, "COMMITBENCH_HIDE_MODULES": hide} if hide else cb.env
-    return run_cli(["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--warmup", "0",
-                    "--config", config, "--db", db_url, *extra], env)
+    return via(["run", *IDENT, "--model", "micro-llama", "--repetitions", "1", "--warmup", "0",
+                "--config", config, "--db", db_url, *extra], env)
 
 
 def stored(db_url, uid):
@@ -46,6 +48,7 @@ def stored(db_url, uid):
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_combination_this_machine_cannot_run_is_skipped_with_its_reason(cb, sqlite_url):
     """flash_attention_2 on CPU: decided before any worker starts; the run stays green."""
     r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "load"\n'
@@ -80,6 +83,7 @@ def test_flash_attention_2_on_a_gpu_without_the_package_is_named():
         assert unavailable(p, "cuda:0") is None
 
 
+@pytest.mark.slow
 def test_a_forced_sdpa_kernel_runs_for_real_or_is_skipped_with_torchs_reason(cb, sqlite_url):
     """On CPU, math runs (the worker's check records the backend torch dispatched to) and its
     greedy tokens equal the unforced ones; efficient cannot run there: skipped, run green."""
@@ -100,6 +104,7 @@ def test_a_forced_sdpa_kernel_runs_for_real_or_is_skipped_with_torchs_reason(cb,
     assert f"eager[new_tokens=6,sdpa_kernel=efficient]: SKIPPED - {efficient.error}" in r.stdout
 
 
+@pytest.mark.slow
 def test_prompt_lookup_decodes_the_plain_greedy_tokens_and_reports_per_token_time(cb, sqlite_url):
     r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "prompt_lookup"\nprompt_length = 32\nnew_tokens = 12\n'
                    'prompt_lookup_num_tokens = [10, 3]\n', "--repetitions", "2")
@@ -128,6 +133,7 @@ def test_prompt_lookup_takes_no_batch():
     assert [s.kind for s in build_config({}).scenarios] == ["load", "eager", "compiled_decode", "compiled_generate"]
 
 
+@pytest.mark.slow
 def test_assisted_decoding_with_a_layer_truncated_draft(cb, sqlite_url):
     r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "assisted"\nnew_tokens = 12\n', "--repetitions", "2")
     assert r.returncode == 0, r.stderr
@@ -163,6 +169,7 @@ def test_the_truncated_draft_shares_the_main_models_weights():
 QUANTIZED = ("none", "bnb-8bit", "bnb-4bit-nf4")
 
 
+@pytest.mark.slow
 def test_quantized_eager_side_by_side_with_weight_memory_and_agreement(cb, sqlite_url):
     """One matrix run of eager over the quantization axis on CPU: every variant stored with
     its speed figures, its weight memory (8-bit < none, 4-bit < 8-bit), and for the
@@ -189,6 +196,7 @@ def test_quantized_eager_side_by_side_with_weight_memory_and_agreement(cb, sqlit
         assert [p.name for p in s.phases][-1] == "reference"
 
 
+@pytest.mark.slow
 def test_quantized_load_reports_weight_memory(cb, sqlite_url):
     r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "load"\nquantization = ["none", "bnb-4bit-fp4"]\n')
     assert r.returncode == 0, r.stderr
@@ -203,7 +211,8 @@ def test_quantization_without_its_packages_is_skipped_before_the_worker(cb, sqli
     from benchmark.run.availability import missing_modules
 
     assert missing_modules(("bitsandbytes", "accelerate", "no_such_module_here")) == ["no_such_module_here"]
-    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "load"\nquantization = "bnb-8bit"\n', hide="bitsandbytes")
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "load"\nquantization = "bnb-8bit"\n', hide="bitsandbytes",
+                   via=cli_in_process)
     assert r.returncode == 0, r.stderr
     (s,) = stored(sqlite_url, run_uid(r.stdout)).scenarios
     reason = "quantization bnb-8bit needs bitsandbytes, not installed (pip install commitbench[quantization])"
@@ -218,6 +227,7 @@ def test_quantization_is_not_a_parameter_of_the_compiled_kinds():
         build_config({"scenarios": [{"kind": "eager", "quantization": "int8"}]})
 
 
+@pytest.mark.slow
 def test_other_attention_implementations_run_and_are_checked_against_sdpa(cb, sqlite_url):
     """eager and flex_attention (where this torch has it) on CPU: each measured, then its greedy
     tokens checked against attn_implementation sdpa's, a mismatch flagged with its position."""
@@ -241,6 +251,7 @@ def test_other_attention_implementations_run_and_are_checked_against_sdpa(cb, sq
         assert ("attention_first_mismatch" in s.info) == (match == 0.0)
 
 
+@pytest.mark.slow
 def test_a_4bit_layer_bitsandbytes_cpu_kernel_cannot_pack_is_skipped_naming_it(cb, sqlite_url, tmp_path):
     """bitsandbytes' AVX512-BF16 CPU kernel asserts on a 4-bit layer whose output size is not a
     multiple of 32 (an MLP of 80 here): where this CPU takes that kernel the scenario is skipped

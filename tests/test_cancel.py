@@ -9,6 +9,8 @@ import pytest
 
 from helpers import IDENT, no_workers_left, read_run, run_uid, running_cli
 
+pytestmark = pytest.mark.slow  # real runs, real signals
+
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
 def test_cancel_during_hang(cb, sig, code):

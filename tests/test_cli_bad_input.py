@@ -1,5 +1,6 @@
-"""Bad input: exit 2, one line on stderr, nothing written. Odd but valid commit messages
-are accepted and stored exactly (the seed column keeps the first 70 characters)."""
+"""Bad input: exit 2, one line on stderr, nothing written (in process: refused before any
+worker starts). Odd but valid commit messages are accepted and stored exactly (the seed
+column keeps the first 70 characters): real runs in real subprocesses, the slow tier."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import subprocess
 
 import pytest
 
-from helpers import COMMITBENCH, read_run, run_cli, run_uid, upgrade_db
+from helpers import COMMITBENCH, cli_in_process, read_run, run_cli, run_uid, upgrade_db
 
 OK = {"branch": "b", "commit": "abcd1234", "message": "m"}
 
@@ -139,7 +140,7 @@ CASES = ["empty-commit", "bad-commit", "long-commit", "empty-branch", "multiline
 def test_bad_input_exits_2_and_writes_nothing(cb, case):
     files = cb.root / "files"
     files.mkdir()
-    r = run_cli(["run", *_case(files, case)], cb.env, cwd=files, timeout=120)
+    r = cli_in_process(["run", *_case(files, case)], cb.env, cwd=files)
     assert r.returncode == 2, f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}"
     lines = r.stderr.splitlines()
     assert len(lines) == 1, r.stderr
@@ -164,10 +165,11 @@ def test_bad_input_messages_say_what_is_wrong(cb):
               "seed-2**64": "seed must be an integer from 0 to 4294967295",
               "config-bad-validity": "c.toml [validity] sm_clock_min_share must be a number from 0 to 1"}
     for case, text in expect.items():
-        r = run_cli(["run", *_case(files, case)], cb.env, cwd=files, timeout=120)
+        r = cli_in_process(["run", *_case(files, case)], cb.env, cwd=files)
         assert r.returncode == 2 and text in r.stderr, (case, r.stderr)
 
 
+@pytest.mark.slow
 def test_long_message_with_odd_characters_is_accepted(cb, pg_url):
     """Stored exactly on PostgreSQL (varchar(70) for the seed column, text for the full one)."""
     upgrade_db(pg_url)
@@ -185,6 +187,7 @@ def test_long_message_with_odd_characters_is_accepted(cb, pg_url):
     assert b["branch"] == "feature/odd"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("message", ["-fix the thing", "- fix", "--fix", "-"])
 def test_a_message_or_branch_starting_with_a_dash_is_accepted(cb, message):
     """Real commit messages start with "-"; argparse read "-fix" as an option and refused the
@@ -198,6 +201,7 @@ def test_a_message_or_branch_starting_with_a_dash_is_accepted(cb, message):
     assert shown.returncode == 0 and "-dash-branch" in shown.stdout.splitlines()[1], shown.stderr
 
 
+@pytest.mark.slow
 def test_escape_sequences_are_printed_escaped(cb):
     """A branch or message with terminal escapes was echoed raw: it could retitle or rewrite
     the reader's terminal. Stored verbatim, printed escaped."""
@@ -216,6 +220,7 @@ def test_escape_sequences_are_printed_escaped(cb):
     assert row.index(" failed ") + 1 == header.index("STATE")  # columns align as printed
 
 
+@pytest.mark.slow
 def test_invalid_utf8_message_is_accepted(cb):
     """Undecodable argv bytes become U+FFFD; stored in the SQLite default database."""
     r = subprocess.run([str(COMMITBENCH).encode(), b"run", b"--branch", b"b", b"--commit", b"abcd",

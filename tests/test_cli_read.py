@@ -1,5 +1,5 @@
-"""`commitbench history`, `show` and `export` as a person and a notebook use them: real
-subprocesses on a real database filled by `ingest`."""
+"""`commitbench history`, `show` and `export` as a person and a notebook use them, on a real
+database filled by `ingest`: in process (`cli_in_process`), and a real pipe in the slow tier."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from benchmark.contracts.result import RunResult
-from helpers import COMMITBENCH, run_cli
+from helpers import COMMITBENCH, cli_in_process
 from results import T0, make_result
 
 DECODE = "compiled_decode[compile_mode=default]"
@@ -33,25 +33,25 @@ def filled(cb, tmp_path):
         path = tmp_path / f"{uid}.json"
         path.write_text(r.to_json())
         results.append((r, path))
-    ingest = run_cli(["ingest", *[p for _, p in results]], cb.env)
+    ingest = cli_in_process(["ingest", *[p for _, p in results]], cb.env)
     assert ingest.returncode == 0, ingest.stderr
     return {r.run_uid: r for r, _ in results}
 
 
 def test_history_of_runs(cb, filled):
-    r = run_cli(["history", "--branch", "main"], cb.env)
+    r = cli_in_process(["history", "--branch", "main"], cb.env)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["COMMIT", "COMMITTED", "(UTC)", "BRANCH", "STATE", "MODEL", "DEVICE", "RUN", "MESSAGE"]
     assert [line.split()[0] for line in lines[1:]] == ["c3c3c3c3", "c2c2c2c2", "c1c1c1c1"]  # commit order
     assert all(" succeeded " in line for line in lines[1:])
     assert lines[1].split()[1:3] == ["2025-01-01", "03:00"]
-    everything = run_cli(["history", "--limit", "0"], cb.env).stdout.splitlines()
+    everything = cli_in_process(["history", "--limit", "0"], cb.env).stdout.splitlines()
     assert len(everything) == 5 and everything[1].startswith("ffffffff")
 
 
 def test_history_of_a_figure(cb, filled):
-    r = run_cli(["history", "--scenario", DECODE, "--metric", "time_to_next_token_mean_secs", "--branch", "main"],
+    r = cli_in_process(["history", "--scenario", DECODE, "--metric", "time_to_next_token_mean_secs", "--branch", "main"],
                 cb.env)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -63,19 +63,19 @@ def test_history_of_a_figure(cb, filled):
     assert [row[3] for row in rows] == ["10.000", "20.000", "40.000"]
     bars = [line.count("\u2588") for line in lines[2:]]
     assert bars == [6, 12, 24]  # from zero: 10, 20 and 40 ms, as long as they are
-    same = run_cli(["history", "--series", key[:6], "--metric", "time_to_next_token_mean_secs", "--branch", "main"],
+    same = cli_in_process(["history", "--series", key[:6], "--metric", "time_to_next_token_mean_secs", "--branch", "main"],
                    cb.env)
     assert same.stdout == r.stdout
 
 
 def test_series_list_and_ambiguous_names(cb, filled, tmp_path):
-    r = run_cli(["history", "--series-list"], cb.env)
+    r = cli_in_process(["history", "--series-list"], cb.env)
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 4  # header + 3 series
     other = make_result("77777777-run")
     other.environment = other.environment | {"cpu_model": "Another CPU"}
     (tmp_path / "other.json").write_text(other.to_json())
-    assert run_cli(["ingest", tmp_path / "other.json"], cb.env).returncode == 0
-    r = run_cli(["history", "--scenario", DECODE, "--metric", "time_to_first_token_secs"], cb.env)
+    assert cli_in_process(["ingest", tmp_path / "other.json"], cb.env).returncode == 0
+    r = cli_in_process(["history", "--scenario", DECODE, "--metric", "time_to_first_token_secs"], cb.env)
     assert r.returncode == 2 and "2 series match, give --series KEY" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
@@ -94,24 +94,24 @@ def test_series_list_and_ambiguous_names(cb, filled, tmp_path):
     (["db", "close-stale", "--older-than", "0"], "--older-than must be a number of seconds in (0, "),
 ])
 def test_read_commands_refuse_bad_input(cb, filled, args, message):
-    r = run_cli(args, cb.env)
+    r = cli_in_process(args, cb.env)
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stderr.startswith("commitbench: error: ") and message in r.stderr and r.stdout == ""
     assert len(r.stderr.splitlines()) == 1
 
 
 def test_show(cb, filled):
-    r = run_cli(["show", "3333"], cb.env)
+    r = cli_in_process(["show", "3333"], cb.env)
     assert r.returncode == 0, r.stderr
     result = filled["33333333-run"]
     assert f"commitbench run {result.run_uid}: SUCCEEDED" in r.stdout
     for sc in result.scenarios:
         assert f"(series {result.series_key(sc)})" in r.stdout
-    assert run_cli(["show", "latest", "--branch", "main"], cb.env).stdout == r.stdout
+    assert cli_in_process(["show", "latest", "--branch", "main"], cb.env).stdout == r.stdout
 
 
 def test_export_a_run(cb, filled, tmp_path):
-    r = run_cli(["export", "1111", "--format", "json"], cb.env)
+    r = cli_in_process(["export", "1111", "--format", "json"], cb.env)
     assert r.returncode == 0, r.stderr
     back = RunResult.from_dict(json.loads(r.stdout))
     original = filled["11111111-run"]
@@ -119,7 +119,7 @@ def test_export_a_run(cb, filled, tmp_path):
     assert [m.samples for s in back.scenarios for m in s.metrics] == [m.samples for s in original.scenarios
                                                                        for m in s.metrics]
     out = tmp_path / "run.csv"
-    r = run_cli(["export", "1111", "--format", "csv", "-o", out], cb.env)
+    r = cli_in_process(["export", "1111", "--format", "csv", "-o", out], cb.env)
     assert r.returncode == 0 and r.stdout == "", r.stderr
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == sum(len(s.metrics) for s in original.scenarios)
@@ -127,16 +127,16 @@ def test_export_a_run(cb, filled, tmp_path):
     assert row["commit_time"] == "2025-01-01T01:00:00+00:00" and row["direction"] == "lower"
     assert [float(v) for v in row["samples"].split()] == pytest.approx([0.010, 0.011, 0.009])
     assert float(row["median"]) == pytest.approx(0.010)
-    assert run_cli(["export", "1111", "--format", "csv", "-o", tmp_path], cb.env).returncode == 2  # a directory
+    assert cli_in_process(["export", "1111", "--format", "csv", "-o", tmp_path], cb.env).returncode == 2  # a directory
 
 
 def test_export_a_series(cb, filled):
-    r = run_cli(["export", "--scenario", DECODE, "--metric", "time_to_next_token_mean_secs", "--branch", "main",
+    r = cli_in_process(["export", "--scenario", DECODE, "--metric", "time_to_next_token_mean_secs", "--branch", "main",
                  "--format", "csv"], cb.env)
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [x["commit_id"] for x in rows] == ["c1c1c1c1", "c2c2c2c2", "c3c3c3c3"]
-    everything = run_cli(["export", "--scenario", DECODE, "--format", "json"], cb.env)
+    everything = cli_in_process(["export", "--scenario", DECODE, "--format", "json"], cb.env)
     data = json.loads(everything.stdout)
     assert data["scenario"] == DECODE
     assert {p["metric"] for p in data["points"]} == {"time_to_first_token_secs", "time_to_next_token_mean_secs"}
@@ -146,18 +146,46 @@ def test_export_a_series(cb, filled):
 @pytest.mark.parametrize("args", [["history"], ["show", "latest"], ["export", "latest", "--format", "json"],
                                   ["db", "current"], ["db", "close-stale"]])
 def test_nothing_stored_yet(cb, args):
-    r = run_cli(args, cb.env)
+    r = cli_in_process(args, cb.env)
     assert r.returncode == 2 and "no results stored yet" in r.stderr and r.stdout == ""
     assert not cb.home.exists()  # reading never creates the database
 
 
 def test_database_unreachable(cb):
-    r = run_cli(["history", "--db", "postgresql+psycopg2://nobody@127.0.0.1:1/x"], cb.env)
+    r = cli_in_process(["history", "--db", "postgresql+psycopg2://nobody@127.0.0.1:1/x"], cb.env)
     assert r.returncode == 3 and r.stderr.startswith("commitbench: error: database") and "\n" == r.stderr[-1]
 
 
+@pytest.mark.slow
 def test_output_cut_short_by_a_pipe(cb, filled):
     """`commitbench history | head -1`: no BrokenPipeError traceback."""
     r = subprocess.run(f"'{COMMITBENCH}' show latest | head -1", shell=True, env=cb.env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0 and "Traceback" not in r.stderr and r.stderr == ""
+
+
+def test_a_command_in_process_leaves_this_process_as_it_was(cb, tmp_path):
+    """cli_in_process gives the command its own environment, directory and TMPDIR and takes
+    them back: the next test sees this process as it was."""
+    import logging
+    import os
+    import tempfile
+
+    before = (dict(os.environ), os.getcwd(), tempfile.gettempdir(), logging.getLogger().handlers[:])
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    r = cli_in_process(["db", "upgrade", "--db", url], cb.env | {"TMPDIR": str(cb.tmp)}, cwd=tmp_path)
+    assert r.returncode == 0 and "(head)" in r.stdout, r.stderr
+    assert (dict(os.environ), os.getcwd(), tempfile.gettempdir(), logging.getLogger().handlers[:]) == before
+
+
+def test_python_dash_m_benchmark_cli_is_commitbench(cb, monkeypatch, capsys):
+    """`python -m benchmark.cli ARGS` (what the workflows call) runs `commitbench ARGS`."""
+    import runpy
+    import sys
+
+    monkeypatch.setenv("COMMITBENCH_HOME", str(cb.home))
+    monkeypatch.setattr(sys, "argv", ["commitbench", "history", "--limit", "-1"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_module("benchmark.cli", run_name="__main__")
+    assert done.value.code == 2 and "--limit must be 0 (all) or more" in capsys.readouterr().err
+    assert not cb.home.exists()

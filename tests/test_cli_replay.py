@@ -1,19 +1,22 @@
 """`commitbench replay`: a real tiny CPU run replayed from its stored record, in real
-subprocesses. The replay's stored configuration equals the original's, it links back to
-it, and each figure is shown beside the original's with a within/outside verdict (no
-timing is asserted: which figures land within is the machine's business)."""
+subprocesses (the slow tier; bad input runs in process). The replay's stored configuration
+equals the original's, it links back to it, and each figure is shown beside the original's
+with a within/outside verdict (no timing is asserted: which figures land within is the
+machine's business)."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import create_engine, text
 
-from helpers import FAST, IDENT, read_run, run_cli, run_uid
+from helpers import FAST, IDENT, cli_in_process, read_run, run_cli, run_uid
 
 ROW = re.compile(r"^  (\S+)\s+(\S+)\s+.*\s(within|outside|no spread|missing)$", re.M)
 
 
+@pytest.mark.slow
 def test_replay_reproduces_the_stored_run(cb):
     url = cb.default_url
     r = run_cli(["run", *IDENT, *FAST, "--scenarios", "eager", "--db", url], cb.env)
@@ -52,7 +55,7 @@ def test_replay_reproduces_the_stored_run(cb):
 
 def test_replay_bad_input(cb):
     url = cb.default_url
-    r = run_cli(["replay", "ffffffff", "--db", url], cb.env)
+    r = cli_in_process(["replay", "ffffffff", "--db", url], cb.env)
     assert r.returncode == 2 and "no results stored yet" in r.stderr
     engine = create_engine(url)
     from db.migrate import upgrade
@@ -62,11 +65,11 @@ def test_replay_bad_input(cb):
         conn.execute(text("INSERT INTO benchmarks (run_uid, branch, commit_id) VALUES "
                           "('00000000-0000-0000-0000-00000000beef', 'main', 'abcd1234')"))
     engine.dispose()
-    r = run_cli(["replay", "00000000", "--db", url], cb.env)
+    r = cli_in_process(["replay", "00000000", "--db", url], cb.env)
     assert r.returncode == 2
     assert r.stderr.strip() == ("commitbench: error: cannot replay run 00000000: it has no stored configuration "
                                 "(stored by transformers' v4.46 benchmark/llama.py?)")
-    r = run_cli(["replay", "ffffffff", "--db", url], cb.env)
+    r = cli_in_process(["replay", "ffffffff", "--db", url], cb.env)
     assert r.returncode == 2 and "ffffffff" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert _runs(url) == 1
 

@@ -1,5 +1,5 @@
 """`commitbench run` end to end: real subprocesses, real databases, selftest scenarios for
-crash / error / hang isolation."""
+crash / error / hang isolation (all the slow tier)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ LOAD = "load"  # load has no new_tokens: the override does not rename it
 EAGER = "eager[new_tokens=6]"
 EAGER_SEED_KEYS = {"model_load_time", "first_eager_forward_pass_time_secs", "second_eager_forward_pass_time_secs",
                    "first_eager_generate_time_secs", "second_eager_generate_time_secs"}
+pytestmark = pytest.mark.slow
+
 GPU_COLUMNS = ("gpu_util", "gpu_mem_megabytes", "sm_clock_mhz", "power_watts", "temperature_c", "throttle_reasons")
 
 

@@ -21,6 +21,8 @@ from results import make_result
 
 SCRIPT = Path(__file__).resolve().parent / "concurrently.py"
 
+pytestmark = pytest.mark.slow  # real processes started together, each waiting for the same instant
+
 
 def together(n: int, action: str, url: str, arg: str | None = None, args=None) -> list[subprocess.CompletedProcess]:
     start = time.time() + 4  # every process has imported and connected by then
@@ -46,7 +48,6 @@ def test_concurrent_writers_on_one_sqlite_file(sqlite_url):
                                         "device_measurements": 120, "model_measurements": 24}
 
 
-@pytest.mark.slow
 def test_concurrent_runs_on_one_sqlite_file(cb, tmp_path):
     """Real `commitbench run`s, 4 at a time, on one SQLite file: all stored, none spooled."""
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"

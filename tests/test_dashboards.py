@@ -31,7 +31,7 @@ from db.migrate import head_revision
 from db.reader import READER_ROLE
 from db.store import Store
 from grafana_sql import TimeRange, Variable, render
-from helpers import COMMITBENCH, FAST, child_env, run_cli, run_uid
+from helpers import FAST, child_env, cli_in_process, run_cli, run_uid
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -116,6 +116,7 @@ def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           text=True, timeout=60, cwd=ROOT)
 
 
+@pytest.mark.slow  # five docker-compose processes
 def test_compose_file_validates_and_refuses_missing_secrets():
     ok = compose("config", "-q", env=COMPOSE_ENV)
     assert ok.returncode == 0, ok.stderr
@@ -171,8 +172,7 @@ def test_migrate_service_command_against_real_postgresql(pg_server):
         conn.execute(sa.text("CREATE DATABASE metrics OWNER commitbench"))
     env.update(PGHOST="127.0.0.1", PGPORT=str(pg_server.port))
     assert service["command"][:1] == ["commitbench"]
-    out = subprocess.run([str(COMMITBENCH), *service["command"][1:]], env=child_env(Path("/nonexistent"), Path("/nonexistent")) | env,
-                         capture_output=True, text=True, timeout=300)
+    out = cli_in_process(service["command"][1:], child_env(Path("/nonexistent"), Path("/nonexistent")) | env)
     assert out.returncode == 0, out.stderr
     assert f"schema at {head_revision()} (head)" in out.stdout
     assert f"read-only role {READER_ROLE}: SELECT granted; password set" in out.stdout
@@ -541,7 +541,7 @@ def test_the_real_run_stores_its_roofline_and_prints_it(filled_pg):
 
 
 def test_generate_command_checks_the_committed_json(cb):
-    out = run_cli(["dashboards", "generate", "--check"], cb.env)
+    out = cli_in_process(["dashboards", "generate", "--check"], cb.env)
     assert out.returncode == 0, out.stderr
 
 

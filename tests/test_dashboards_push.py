@@ -437,6 +437,7 @@ def test_pg_address(address, ok):
     assert (push.check_address(address) == "") is ok
 
 
+@pytest.mark.slow
 def test_push_in_a_real_subprocess(grafana, boards):
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
     env.update(BASE_ENV)

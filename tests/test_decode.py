@@ -20,7 +20,7 @@ def model():
     return LlamaForCausalLM(LlamaConfig(**PRESETS["micro-llama"])).eval()
 
 
-@pytest.mark.parametrize("batch_size", [1, 3])
+@pytest.mark.parametrize("batch_size", [1, pytest.param(3, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("cache_implementation", ["static", "dynamic"])
 def test_decode_loop_matches_generate(model, batch_size, cache_implementation):
     p = ScenarioParams(kind="eager", batch_size=batch_size, prompt_length=5, new_tokens=7,
@@ -106,6 +106,7 @@ def test_prefill_output_is_cloned_before_a_step_reads_it(model):
     assert all(t.data_ptr() != o.data_ptr() for t, o in zip(fed[1:], fed[:-1]))
 
 
+@pytest.mark.slow
 def test_eager_decode_drops_the_first_call_and_warmup(tmp_path):
     """The eager decode loop dropped `warmup` calls where every other figure drops
     `1 + warmup`: its first, cold call was counted."""

@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 
 from benchmark.run import gitinfo
-from helpers import read_run, run_cli, run_uid
+from helpers import cli_in_process, read_run, run_cli, run_uid
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -99,6 +99,7 @@ def test_commit_facts(repo):
     assert gitinfo.commit_facts(first, repo.parent) is None  # not a checkout
 
 
+@pytest.mark.slow
 def test_run_takes_identity_from_checkout(cb, repo):
     first, second = _second_commit(repo)
     _git(repo, "remote", "add", "origin", "https://x-access-token:ghs_S3CRET@github.com/org/myproject.git")
@@ -116,6 +117,7 @@ def test_run_takes_identity_from_checkout(cb, repo):
     assert b["commit_time"] == datetime(2020, 1, 2, 3, 4, 5) and b["commit_parents"] == [first]
 
 
+@pytest.mark.slow
 def test_an_explicit_commit_gets_its_own_facts(cb, repo):
     """--commit of an older commit of the checkout: its message, time and parents, not HEAD's."""
     first, _ = _second_commit(repo)
@@ -126,6 +128,7 @@ def test_an_explicit_commit_gets_its_own_facts(cb, repo):
     assert (b["commit_id"], b["commit_message_full"], b["commit_parents"]) == (first, MESSAGE.strip(), [])
 
 
+@pytest.mark.slow
 def test_commit_order_given_outside_a_checkout(cb):
     cwd = cb.root / "not-a-repo"
     cwd.mkdir()
@@ -140,7 +143,7 @@ def test_commit_order_given_outside_a_checkout(cb):
 def test_run_outside_a_checkout_needs_the_flags(cb):
     cwd = cb.root / "not-a-repo"
     cwd.mkdir()
-    r = run_cli(["run", "--model", "micro-llama", "--scenarios", "load"], cb.env, cwd=cwd)
+    r = cli_in_process(["run", "--model", "micro-llama", "--scenarios", "load"], cb.env, cwd=cwd)
     assert r.returncode == 2
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("commitbench: error: no branch given")

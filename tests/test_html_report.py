@@ -1,6 +1,7 @@
 """`commitbench report`: the self-contained HTML report, built from real databases (SQLite
-and PostgreSQL) filled through the real store, written by the real CLI, and opened in a real
-headless Chromium: no console errors, and every plot draws something."""
+and PostgreSQL) filled through the real store, written by the CLI (in process; a real run in
+the slow tier), and opened in a real headless Chromium (the slow tier): no console errors, and
+every plot draws something."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.contracts.result import CANCELLED, FAILED, Metric
-from helpers import IDENT, REPO, run_cli
+from helpers import IDENT, REPO, cli_in_process, run_cli
 from results import T0, make_result
 
 HOUR = 3600.0
@@ -188,12 +189,12 @@ def test_the_page_loads_nothing_from_anywhere(store, filled):
 
 def test_cli_writes_the_report(cb, store, filled, db_url, tmp_path):
     out = tmp_path / "report.html"
-    r = run_cli(["report", "--db", db_url, "-o", out], cb.env)
+    r = cli_in_process(["report", "--db", db_url, "-o", out], cb.env)
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"wrote report: {out}\n" and r.stderr == ""
     page = out.read_text(encoding="utf-8")
     assert "c3c3c3c3" in page and "worker died of SIGSEGV" in page and "40.000 ms" in page
-    r = run_cli(["report", "--db", db_url, "-o", "-", "--branch", "pr-7"], cb.env)
+    r = cli_in_process(["report", "--db", db_url, "-o", "-", "--branch", "pr-7"], cb.env)
     assert r.returncode == 0 and r.stdout.startswith("<!DOCTYPE html>") and "ffffffff" in r.stdout
 
 
@@ -211,7 +212,7 @@ def test_bad_input_writes_nothing(cb, sqlite_store, sqlite_url, tmp_path, args, 
     out = tmp_path / "out"
     out.mkdir()
     args = [a.replace("{tmp}", str(out)) for a in args]
-    r = run_cli(["report", "--db", sqlite_url, *(["-o", out / "r.html"] if "-o" not in args else []), *args], cb.env)
+    r = cli_in_process(["report", "--db", sqlite_url, *(["-o", out / "r.html"] if "-o" not in args else []), *args], cb.env)
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stderr.startswith("commitbench: error: ") and message.replace("{tmp}", str(out)) in r.stderr
     assert len(r.stderr.splitlines()) == 1 and r.stdout == ""
@@ -219,14 +220,14 @@ def test_bad_input_writes_nothing(cb, sqlite_store, sqlite_url, tmp_path, args, 
 
 
 def test_nothing_stored(cb, tmp_path):
-    r = run_cli(["report", "-o", tmp_path / "r.html"], cb.env)
+    r = cli_in_process(["report", "-o", tmp_path / "r.html"], cb.env)
     assert r.returncode == 2 and "no results stored yet" in r.stderr and r.stdout == ""
     assert not cb.home.exists() and not (tmp_path / "r.html").exists()  # reading never creates one
     from helpers import upgrade_db
 
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     upgrade_db(url)
-    r = run_cli(["report", "--db", url, "-o", tmp_path / "r.html"], cb.env)
+    r = cli_in_process(["report", "--db", url, "-o", tmp_path / "r.html"], cb.env)
     assert r.returncode == 2 and r.stderr == "commitbench: error: no runs stored: nothing to report\n"
     assert not (tmp_path / "r.html").exists()
 
@@ -249,6 +250,7 @@ def test_after_run_never_fails_the_run(sqlite_store, sqlite_url, tmp_path, capsy
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.slow
 def test_run_prints_where_the_report_is(cb):
     """The README's first command: `commitbench run` on the embedded SQLite default."""
     r = run_cli(["run", *IDENT, "--model", "micro-llama", "--scenarios", "load", "--repetitions", "1"], cb.env)
@@ -333,6 +335,7 @@ def near(pixel: tuple[int, ...], colour: str, tolerance: int = 40) -> bool:
     return all(abs(p - t) <= tolerance for p, t in zip(pixel, target))
 
 
+@pytest.mark.slow
 def test_the_report_opens_in_chromium_and_every_plot_draws(sqlite_store, tmp_path):
     page = build(sqlite_store)
     path = tmp_path / "report.html"

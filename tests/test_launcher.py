@@ -6,6 +6,7 @@ import signal
 import threading
 
 import psutil
+import pytest
 
 from benchmark.contracts.config import ScenarioParams
 from benchmark.contracts.jobs import ScenarioJob
@@ -16,6 +17,7 @@ def spec(kind: str) -> ScenarioJob:
     return ScenarioJob(params=ScenarioParams(kind=kind), model_path="unused", device="cpu", seed=0)
 
 
+@pytest.mark.slow
 def test_crash(tmp_path):
     out = run_job(spec("selftest_crash"), workdir=tmp_path, timeout_s=120, cancel=Cancel())
     assert out.status == "failed"
@@ -27,6 +29,7 @@ def test_crash(tmp_path):
     assert out.started_at <= out.finished_at
 
 
+@pytest.mark.slow
 def test_error(tmp_path):
     out = run_job(spec("selftest_error"), workdir=tmp_path, timeout_s=120, cancel=Cancel())
     assert out.status == "failed" and out.exit_code == 1 and out.signal is None
@@ -36,6 +39,7 @@ def test_error(tmp_path):
     assert (tmp_path / "spec.json").is_file() and not (tmp_path / "out.json").exists()
 
 
+@pytest.mark.slow
 def test_hang_times_out(tmp_path):
     events = []
     out = run_job(spec("selftest_hang"), workdir=tmp_path, timeout_s=2, cancel=Cancel(), on_event=events.append)
@@ -45,6 +49,7 @@ def test_hang_times_out(tmp_path):
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
+@pytest.mark.slow
 def test_cancel_from_another_thread(tmp_path):
     cancel = Cancel()
     events = []
@@ -88,6 +93,7 @@ def test_events_in_order(tmp_path):
     assert all("t" in e for e in events)
 
 
+@pytest.mark.slow
 def test_extra_env_reaches_the_worker(tmp_path):
     """env= is added to the worker's environment (the runner's per-scenario inductor cache)."""
     out = run_job(spec("selftest_error"), workdir=tmp_path, timeout_s=120, cancel=Cancel(),

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from helpers import IDENT, no_workers_left, read_run, run_cli, running_cli, worker_processes
+
+pytestmark = pytest.mark.slow  # real runners, killed for real
 
 
 def test_sigkill_of_the_runner(cb):

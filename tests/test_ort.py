@@ -19,10 +19,11 @@ from benchmark.worker.decode import timed_generate
 
 from benchmark.contracts.config import ConfigError, ScenarioParams, build_config
 from benchmark.run.availability import unavailable
-from helpers import run_uid
+from helpers import cli_in_process, run_uid
 from test_axes import run_config, stored
 
 
+@pytest.mark.slow
 def test_onnxruntime_exports_once_decodes_and_reports_its_agreement_with_eager(cb, sqlite_url):
     # the session's cache may hold an export from an earlier test (the axes example): start without
     shutil.rmtree(Path(cb.env["COMMITBENCH_CACHE"]) / "onnx", ignore_errors=True)
@@ -66,7 +67,7 @@ def test_onnxruntime_exports_once_decodes_and_reports_its_agreement_with_eager(c
 
 
 def test_onnxruntime_without_its_packages_is_skipped_before_the_worker(cb, sqlite_url):
-    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "onnxruntime"\n', hide="onnxscript")
+    r = run_config(cb, sqlite_url, '[[scenarios]]\nkind = "onnxruntime"\n', hide="onnxscript", via=cli_in_process)
     assert r.returncode == 0, r.stderr
     (s,) = stored(sqlite_url, run_uid(r.stdout)).scenarios
     reason = "kind onnxruntime needs onnxscript, not installed (pip install commitbench[onnxruntime])"
@@ -85,6 +86,7 @@ def test_onnxruntime_runs_on_a_cpu_or_a_cuda_gpu_and_needs_onnxruntime_gpu_for_t
     assert ort.provider(torch.device("cpu")) == "CPUExecutionProvider"
 
 
+@pytest.mark.slow  # a real ONNX export
 def test_the_bound_path_a_gpu_uses_decodes_the_same_tokens_as_plain_run_on_a_cpu(cb, monkeypatch):
     # IOBinding (tensors bound by pointer, outputs allocated by torch) is what the CUDA provider
     # uses; only the device name differs there, so it is run here on the CPU provider

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from benchmark.contracts import exitcodes
@@ -111,6 +112,7 @@ def test_runner_runs_stores_and_says_how_it_went(tmp_path, sqlite_url, bench_cac
     assert result.scenarios[0].info["sampler"]["interval_s"] == 0.02
 
 
+@pytest.mark.slow
 def test_runner_spools_when_the_database_is_down(tmp_path, bench_cache, monkeypatch):
     from benchmark.contracts.result import RunResult
     from benchmark.run.runner import Runner
@@ -124,6 +126,7 @@ def test_runner_spools_when_the_database_is_down(tmp_path, bench_cache, monkeypa
     assert RunResult.load(outcome.kept.spool_path) == outcome.result
 
 
+@pytest.mark.slow
 def test_a_run_under_cpu_load_from_elsewhere_is_invalid_and_names_the_rule(tmp_path, sqlite_url, bench_cache,
                                                                             monkeypatch):
     """The evidence the issue asks for: a busy loop outside the run loads the CPU, and the run
@@ -156,6 +159,7 @@ def test_a_run_under_cpu_load_from_elsewhere_is_invalid_and_names_the_rule(tmp_p
     assert b["validity_rules"] == rules.to_dict()
 
 
+@pytest.mark.slow
 def test_a_run_stores_its_provenance_and_validity(tmp_path, sqlite_url, bench_cache, monkeypatch):
     """The exact command, commitbench's own commit, the rules; a CPU run with the CPU rule off
     has nothing to break (no GPU readings), so it is valid: judged, not "not evaluated"."""
@@ -179,6 +183,7 @@ def test_a_run_stores_its_provenance_and_validity(tmp_path, sqlite_url, bench_ca
         assert env[key], key
 
 
+@pytest.mark.slow
 def test_a_run_with_the_sampler_off_is_not_evaluated(tmp_path, sqlite_url, bench_cache, monkeypatch):
     from dataclasses import replace
 

@@ -125,6 +125,7 @@ def test_rejects_non_positive_interval(interval):
         Sampler(interval)
 
 
+@pytest.mark.slow
 def test_the_workers_process_tree_is_sampled():
     """Inductor compiles in worker processes of its own: a sampler that read only the worker
     saw an idle process during the compile phase. Here the sampled process sleeps while its
@@ -143,6 +144,7 @@ def test_the_workers_process_tree_is_sampled():
     assert max(x.mem_megabytes for x in samples) > parent_rss_mb + 150, [x.mem_megabytes for x in samples]
 
 
+@pytest.mark.slow
 def test_other_processes_cpu_is_read_beside_the_trees():
     """A busy loop outside the sampled tree shows up as other processes' CPU (the validity
     rules' cpu_load), while the sampled process itself only sleeps."""

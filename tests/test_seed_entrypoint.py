@@ -20,6 +20,24 @@ def seed(args: list[str], env: dict[str, str], timeout: float = 600) -> subproce
                           capture_output=True, text=True, errors="replace", timeout=timeout)
 
 
+def seed_in_process(args: list[str], env: dict[str, str], monkeypatch, capsys) -> tuple[int, str]:
+    """The script run in this process (runpy, as `python benchmark/llama.py ARGS` runs it) for
+    the checks made before any run: (exit code, stderr)."""
+    import os
+    import runpy
+
+    for name in set(os.environ) - set(env):
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    script = REPO / "benchmark" / "llama.py"
+    monkeypatch.setattr(sys, "argv", [str(script), *args])
+    monkeypatch.setattr(sys, "path", [str(script.parent), *sys.path])  # the script replaces sys.path[0]
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(script), run_name="__main__")
+    return done.value.code, capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_full_default_suite(cb):
     config = cb.root / "commitbench.toml"
@@ -80,17 +98,17 @@ def test_full_default_suite(cb):
 
 
 @pytest.mark.parametrize("args", [[], ["only-branch"], ["b", "abcd"], ["b", "abcd", "m", "extra"]])
-def test_wrong_argument_count(cb, args):
-    r = seed(args, cb.env, timeout=120)
-    assert r.returncode == 2
-    assert r.stderr.strip() == "commitbench: error: usage: python benchmark/llama.py BRANCH COMMIT_ID COMMIT_MSG"
+def test_wrong_argument_count(cb, args, monkeypatch, capsys):
+    code, stderr = seed_in_process(args, cb.env, monkeypatch, capsys)
+    assert code == 2
+    assert stderr.strip() == "commitbench: error: usage: python benchmark/llama.py BRANCH COMMIT_ID COMMIT_MSG"
     assert not cb.home.exists()
 
 
-def test_message_starting_with_dash_is_a_message(cb):
+def test_message_starting_with_dash_is_a_message(cb, monkeypatch, capsys):
     """`--opt=value`: a commit message like "-x" or "--help" must not be read as an option;
     here it reaches validation (the bad commit id) instead of argparse."""
-    r = seed(["b", "not-hex", "--help"], cb.env, timeout=120)
-    assert r.returncode == 2
-    assert r.stderr.strip() == "commitbench: error: invalid commit id 'not-hex': expected 4-64 hexadecimal characters"
+    code, stderr = seed_in_process(["b", "not-hex", "--help"], cb.env, monkeypatch, capsys)
+    assert code == 2
+    assert stderr.strip() == "commitbench: error: invalid commit id 'not-hex': expected 4-64 hexadecimal characters"
     assert not cb.home.exists()

@@ -1,5 +1,6 @@
 """Database unreachable -> the result is spooled (exit 3); `commitbench ingest` loads it once;
-bad files and unreachable databases are refused without writing anything."""
+bad files and unreachable databases are refused without writing anything. Real runs are the
+slow tier; ingest of written files and bad input run in process."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from benchmark.contracts.result import RunResult
-from helpers import (child_env, IDENT, no_workers_left, read_run, run_cli, run_uid, running_cli, table_counts,
-                     upgrade_db)
+from helpers import (child_env, cli_in_process, IDENT, no_workers_left, read_run, run_cli, run_uid, running_cli,
+                     table_counts, upgrade_db)
 
 UNREACHABLE = "postgresql+psycopg2://nobody@127.0.0.1:1/x"
 ZERO = {"benchmarks": 0, "scenario_runs": 0, "metrics": 0, "device_measurements": 0, "model_measurements": 0}
@@ -35,6 +36,7 @@ def spooled(tmp_path_factory, bench_cache):
     return files[0], r, home
 
 
+@pytest.mark.slow
 def test_unreachable_database_spools(spooled):
     path, r, home = spooled
     uid = run_uid(r.stdout)
@@ -52,6 +54,7 @@ def test_unreachable_database_spools(spooled):
     assert not home.exists()  # nothing went to the SQLite default
 
 
+@pytest.mark.slow
 def test_ingest_twice(cb, spooled, pg_url):
     path, _, _ = spooled
     r = run_cli(["db", "upgrade", "--db", pg_url], cb.env)
@@ -110,7 +113,7 @@ def test_valid_result_helper_is_accepted(cb, sqlite_url):
     upgrade_db(sqlite_url)
     good = cb.root / "good.json"
     good.write_text(_valid_result())
-    r = run_cli(["ingest", good, "--db", sqlite_url], cb.env)
+    r = cli_in_process(["ingest", good, "--db", sqlite_url], cb.env)
     assert r.returncode == 0, r.stderr
     assert table_counts(sqlite_url)["benchmarks"] == 1
 
@@ -121,26 +124,26 @@ def test_ingest_bad_file_writes_nothing(cb, pg_url, content):
     bad = cb.root / "bad.json"
     if content is not None:
         bad.write_text(content)
-    r = run_cli(["ingest", bad, "--db", pg_url], cb.env)
+    r = cli_in_process(["ingest", bad, "--db", pg_url], cb.env)
     assert r.returncode == 2, r.stdout + r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("commitbench: error:") and str(bad) in lines[0]
     assert table_counts(pg_url) == ZERO
 
 
-def test_ingest_checks_all_files_before_storing_any(cb, spooled, pg_url):
-    path, _, _ = spooled
+def test_ingest_checks_all_files_before_storing_any(cb, pg_url):
+    path = _write(cb.root / "good.json", _valid_result())  # a well-formed result
     upgrade_db(pg_url)
     bad = cb.root / "bad.json"
     bad.write_text("{not json")
-    r = run_cli(["ingest", path, bad, "--db", pg_url], cb.env)
+    r = cli_in_process(["ingest", path, bad, "--db", pg_url], cb.env)
     assert r.returncode == 2
     assert table_counts(pg_url) == ZERO
 
 
-def test_ingest_into_unreachable_database(cb, spooled):
-    path, _, _ = spooled
-    r = run_cli(["ingest", path, "--db", UNREACHABLE], cb.env)
+def test_ingest_into_unreachable_database(cb):
+    path = _write(cb.root / "good.json", _valid_result())  # a well-formed result
+    r = cli_in_process(["ingest", path, "--db", UNREACHABLE], cb.env)
     assert r.returncode == 3, r.stdout + r.stderr
     assert r.stderr.startswith("commitbench: error: database")
     assert path.exists()
@@ -152,13 +155,14 @@ def test_spool_dir_under_a_file_is_refused_up_front(cb):
     (written after the spool) not written either: the result was lost."""
     not_a_dir = cb.root / "afile"
     not_a_dir.write_text("")
-    r = run_cli(["run", *IDENT, "--model", "micro-llama", "--scenarios", "selftest_error",
+    r = cli_in_process(["run", *IDENT, "--model", "micro-llama", "--scenarios", "selftest_error",
                  "--db", UNREACHABLE, "--spool-dir", not_a_dir / "spool"], cb.env)
     assert r.returncode == 2, r.stderr
     assert r.stderr == f"commitbench: error: --spool-dir {not_a_dir / 'spool'}: {not_a_dir} is not a directory\n"
     assert r.stdout == "" and not list(cb.tmp.iterdir())
 
 
+@pytest.mark.slow
 def test_spool_dir_lost_mid_run_falls_back_and_json_comes_first(cb):
     """The spool directory becomes unusable while the run measures: the JSON is written
     first, the spool goes to the fallback under the temporary directory, and the output
@@ -201,6 +205,7 @@ def _write(path, text):
     return path
 
 
+@pytest.mark.slow
 def test_nul_in_a_crashed_scenarios_stderr_is_stored(cb, pg_url, tmp_path):
     """On PostgreSQL a NUL byte in a failing scenario's stderr made psycopg2 raise ValueError:
     the runner died, the row stayed `running`, the next scenario never ran, nothing was
@@ -236,15 +241,16 @@ def test_ingest_refuses_a_file_it_could_never_store(cb, tmp_path, sqlite_url):
     upgrade_db(sqlite_url)
     res = RunResult.load(_write(tmp_path / "r.json", _valid_result()))
     res.repository = "r" * 600
-    r = run_cli(["ingest", _write(tmp_path / "long.json", res.to_json()), "--db", sqlite_url], cb.env)
+    r = cli_in_process(["ingest", _write(tmp_path / "long.json", res.to_json()), "--db", sqlite_url], cb.env)
     assert r.returncode == 2 and "invalid repository" in r.stderr, r.stderr
     assert table_counts(sqlite_url)["benchmarks"] == 0
     res.repository = "https://user:s3cret-token@github.com/o/r.git"
-    r = run_cli(["ingest", _write(tmp_path / "token.json", res.to_json()), "--db", sqlite_url], cb.env)
+    r = cli_in_process(["ingest", _write(tmp_path / "token.json", res.to_json()), "--db", sqlite_url], cb.env)
     assert r.returncode == 0, r.stderr
     assert read_run(sqlite_url, res.run_uid)["benchmark"]["repository"] == "https://github.com/o/r.git"
 
 
+@pytest.mark.slow
 def test_database_goes_away_mid_run(cb, pg_server, pg_url):
     """The database disappears while the second scenario runs: the run finishes, spools the
     complete result, and ingest completes the partly written run once the database is back."""

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from github_stub import GitHubStub
 from helpers import REPO, child_env
 from test_workflows import TOKEN, load, run_job, walk
@@ -65,6 +67,7 @@ def hours_ago(h: float) -> float:
     return (time.time() - T0) / 3600 - h
 
 
+@pytest.mark.slow
 def test_healthy_then_stale_one_tracking_issue_edited_in_place(tmp_path, capsys):
     from benchmark.cli import main
 
