@@ -188,7 +188,7 @@ def test_ab_interleaves_both_revisions_each_running_its_own_code(tmp_path, env, 
                 "--workdir", tmp_path / "wd", *TINY, "--format", "json", "-o", report], env, timeout=400)
     print(r.stdout, r.stderr[-4000:])  # the evidence, shown when the test fails
     assert r.returncode == 8, r.stderr[-3000:]  # compare: a regression
-    assert r.stderr.count("imports benchmark, dashboards, db from its worktree") == 2
+    assert r.stderr.count("imports benchmark, dashboards, db, yardsticks from its worktree") == 2
     assert [line for line in r.stderr.splitlines() if line.startswith("round ")] == [
         f"round 1/2: base ({base[:8]}) ...", f"round 1/2: head ({head[:8]}) ...",
         f"round 2/2: head ({head[:8]}) ...", f"round 2/2: base ({base[:8]}) ..."]
