@@ -16,6 +16,8 @@ thresholds say. What base has and head lacks is "missing", with the reason: a se
 head's runs, a scenario skipped on head, a figure head's runs did not store. Missing never
 gates: a scenario that failed on head is already a regression (`failure`), and a skipped or
 removed one is a decision, not a slowdown. Series on head only are listed, never compared.
+Only gating figures decide the comparison (DECISIVE, below): with none decided the Report
+is insufficient (exit 9), whatever the informational figures say.
 """
 
 from __future__ import annotations
