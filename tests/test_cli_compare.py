@@ -272,7 +272,7 @@ def test_every_gating_timing_noisy_cannot_decide_whatever_informational_figures_
     code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "markdown",
                        "--db", sqlite_url)
     assert code == 9 and ":grey_question:" in out and "could not decide" in out
-    assert "**Undecided:** undecided gating figures (none decided): noisy compiled\\_decode " in out
+    assert "**Undecided gating figures** (none decided): noisy compiled\\_decode " in out
 
 
 def test_informational_figures_alone_never_decide(main_history, capsys, tmp_path):

@@ -34,6 +34,7 @@ SHOWN = {REGRESSION: "REGRESSION", IMPROVEMENT: "improvement", NO_CHANGE: "no ch
 MAX_COMMENT = 65536  # GitHub's limit on a comment body
 SHOWN_RUNS = 3  # runs named per side; the rest are counted
 HEADLINE = {REGRESSION: "regression found", NO_CHANGE: "no regression", INSUFFICIENT: "could not compare"}
+UNDECIDED_LEAD = "undecided gating figures"
 NAMED_UNDECIDED = 8  # undecided gating figures named in the line that lists them; the rest are counted
 
 
@@ -123,7 +124,7 @@ def to_decide(report: Report) -> str | None:
             more = f" and {len(names) - NAMED_UNDECIDED} more" if len(names) > NAMED_UNDECIDED else ""
             parts.append(f"{verdict} {', '.join(names[:NAMED_UNDECIDED])}{more} (would be decided by {remedy})")
     whole = "none decided" if report.undecided else "the others decided"
-    return f"undecided gating figures ({whole}): " + "; ".join(parts)
+    return f"{UNDECIDED_LEAD} ({whole}): " + "; ".join(parts)
 
 
 def _more_runs(report: Report) -> str:
@@ -253,7 +254,8 @@ def _markdown(report: Report, regressed: list, others: list, unchanged: list, ke
            f"**Baseline:** {md(baseline(report))}", "",
            f"**Noise band:** {md(noise_band(report))}", "",
            f"**Verdicts** (per figure, tested at the level of runs): {md(counts_line(report))}", ""]
-    out += [f"**Undecided:** {md(line)}", ""] if (line := to_decide(report)) else []
+    out += [f"**{UNDECIDED_LEAD.capitalize()}** {md(line.removeprefix(UNDECIDED_LEAD + ' '))}", ""] \
+        if (line := to_decide(report)) else []
     left = keep
 
     def take(items: list) -> list:
