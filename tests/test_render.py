@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from benchmark.analysis.compare import Comparison
 from benchmark.analysis.evidence import Delta, Evidence
 from benchmark.verdicts import render
@@ -113,3 +115,42 @@ def test_a_comment_over_the_limit_leaves_rows_out_and_says_where_they_are():
     assert len(out) <= render.MAX_COMMENT and 0 < shown < 400 and shown + int(more.group(1)) == 401
     # nothing left out: no such line
     assert "more row" not in render.markdown(sample(), command=COMMAND)
+
+
+def tally(name: str, verdict: str) -> FigureReport:
+    c = Comparison(verdict, None, None, 0.0, 0.0, 1, 1, 0, None, "")
+    return FigureReport(name, "count", "lower", 0.02, c, True)
+
+
+@pytest.mark.parametrize("figures, verdict", [
+    # the real case: every gating timing noisy, an informational figure that never moves is no_change
+    ([fig("ttnt", "noisy"), fig("ttft", "noisy"), fig("model_weight_bytes", "no_change", gating=False)],
+     "insufficient"),
+    ([fig("ttnt", "noisy"), fig("peak_rss_bytes", "regression", 0.2, gating=False)], "insufficient"),
+    ([fig("ttnt", "noisy"), fig("ttft", "insufficient"), tally("graph_breaks", "no_change")], "insufficient"),
+    ([fig("ttnt", "noisy"), fig("ttft", "no_change")], "no_change"),
+    ([fig("ttnt", "noisy"), fig("ttft", "improvement", -0.1)], "no_change"),
+    ([fig("ttnt", "suspicious", 0.015)], "no_change"),  # resolved like no_change; documented never to gate
+    ([fig("ttnt", "noisy"), fig("ttft", "regression", 0.1)], "regression"),
+    ([fig("ttnt", "noisy"), tally("graph_breaks", "regression")], "regression"),
+])
+def test_only_gating_figures_judged_by_statistics_decide(figures, verdict):
+    assert report(figures).verdict == verdict
+
+
+def test_the_undecided_gating_figures_are_named_with_what_decides_them():
+    r = report([fig(f"t{i}", "noisy") for i in range(10)] + [fig("ttft", "insufficient"),
+                                                            fig("model_weight_bytes", "no_change", gating=False)])
+    assert r.undecided and [f.figure for _, f in r.undecided_gating] == [f"t{i}" for i in range(10)] + ["ttft"]
+    line = render.to_decide(r)
+    assert line.startswith("undecided gating figures (none decided): noisy compiled_decode t0, compiled_decode t1")
+    assert "compiled_decode t7 and 2 more (would be decided by more runs on each side" in line
+    assert f"`commitbench ab --base {BASE.commit_id[:12]} --head {HEAD.commit_id[:12]}`" in line
+    assert line.endswith("; insufficient compiled_decode ttft (would be decided by a valid run with samples of the "
+                         "scenario on each side)")
+    assert "model_weight_bytes" not in line
+    assert render.title(r).endswith("could not decide (no gating figure could be decided: 10 noisy, 1 insufficient; "
+                                    "more runs on each side decide, e.g. `commitbench ab`)")
+    decided = report([fig("ttnt", "noisy"), fig("ttft", "no_change")])
+    assert render.to_decide(decided).startswith("undecided gating figures (the others decided): noisy ")
+    assert render.to_decide(report([fig("ttft", "no_change")])) is None

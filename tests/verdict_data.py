@@ -20,11 +20,12 @@ def run_of(commit: str, hours: float, level: float = 0.010, branch: str = "main"
            tokens_match: bool = True, graph_breaks: int = 0, repository: str | None = None,
            offset: float | None = None, cpu_model: str = "Test CPU", compiled_skipped: str | None = None,
            gpu_util: float | None = None, drop: tuple[str, ...] = (), compiled_slowdown: float = 1.0,
-           compile_time: float | None = None) -> RunResult:
+           compile_time: float | None = None, weight_bytes: float | None = None) -> RunResult:
     """One run of `commit`: decode steps around `level` seconds (eager 2x slower). `gpu_util`:
     the compiled scenario's sampler readings in its decode phase (CPU at 100 %); `drop`: figures
     this run does not store; `compiled_slowdown`: the compiled decode steps' factor alone;
-    `compile_time`: the compiled scenario also stores its first (compiling) calls, half each."""
+    `compile_time`: the compiled scenario also stores its first (compiling) calls, half each;
+    `weight_bytes`: the eager scenario also stores model_weight_bytes (informational), as the runner does."""
     rng = rng or random.Random(commit)
     offset = 1 + (rng.gauss(0, process_cv) if offset is None else offset)
 
@@ -37,6 +38,8 @@ def run_of(commit: str, hours: float, level: float = 0.010, branch: str = "main"
         exit_code=0, started_at=T0, finished_at=T0 + 1,
         metrics=[Metric.of("eager_time_to_next_token_secs", [v for r in eager_steps for v in r]),
                  Metric.of("eager_decode_tokens_per_sec", [1 / (sum(r) / len(r)) for r in eager_steps])])
+    if weight_bytes is not None:
+        eager.metrics.append(Metric.of("model_weight_bytes", [weight_bytes]))
     if eager_fails:
         eager.status, eager.error, eager.exit_code, eager.metrics = FAILED, "RuntimeError: boom", 1, []
     steps = reps(level * compiled_slowdown)

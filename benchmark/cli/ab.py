@@ -24,9 +24,11 @@ from .common import (add_db_argument, add_revision_arguments, add_run_options, c
 from .errors import error
 
 EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
-    exitcodes.OK: "no regression (the verdicts of `commitbench compare`)",
-    exitcodes.REGRESSION: "regression",
-    exitcodes.NOT_COMPARABLE: "could not compare",
+    exitcodes.OK: "no regression, and a gating figure was decided (the verdicts of `commitbench compare`)",
+    exitcodes.REGRESSION: "regression (a gating figure, a failed scenario, or correctness)",
+    exitcodes.NOT_COMPARABLE: ("could not decide: no gating figure got a decisive verdict (all noisy or "
+                               "insufficient: the output names them; more --rounds decide them), or nothing could be "
+                               "compared"),
     exitcodes.BAD_INPUT: "bad input or a revision that cannot be set up (nothing written)",
     exitcodes.DB_UNAVAILABLE: "database unavailable",
     exitcodes.CANCELLED_BASE: ("cancelled by SIGINT/SIGTERM (the run in flight records its cancellation, the "

@@ -30,11 +30,14 @@ from .common import CommandError, add_db_argument, check_output, compare_exit_co
 from .errors import error
 
 EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
-    exitcodes.OK: ("no regression (suspicious, missing and informational regressions are shown, not failed); with "
-                   "--input: every line is written (a regression is a verdict in the output, not an error)"),
+    exitcodes.OK: ("no regression, and a gating figure was decided (suspicious, missing and informational "
+                   "regressions are shown, not failed); with --input: every line is written (a regression is a "
+                   "verdict in the output, not an error)"),
     exitcodes.REGRESSION: "regression (a gating figure, a failed scenario, or correctness)",
-    exitcodes.NOT_COMPARABLE: ("nothing could be compared (also: a REF with no finished runs, such as a baseline "
-                               "branch not benchmarked yet)"),
+    exitcodes.NOT_COMPARABLE: ("could not decide: no gating figure got a decisive verdict (all noisy or "
+                               "insufficient: the output names them and what would decide them; informational "
+                               "figures and tallies decide nothing), or nothing could be compared (also: a REF with "
+                               "no finished runs, such as a baseline branch not benchmarked yet)"),
     exitcodes.BAD_INPUT: "bad input",
     exitcodes.DB_UNAVAILABLE: "database unavailable",
 }

@@ -22,7 +22,7 @@ SERVICE_REFUSED = 7  # the service refused a request; what was done before is pr
 GRAFANA_UNREACHABLE, GRAFANA_AUTH_REFUSED, GRAFANA_REFUSED = SERVICE_UNREACHABLE, CREDENTIAL_REFUSED, SERVICE_REFUSED
 # `commitbench compare` and `commitbench ab` (0: no regression); `bisect` exits 9 when it cannot decide:
 REGRESSION = 8  # a gating figure regressed, a scenario failed on head that succeeded on base, or correctness broke
-NOT_COMPARABLE = 9  # nothing could be compared: no series on both sides, or no finished runs
+NOT_COMPARABLE = 9  # could not decide: no gating figure decided, no series on both sides, or no finished runs
 # `commitbench status` (0: every runner benchmarked recently and its runs succeed):
 STALE = 10  # a branch/runner's newest run is too old, none exists, or its runs keep failing
 # Any command that runs benchmarks (`run`, `replay`, `ab`, `bisect`), when cancelled:

@@ -16,6 +16,8 @@ thresholds say. What base has and head lacks is "missing", with the reason: a se
 head's runs, a scenario skipped on head, a figure head's runs did not store. Missing never
 gates: a scenario that failed on head is already a regression (`failure`), and a skipped or
 removed one is a decision, not a slowdown. Series on head only are listed, never compared.
+Only gating figures decide the comparison (DECISIVE, below): with none decided the Report
+is insufficient (exit 9), whatever the informational figures say.
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ REGRESSION, IMPROVEMENT, NO_CHANGE, NOISY, INSUFFICIENT = "regression", "improve
 SUSPICIOUS, MISSING = "suspicious", "missing"
 # every verdict class a figure can get, worst first (the order of the counts and of the rows)
 CLASSES = (REGRESSION, SUSPICIOUS, MISSING, NOISY, INSUFFICIENT, IMPROVEMENT, NO_CHANGE)
+# What decides a comparison (exit 0 or 8 rather than 9): a gating figure whose interval says
+# where the change lies against the threshold. Suspicious counts: it is a no_change that leans
+# worse, held to the same resolution (the interval within the threshold, or no wider than
+# noisy_width thresholds, analysis/compare.py), and it is documented never to gate, which a
+# 9 for it would break. Noisy (the interval too wide, or the noise unknown) and insufficient
+# (no valid run with samples) decide nothing. Missing is no verdict of a compared figure:
+# head has no measurement of it, so it decides nothing either (and never blocks the others).
+DECISIVE = (REGRESSION, IMPROVEMENT, NO_CHANGE, SUSPICIOUS)
+UNDECIDED = (NOISY, INSUFFICIENT)
 SAME_RUNNER_MIN = 3  # history runs from the base's own runner needed before other runners' are left out
 
 
@@ -113,20 +124,32 @@ class Report:
     @property
     def verdict(self) -> str:
         """regression (correctness, a failed scenario, or a gating figure); no_change; or
-        insufficient: nothing could be compared, or no measured figure could be decided (all
-        noisy: e.g. one run a side with no history), which is not the same as "no regression".
+        insufficient: nothing could be compared, or no gating figure could be decided (e.g. all
+        noisy: one run a side with no history), which is not "no regression" whatever the
+        informational figures say (a weight size that never moves decides nothing about speed).
         Suspicious figures, informational regressions and missing ones are shown, never gate."""
         if any(s.regressed for s in self.series):
             return REGRESSION
-        decided = (NO_CHANGE, IMPROVEMENT, SUSPICIOUS, REGRESSION)  # a regression here is informational
-        if not any(f.unit != "count" and f.verdict in decided for s in self.series for f in s.figures):
+        if not any(f.verdict in DECISIVE for _, f in self.gating_measured):
             return INSUFFICIENT
         return NO_CHANGE
 
     @property
+    def gating_measured(self) -> list[tuple[str, FigureReport]]:
+        """(scenario, figure) for every gating figure judged by statistics: the ones that can
+        decide the comparison. A tally (unit `count`) is left out: it gates on any rise, but an
+        unchanged one (0 graph breaks before and after) says nothing about speed."""
+        return [(s.scenario, f) for s in self.series for f in s.figures if f.gating and f.unit != "count"]
+
+    @property
+    def undecided_gating(self) -> list[tuple[str, FigureReport]]:
+        """The gating figures left undecided (noisy or insufficient), worst first as listed."""
+        return [(sc, f) for sc, f in self.gating_measured if f.verdict in UNDECIDED]
+
+    @property
     def undecided(self) -> bool:
-        """Figures were compared, but none could be decided."""
-        return self.verdict == INSUFFICIENT and any(s.figures for s in self.series)
+        """Gating figures were compared, but none could be decided."""
+        return self.verdict == INSUFFICIENT and bool(self.gating_measured)
 
     def counts(self) -> dict[str, int]:
         """Figures per verdict class, every class (0 included), worst first; missing counts

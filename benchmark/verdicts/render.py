@@ -34,6 +34,8 @@ SHOWN = {REGRESSION: "REGRESSION", IMPROVEMENT: "improvement", NO_CHANGE: "no ch
 MAX_COMMENT = 65536  # GitHub's limit on a comment body
 SHOWN_RUNS = 3  # runs named per side; the rest are counted
 HEADLINE = {REGRESSION: "regression found", NO_CHANGE: "no regression", INSUFFICIENT: "could not compare"}
+UNDECIDED_LEAD = "undecided gating figures"
+NAMED_UNDECIDED = 8  # undecided gating figures named in the line that lists them; the rest are counted
 
 
 def pct(x: float | None) -> str:
@@ -97,9 +99,42 @@ def noise_band(report: Report) -> str:
 
 
 def title(report: Report) -> str:
-    why = " (no figure could be decided: too noisy; more runs decide, e.g. `commitbench ab`)" if report.undecided \
-        else ""
-    return f"head {report.head.label} vs base {report.base.label}: {HEADLINE[report.verdict]}{why}"
+    if report.undecided:
+        tally = ", ".join(f"{n} {v}" for v in (NOISY, INSUFFICIENT)
+                          if (n := sum(f.verdict == v for _, f in report.undecided_gating)))
+        return (f"head {report.head.label} vs base {report.base.label}: could not decide (no gating figure could be "
+                f"decided: {tally}; more runs on each side decide, e.g. `commitbench ab`)")
+    if report.verdict == INSUFFICIENT and any(s.figures for s in report.series):
+        return (f"head {report.head.label} vs base {report.base.label}: could not decide (no gating figure was "
+                "compared: informational figures and tallies decide nothing)")
+    return f"head {report.head.label} vs base {report.base.label}: {HEADLINE[report.verdict]}"
+
+
+def to_decide(report: Report) -> str | None:
+    """Which gating figures were left noisy or insufficient, and what would decide them; None
+    when every gating figure was decided. Said whether or not others decided the comparison."""
+    left = report.undecided_gating
+    if not left:
+        return None
+    parts = []
+    for verdict, remedy in ((NOISY, _more_runs(report)),
+                            (INSUFFICIENT, "a valid run with samples of the scenario on each side")):
+        names = [f"{scenario} {f.figure}" for scenario, f in left if f.verdict == verdict]
+        if names:
+            more = f" and {len(names) - NAMED_UNDECIDED} more" if len(names) > NAMED_UNDECIDED else ""
+            parts.append(f"{verdict} {', '.join(names[:NAMED_UNDECIDED])}{more} (would be decided by {remedy})")
+    whole = "none decided" if report.undecided else "the others decided"
+    return f"{UNDECIDED_LEAD} ({whole}): " + "; ".join(parts)
+
+
+def _more_runs(report: Report) -> str:
+    """The remedy for noisy figures: more runs a side narrow the interval (with one run a side
+    and no history they are what estimates the noise at all); ab makes them on one machine."""
+    ab = "commitbench ab"
+    if report.base.commit_id and report.head.commit_id:
+        ab += f" --base {report.base.commit_id[:12]} --head {report.head.commit_id[:12]}"
+    return (f"more runs on each side, or base history on the same runner: `{ab}` runs both interleaved on one "
+            "machine (more `--rounds` where it already did)")
 
 
 def problems(report: Report) -> list[str]:
@@ -116,6 +151,7 @@ def first_line(text: str | None) -> str:
 
 def text(report: Report) -> str:
     out = [printable(title(report))] + [printable(p) for p in problems(report)]
+    out += [printable(line) for line in [to_decide(report)] if line]
     out += [printable("baseline " + baseline(report)), printable("noise band: " + noise_band(report)),
             printable("verdicts: " + counts_line(report))]
     table = [["SCENARIO", "FIGURE", "BASE", "HEAD", "CHANGE", "CI", "THRESHOLD", "VERDICT", "GATES", "RUNS B/H/HIST"]]
@@ -218,6 +254,8 @@ def _markdown(report: Report, regressed: list, others: list, unchanged: list, ke
            f"**Baseline:** {md(baseline(report))}", "",
            f"**Noise band:** {md(noise_band(report))}", "",
            f"**Verdicts** (per figure, tested at the level of runs): {md(counts_line(report))}", ""]
+    out += [f"**{UNDECIDED_LEAD.capitalize()}** {md(line.removeprefix(UNDECIDED_LEAD + ' '))}", ""] \
+        if (line := to_decide(report)) else []
     left = keep
 
     def take(items: list) -> list:
@@ -274,6 +312,9 @@ def as_json(report: Report) -> str:
     doc = {"format": "commitbench.compare/1", "verdict": report.verdict, "context": report.context,
            "counts": report.counts(), "base": side(report.base, report.base_runs),
            "head": side(report.head, report.head_runs), "problems": problems(report),
+           "undecided": [{"scenario": sc, "figure": f.figure, "verdict": f.verdict, "reason": f.comparison.reason}
+                         for sc, f in report.undecided_gating],
+           "to_decide": to_decide(report),
            "series": [{"series_key": s.series_key, "scenario": s.scenario, "model": s.model_id, "gpu": s.gpu_name,
                        "correctness": s.correctness, "failure": s.failure, "note": s.note,
                        "figures": [figure(f) for f in s.figures]} for s in report.series],
