@@ -63,6 +63,26 @@ def test_redact_and_token_problem_never_hold_the_secret():
     assert mask_urls("postgresql://u@h/db") == "postgresql://u@h/db"
 
 
+def test_a_spool_file_written_before_masking_is_stored_masked(db_url):
+    """A result file from an older commitbench (its command as typed) ingested now: the row
+    holds the masked command."""
+    from db.store import Store
+    from helpers import read_run
+    from results import make_result
+
+    result = make_result()
+    result.environment = dict(result.environment or {}, command=["commitbench", "run", "--db",
+                                                                  f"postgresql://bench:{PW}@db/metrics"])
+    store = Store(db_url)
+    try:
+        store.open(auto_upgrade=True)
+        store.ingest(result)
+    finally:
+        store.close()
+    stored = read_run(db_url, result.run_uid)["benchmark"]["environment"]["command"]
+    assert stored == ["commitbench", "run", "--db", "postgresql://bench:***@db/metrics"]
+
+
 # ------------------------------------------------------------------ pr-comment and issue
 
 TOKEN = "ghs_secretToken0123456789"
@@ -169,16 +189,20 @@ def test_no_secret_in_any_output_of_a_run_compare_export_and_pr_comment(cb, tmp_
     assert "postgresql://bench:***@127.0.0.1:1/metrics" in stored  # masked, not dropped
     cli("ingest", ["ingest", spooled, "--db", sqlite])
     cli("compare", ["compare", "--base", "test-branch", "--head", "test-branch", "--db", sqlite,
-                    "--format", "markdown", "-o", out / "compare.md"], ok=(0, 1, 8, 9))
+                    "--format", "markdown", "-o", out / "compare.md"], ok=(0, 8, 9))  # 9: one run, nothing to compare
     cli("export", ["export", "latest", "--format", "json", "-o", out / "export.json", "--db", sqlite])
     assert "bench:***@" in (out / "export.json").read_text()
-    body = out / "compare.md" if (out / "compare.md").exists() else out / "run.json"
+    body = out / "compare.md"
+    assert body.exists()
     with GitHubStub(token=TOKEN, pulls={"octo/lib": [7]}, echo_credentials=True) as github:
         cli("pr-comment", ["pr-comment", "--repo", "octo/lib", "--pr", "7", "--body-file", body,
                            "--api-url", github.url])
         env["GITHUB_TOKEN"] = "ghs_wrongToken0123456789"  # refused, and echoed back by the server
         cli("pr-comment refused", ["pr-comment", "--repo", "octo/lib", "--pr", "7", "--body-file", body,
                                    "--api-url", github.url], ok=(6,))
+        cli("pr-comment password in --api-url", ["pr-comment", "--repo", "octo/lib", "--pr", "7", "--body-file", body,
+                                                 "--api-url", github.url.replace("http://", f"http://bot:{PW}@")],
+            ok=(2,))
         texts["posted comment"] = json.dumps(github.comments("octo/lib", 7))
     texts["database rows"] = _rows(db_file)
     assert "bench:***@" in texts["database rows"]
