@@ -37,6 +37,9 @@ PW = "hunter2-S3cret"
     # credential options, both spellings; a variable's name is not a credential
     (["x", "--password", PW, "--api-token=" + PW, "--token-env", "GH_TOKEN"],
      ["x", "--password", MASK, "--api-token=***", "--token-env", "GH_TOKEN"]),
+    # a flag named like a credential takes no value: the next option is kept
+    (["push", "--update-password", "--dry-run", "--secret", "-x" + PW],
+     ["push", "--update-password", "--dry-run", "--secret", MASK]),
 ])
 def test_masked_argv_hides_every_password(argv, stored):
     assert list(masked_argv(argv)) == stored

@@ -40,9 +40,10 @@ def masked_argv(argv: Sequence[str]) -> tuple[str, ...]:
     credential_next = False
     for arg in map(str, argv):
         if credential_next:
-            out.append(MASK)
             credential_next = False
-            continue
+            if not arg.startswith("--"):  # else the option was a flag (--update-password): no value
+                out.append(MASK)
+                continue
         name, eq, _ = arg.partition("=")
         if _CREDENTIAL_OPTION.match(name):
             if eq:
