@@ -4,7 +4,8 @@ made. Only the standard library: the workflow's comment job runs `benchmark/cli/
 with a bare Python (commitbench not installed), which imports this module from the checkout.
 
 The token comes from $GITHUB_TOKEN only and goes only to the API's own host (never on a
-redirect, never to another host's next page); nothing here prints. Errors are `Failure`s
+redirect, never to another host's next page); nothing here prints, and what the commands
+print goes through `shown` (the token redacted even where GitHub echoed it back). Errors are `Failure`s
 with their exit codes (contracts/exitcodes.py)."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from benchmark.contracts import exitcodes
+from benchmark.contracts.secrets import mask_urls, redact, token_problem
 
 DEFAULT_API = "https://api.github.com"
 MAX_BODY = 65536  # GitHub refuses a longer comment body (422 "Body is too long")
@@ -47,11 +49,24 @@ def api_and_token(api_url: str | None, used_for: str) -> tuple[str, str]:
     api = (api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
     parts = urlsplit(api)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Failure(f"--api-url must be an http(s) URL, got {api!r}", bad)
+        raise Failure(f"--api-url must be an http(s) URL, got {mask_urls(api)!r}", bad)
+    if "@" in parts.netloc:
+        raise Failure(f"--api-url must not hold a user or password (the token comes from $GITHUB_TOKEN), "
+                      f"got {mask_urls(api)!r}", bad)
     token = os.environ.get("GITHUB_TOKEN", "").strip()
     if not token:
         raise Failure(f"GITHUB_TOKEN is not set: it is the token {used_for}", bad)
+    if problem := token_problem("GITHUB_TOKEN", token):
+        # refused here: http.client's error for a header with a newline quotes the header, token and all
+        raise Failure(problem, bad)
     return api, token
+
+
+def shown(text: str) -> str:
+    """`text` fit to print: $GITHUB_TOKEN redacted (a 401's message may echo the Authorization
+    header) and URLs' passwords masked."""
+    token = os.environ.get("GITHUB_TOKEN", "")
+    return redact(text, [token, token.strip()])
 
 
 def read_body(path: Path) -> str:
@@ -162,7 +177,7 @@ def call_with_link(method: str, url: str, token: str, api: str, payload: dict | 
         raise Failure(_refusal(method, url, e, scope), _refusal_code(e)) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
         reason = getattr(e, "reason", e)
-        raise Failure(f"GitHub's API at {api} is unreachable: {reason}", UNREACHABLE) from None
+        raise Failure(f"GitHub's API at {mask_urls(api)} is unreachable: {reason}", UNREACHABLE) from None
     try:
         return json.loads(raw), link
     except ValueError:

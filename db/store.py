@@ -25,6 +25,7 @@ from benchmark.contracts import figures
 from benchmark.contracts.inputs import SEED_MESSAGE_CHARS
 from benchmark.contracts.result import (ABANDONED, RUNNING, TERMINAL_STATUSES, DeviceSample, RunResult,
                                         ScenarioResult)
+from benchmark.contracts.secrets import masked_argv
 from db.migrate import check_current, upgrade
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ModelMeasurement, ScenarioRun
 from db.query import last_seen, stale_reason
@@ -170,6 +171,8 @@ def _lock(session: Session, run_uid: str) -> None:
 
 def _save_run(session: Session, result: RunResult) -> int:
     env = result.environment or {}
+    if isinstance(env.get("command"), list):  # masked again: a spool file may predate masking
+        env = env | {"command": list(masked_argv([str(a) for a in env["command"]]))}
     header: dict[str, Any] = clean(dict(
         branch=result.branch,
         commit_id=result.commit_id,

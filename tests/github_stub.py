@@ -20,7 +20,8 @@ comments in memory so a test can read them back:
 Every call needs `Authorization: Bearer <token>` (or `token <token>`): 401 "Bad credentials"
 otherwise. A `read_only_token` (what a pull request from a fork gets) may list but gets 403
 "Resource not accessible by integration" on writes. A request without a User-Agent gets 403,
-as GitHub's API answers one. `prefix` serves it under a path, as GitHub Enterprise Server's
+as GitHub's API answers one. `echo_credentials` makes a 401's message quote the Authorization
+header it refused, as some proxies do. `prefix` serves it under a path, as GitHub Enterprise Server's
 /api/v3. Comments are posted as `login` (default github-actions[bot], type Bot); `add`
 seeds comments by anyone. `requests` records (method, path, query string) of every request.
 
@@ -57,8 +58,10 @@ class Reply(Exception):
 class GitHubStub(LoopbackServer):
     def __init__(self, token: str = "stub-token", read_only_token: str | None = None,
                  pulls: dict[str, list[int]] | None = None, login: str = "github-actions[bot]",
-                 prefix: str = "") -> None:
+                 prefix: str = "", echo_credentials: bool = False) -> None:
         self.prefix = prefix.rstrip("/")
+        # as some proxies and GitHub Enterprise front ends do: a 401 quotes the header it refused
+        self.echo_credentials = echo_credentials
         self.token, self.read_only_token, self.login = token, read_only_token, login
         # repository -> issue number -> comments (oldest first); a pull request is an issue
         self.issues: dict[str, dict[int, list[dict]]] = {
@@ -103,7 +106,8 @@ class GitHubStub(LoopbackServer):
                     raise Reply(404, {"message": "Not Found", "documentation_url": REST})
                 role = self._authenticate(headers.get("Authorization", ""))
                 if role is None:
-                    raise Reply(401, {"message": "Bad credentials", "documentation_url": REST})
+                    echo = f" (Authorization: {headers.get('Authorization', '')})" if self.echo_credentials else ""
+                    raise Reply(401, {"message": f"Bad credentials{echo}", "documentation_url": REST})
                 path = path[len(self.prefix):]
                 if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path):
                     if method == "GET":

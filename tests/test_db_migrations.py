@@ -535,3 +535,35 @@ def test_0007_validity_columns_keep_runs_unevaluated_and_downgrade(engine):
     columns = {c["name"] for c in sa.inspect(engine).get_columns("benchmarks")}
     assert "valid" not in columns and "replay_of" not in columns and "plotted_at" in columns
     assert current_revision(engine) == "0006"
+
+
+def test_0008_masks_passwords_in_stored_commands_and_keeps_everything_else(engine):
+    """A run stored before 0008 with `--db postgresql://user:PASSWORD@...` in its command line
+    keeps every row and every other environment key; the password becomes ***; a command
+    without a secret, and an environment without a command, are left as they were."""
+    from db.sqltypes import JSONType
+
+    upgrade(engine, "0007")
+    pw = "hunter2-S3cret"
+    bench = sa.table("benchmarks", sa.column("run_uid"), sa.column("branch"), sa.column("environment", JSONType))
+    envs = {
+        "with-password": {"hostname": "h", "torch": "2.5", "command": [
+            "commitbench", "run", "--db", f"postgresql://bench:{pw}@db/metrics", f"--db=postgres://u:{pw}@db/m"]},
+        "no-password": {"hostname": "h", "command": ["commitbench", "run", "--db", "postgresql://bench@db/metrics"]},
+        "no-command": {"hostname": "h"},
+        "null": None,
+    }
+    with engine.begin() as conn:
+        conn.execute(bench.insert(), [dict(run_uid=u, branch="main", environment=e) for u, e in envs.items()])
+    before = snapshot(engine)
+    assert upgrade(engine) == head_revision()
+    after = snapshot(engine)
+    with engine.connect() as conn:
+        stored = {u: e if e is None or isinstance(e, dict) else json.loads(e) for u, e in
+                  conn.execute(text("SELECT run_uid, environment FROM benchmarks"))}
+    assert stored["with-password"] == envs["with-password"] | {"command": [
+        "commitbench", "run", "--db", "postgresql://bench:***@db/metrics", "--db=postgres://u:***@db/m"]}
+    assert {u: stored[u] for u in ("no-password", "no-command", "null")} == \
+        {u: envs[u] for u in ("no-password", "no-command", "null")}
+    assert pw not in repr(after)
+    assert {t: len(rows) for t, rows in after.items()} == {t: len(rows) for t, rows in before.items()}

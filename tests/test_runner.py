@@ -161,7 +161,7 @@ def test_a_run_under_cpu_load_from_elsewhere_is_invalid_and_names_the_rule(tmp_p
 
 @pytest.mark.slow
 def test_a_run_stores_its_provenance_and_validity(tmp_path, sqlite_url, bench_cache, monkeypatch):
-    """The exact command, commitbench's own commit, the rules; a CPU run with the CPU rule off
+    """The command (a URL's password masked), commitbench's own commit, the rules; a CPU run with the CPU rule off
     has nothing to break (no GPU readings), so it is valid: judged, not "not evaluated"."""
     import subprocess
 
@@ -170,13 +170,13 @@ def test_a_run_stores_its_provenance_and_validity(tmp_path, sqlite_url, bench_ca
     from helpers import REPO, read_run
 
     monkeypatch.setenv("COMMITBENCH_CACHE", str(bench_cache))
-    command = ("commitbench", "run", "--scenarios", "load")
+    command = ("commitbench", "run", "--scenarios", "load", "--db", "postgresql://bench:hunter2-S3cret@db/metrics")
     outcome = Runner(_request(tmp_path, sqlite_url, ["load"], rules=Rules(max_other_cpu_share=None),
                               command=command), lambda line: None).execute()
     b = read_run(sqlite_url, outcome.result.run_uid)["benchmark"]
     assert b["valid"] is True and b["invalid_reasons"] == []
     env = b["environment"]
-    assert env["command"] == list(command)
+    assert env["command"] == [*command[:-1], "postgresql://bench:***@db/metrics"]
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     assert env["commitbench_commit"] == head and isinstance(env["commitbench_dirty"], bool)
     for key in ("torch", "transformers", "commitbench", "hostname", "cpu_count"):

@@ -31,6 +31,7 @@ from dashboards import push
 
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
+from ..contracts.secrets import redact, token_problem
 from .errors import error
 
 EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
@@ -99,8 +100,8 @@ def credentials(token_env: str | None, env: Mapping[str, str]) -> tuple[str | tu
         raise push.BadInput(f"--token-env {name!r} is not an environment variable name")
     token = env.get(name, "")
     if token:
-        if not all(33 <= ord(c) <= 126 for c in token):
-            raise push.BadInput(f"${name} holds whitespace or a character outside ASCII, which no token has")
+        if problem := token_problem(name, token):
+            raise push.BadInput(problem)
         return token, f"the token in ${name}"
     if token_env:
         raise push.BadInput(f"${name} (--token-env) is not set")
@@ -141,14 +142,6 @@ def commitbench_version() -> str:
         return metadata.version("commitbench")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """A last guard: no secret of this run in what is printed, even if Grafana echoed one."""
-    for s in secrets:
-        if len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
 
 
 def summary(steps: list[push.Step], dry_run: bool) -> str:
@@ -197,7 +190,7 @@ def run_push(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> 
         print(summary(steps, args.dry_run))
     except push.PushError as e:
         code = next(c for kind, c in ERROR_CODES if isinstance(e, kind))
-        return error(scrub(str(e), secrets), code)
+        return error(redact(str(e), secrets), code)
     return exitcodes.OK
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
-from ..github import DEFAULT_API, REPO, Failure, api_and_token, read_body, upsert_issue, with_marker
+from ..github import DEFAULT_API, REPO, Failure, api_and_token, read_body, shown, upsert_issue, with_marker
 
 EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
     exitcodes.OK: "issue created or updated",
@@ -52,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
         api, token, body, marker = _inputs(args)
         action, issue = upsert_issue(api, token, args.repo, args.title.strip(), body, marker, args.label)
     except Failure as e:
-        print(f"commitbench: error: {printable(str(e))}", file=sys.stderr)
+        print(f"commitbench: error: {printable(shown(str(e)))}", file=sys.stderr)
         return e.code
-    print(f"commitbench issue: {action} issue #{issue.get('number')} {printable(str(issue.get('html_url', '')))}")
+    url = printable(shown(str(issue.get('html_url', ''))))
+    print(f"commitbench issue: {action} issue #{issue.get('number')} {url}")
     return exitcodes.OK
 
 

@@ -31,8 +31,8 @@ from pathlib import Path  # noqa: E402
 # absolute: this file also runs as a script (above)
 from benchmark.contracts import exitcodes  # noqa: E402
 from benchmark.contracts.escapes import printable  # noqa: E402
-from benchmark.github import (DEFAULT_API, REPO, Failure, api_and_token, read_body, upsert_comment,  # noqa: E402
-                              with_marker)
+from benchmark.github import (DEFAULT_API, REPO, Failure, api_and_token, read_body, shown,  # noqa: E402
+                              upsert_comment, with_marker)
 
 EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
     exitcodes.OK: "comment created or updated",
@@ -64,9 +64,10 @@ def run(args: argparse.Namespace) -> int:
         api, token, body = _inputs(args)
         action, comment = upsert_comment(api, token, args.repo, int(args.pr), body, args.marker.strip(), args.author)
     except Failure as e:
-        print(f"commitbench: error: {printable(str(e))}", file=sys.stderr)
+        print(f"commitbench: error: {printable(shown(str(e)))}", file=sys.stderr)
         return e.code
-    print(f"commitbench pr-comment: {action} comment {comment.get('id')} {printable(str(comment.get('html_url', '')))}")
+    url = printable(shown(str(comment.get('html_url', ''))))
+    print(f"commitbench pr-comment: {action} comment {comment.get('id')} {url}")
     return exitcodes.OK
 
 

@@ -23,6 +23,7 @@ from ..contracts import exitcodes, roofline
 from ..contracts.config import BenchConfig, ScenarioParams
 from ..contracts.jobs import BANDWIDTH_BYTES, PrepareJob, ProbeJob, ProbeOutput, ScenarioJob
 from ..contracts.result import CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, Metric, RunResult, ScenarioResult
+from ..contracts.secrets import masked_argv
 from ..models import ModelSource, checkpoint_dir
 from ..trackers import environment
 from ..trackers.nvml import NvmlReader, nvml_target
@@ -52,7 +53,7 @@ class RunRequest:
     commit_time: float | None = None
     commit_parents: tuple[str, ...] = ()
     rules: validity.Rules = validity.Rules()  # validity, judged at the end: [validity] of the config, else defaults
-    command: tuple[str, ...] = ()  # the exact command line, for provenance
+    command: tuple[str, ...] = ()  # the command line, for provenance: stored only through masked_argv
     replay_of: str | None = None  # the run_uid this run replays
 
     @property
@@ -180,7 +181,7 @@ class Runner:
                                                    probe.uuid if probe else None))
         own = gitinfo.own_revision()
         return environment.collect(device, self.gpu, probe) | {
-            "model": self.req.source.to_dict(), "command": list(self.req.command),
+            "model": self.req.source.to_dict(), "command": list(masked_argv(self.req.command)),
             "commitbench_commit": own.commit if own else None, "commitbench_dirty": own.dirty if own else None}
 
     # -- one scenario ------------------------------------------------------------------
