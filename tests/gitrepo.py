@@ -37,6 +37,14 @@ def commit(repo: Path, message: str, files: dict[str, str] | None = None) -> str
     return git(repo, "rev-parse", "HEAD")
 
 
+def with_commits(path: Path, n: int) -> Path:
+    """A new repository with n commits of f.txt ("commit 0", ...), for bisect's ranges."""
+    repo = init(path)
+    for i in range(n):
+        commit(repo, f"commit {i}", {"f.txt": str(i)})
+    return repo
+
+
 def commitbench_copy(path: Path) -> Path:
     """A repository whose first commit is this working tree as it is now: its tracked files and
     the untracked ones git does not ignore (work in progress is part of what is tested)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from gitrepo import call, command, commit, commitbench_copy, git, init, slow_decode_step, worktrees_of
+from gitrepo import call, command, commit, commitbench_copy, git, slow_decode_step, with_commits, worktrees_of
 
 
 SCENARIO = "eager[prompt_length=4,new_tokens=4]"
@@ -14,10 +14,7 @@ TINY = ["--model", "micro-llama", "--repetitions", "2", "--warmup", "0", "--new-
 
 @pytest.fixture
 def repo(tmp_path):
-    r = init(tmp_path / "repo")
-    for i in range(3):
-        commit(r, f"commit {i}", {"f.txt": str(i)})
-    return r
+    return with_commits(tmp_path / "repo", 3)
 
 
 @pytest.mark.parametrize("args, message", [

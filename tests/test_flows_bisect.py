@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gitrepo import commit, init
+from gitrepo import with_commits
 
 from benchmark.analysis.bisection import Level
 from benchmark.contracts.config import ConfigError
@@ -51,10 +51,7 @@ def test_figure_samples_from_a_run_result():
 
 @pytest.fixture
 def repo(tmp_path):
-    r = init(tmp_path / "repo")
-    for i in range(3):
-        commit(r, f"commit {i}", {"f.txt": str(i)})
-    return r
+    return with_commits(tmp_path / "repo", 3)
 
 
 def plan(repo, **kw):

@@ -15,6 +15,7 @@ import pytest
 
 from benchmark.contracts.config import KINDS
 from benchmark.contracts.figures import DIRECTIONS, FIGURES, SEED_KEYS, UNITS
+from yardsticks.import_graph import module_level_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,36 +124,6 @@ READ_COMMANDS = ("history", "show", "export", "compare", "detect", "reports", "s
                  "dashboards", "db", "ingest", "pr_comment", "issue")
 
 
-def module_level_imports(name: str, path: Path) -> set[str]:
-    """What importing the module runs: its top-level imports (under `if`/`try` too), not
-    those inside functions, nor those under `if TYPE_CHECKING:`."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-
-    def visit(body):
-        for node in body:
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                visit(node.orelse)
-            elif isinstance(node, (ast.If, ast.Try)):
-                visit(node.body)
-                visit(node.orelse)
-                for handler in getattr(node, "handlers", []):
-                    visit(handler.body)
-            elif isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = package.split(".")
-                if node.level:
-                    target = ".".join(base[: len(base) - node.level + 1] + ([node.module] if node.module else []))
-                else:
-                    target = node.module or ""
-                found.add(target)
-                found.update(f"{target}.{a.name}" for a in node.names)
-
-    visit(ast.parse(path.read_text()).body)
-    return found
-
-
 def loaded_by(start: str) -> set[str]:
     """Every module importing START loads: the closure of module-level imports over our own
     modules (a package's __init__ included), plus the outside names they reach."""
@@ -168,7 +139,7 @@ def loaded_by(start: str) -> set[str]:
         for i in range(1, len(parts)):  # importing a.b.c runs a and a.b first
             todo.append(".".join(parts[:i]))
         if name in ours:
-            todo.extend(module_level_imports(name, ours[name]))
+            todo.extend(module_level_imports(name, ours[name]))  # yardsticks/import_graph.py
     return seen
 
 

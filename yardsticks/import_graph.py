@@ -35,8 +35,10 @@ def part_of(name: str) -> str | None:
     return None
 
 
-def module_imports(name: str, path: Path) -> set[str]:
-    """Module-level imports (not inside functions, not under TYPE_CHECKING), resolved."""
+def module_level_imports(name: str, path: Path) -> set[str]:
+    """What importing the module runs: its top-level imports (under `if`/`try` too), not
+    those inside functions, nor those under `if TYPE_CHECKING:`; relative ones resolved, and
+    `from m import n` as both m and m.n. (tests/test_layout.py reads the source by it too.)"""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
 
@@ -56,6 +58,7 @@ def module_imports(name: str, path: Path) -> set[str]:
                 target = ".".join(base[: len(base) - node.level + 1] + ([node.module] if node.module else [])) \
                     if node.level else (node.module or "")
                 found.add(target)
+                found.update(f"{target}.{a.name}" for a in node.names)
 
     visit(ast.parse(path.read_text()).body)
     return found
@@ -70,7 +73,7 @@ def edges() -> Counter:
         src = part_of(name)
         if src is None:
             continue
-        for dst in {part_of(i) for i in module_imports(name, path)} - {None, src}:
+        for dst in {part_of(i) for i in module_level_imports(name, path)} - {None, src}:
             count[(src, dst)] += 1
     return count
 
