@@ -744,7 +744,10 @@ def test_pull_request_compares_comments_once_and_fails_on_a_regression_only_at_t
     compare_md = (pipeline.out(here) / "compare.md").read_text()
     assert compare_md.startswith(MARKER) and "|" in compare_md
     assert compare_md in (here / "benchmark-temp" / "summary.md").read_text()
-    assert bench.step("verdict").rc == int(code)
+    if code == "9":  # undecided (two rounds of micro-llama timings may decide nothing): a warning by default
+        assert bench.step("verdict").rc == 0 and "::warning::" in bench.step("verdict").output
+    else:
+        assert bench.step("verdict").rc == int(code)
     assert comment is not None and not comment.failed, _explain(comment)
     [first] = pipeline.stub.comments("octo/lib", 7)
     assert first["body"].startswith(MARKER) and "**runner: self-hosted-gpu**" in first["body"]
