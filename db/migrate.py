@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BASELINE_REVISION = "0001"
@@ -47,8 +46,14 @@ class SchemaError(RuntimeError):
     """The database holds tables commitbench does not recognise; nothing was changed."""
 
 
+# alembic is imported where it is used, not with this module: a read command that never
+# reaches a database (a missing file, compare --input) starts without it.
+
+
 def alembic_config() -> Config:
     """Alembic configuration built in code: works from an installed package and any cwd."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("path_separator", "os")
@@ -56,12 +61,16 @@ def alembic_config() -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -78,6 +87,9 @@ def check_current(engine: Engine) -> str:
 
 
 def _known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     try:
         ScriptDirectory.from_config(alembic_config()).get_revision(revision)
     except CommandError:
@@ -88,6 +100,10 @@ def _known(revision: str) -> bool:
 def upgrade(engine: Engine, revision: str = "head") -> str:
     """Apply migrations up to `revision` (default head) in one transaction; return the
     database's revision afterwards. Raises SchemaError for databases it must not touch."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     _ensure_sqlite_dir(engine)
     cfg = alembic_config()
     script = ScriptDirectory.from_config(cfg)

@@ -2,8 +2,9 @@
 
     python -m yardsticks.startup --before /path/to/old/checkout [--after .] [--rounds 10]
 
-Runs `python -m benchmark.cli history` (on a database that does not exist: one line, exit
-2) and `compare --input` on a three-line file in each checkout, interleaved round by round
+Runs `python -m benchmark.cli history` on a database that does not exist (one line, exit
+2) and on a small one (one run, ingested by that checkout's own code, so each side reads a
+schema it knows), and `compare --input` on a three-line file, in each checkout, interleaved round by round
 (before, after, after, before, ...) so a drift of the machine touches both alike, with the
 same interpreter. Prints each command's median, min and max wall time per checkout, their
 ratio, and the load average before and after: figures taken while something else shares
@@ -26,11 +27,23 @@ CASES = [{"id": f"case{i}", "base": [{"reps": [[1.0, 1.01, 0.99]]}],
           "head": [{"reps": [[1.0 + i / 100, 1.01 + i / 100, 0.99 + i / 100]]}]} for i in range(3)]
 
 
-def commands(tmp: Path) -> dict[str, list[str]]:
+def commands(tmp: Path, side: str) -> dict[str, list[str]]:
     cases = tmp / "cases.jsonl"
     cases.write_text("".join(json.dumps(c) + "\n" for c in CASES))
     return {"history (no database)": ["history", "--db", f"sqlite:///{tmp / 'missing' / 'none.sqlite'}"],
+            "history (one run)": ["history", "--db", f"sqlite:///{tmp / side}.sqlite"],
             "compare --input": ["compare", "--input", str(cases)]}
+
+
+def one_run_database(tmp: Path, side: str, checkout: Path, env: dict[str, str]) -> None:
+    """A SQLite file with one stored run (tests/results.py's), written by CHECKOUT's ingest."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from results import make_result
+
+    result = tmp / f"{side}.json"
+    result.write_text(make_result().to_json())
+    subprocess.run([sys.executable, "-m", "benchmark.cli", "ingest", str(result), "--db",
+                    f"sqlite:///{tmp / side}.sqlite"], cwd=checkout, env=env, check=True, capture_output=True)
 
 
 def wall(checkout: Path, argv: list[str], env: dict[str, str]) -> float:
@@ -68,18 +81,21 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--{name}: {path} runs {code}, not its own code")
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        cmds = commands(Path(tmp))
-        times = {(c, s): [] for c in cmds for s in sides}
+        cmds = {s: commands(Path(tmp), s) for s in sides}
+        for s, path in sides.items():
+            one_run_database(Path(tmp), s, path, env)
+        names = list(cmds["after"])
+        times = {(c, s): [] for c in names for s in sides}
         for r in range(args.rounds):
             order = list(sides) if r % 2 == 0 else list(reversed(sides))
-            for c, argv_ in cmds.items():
+            for c in names:
                 for s in order:
-                    times[(c, s)].append(wall(sides[s], argv_, env))
+                    times[(c, s)].append(wall(sides[s], cmds[s][c], env))
     load_after = os.getloadavg()
     print(f"{args.rounds} rounds, interleaved; python {sys.version.split()[0]}; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after ({os.cpu_count()} cores)")
     print(f"{'command':<24}{'before median':>15}{'after median':>14}{'after/before':>14}   (min-max before | after)")
-    for c in cmds:
+    for c in names:
         b, a = times[(c, "before")], times[(c, "after")]
         print(f"{c:<24}{statistics.median(b):>14.3f}s{statistics.median(a):>13.3f}s"
               f"{statistics.median(a) / statistics.median(b):>14.2f}   "
