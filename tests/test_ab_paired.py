@@ -139,3 +139,23 @@ def test_bad_lines_are_refused_with_their_number_and_nothing_is_written(capsys, 
     assert code == 2 and "--input decides the file's cases: give no --base or --head" in err
     code, _, err = ab_input(capsys, tmp_path, [good], "--rounds", "3", "--max-rounds", "5")
     assert code == 2 and "--rounds sets both --min-rounds and --max-rounds" in err
+
+
+def test_compile_times_are_judged_on_the_first_rounds_cold_compile_when_later_rounds_reuse_the_cache(sqlite_url):
+    store_all(sqlite_url, history(12, compile_time=20.0))
+    rng, runs, hour = random.Random(4), [], 20.0
+    for r in range(4):  # round 1 compiles cold (head 30 % slower to compile); later rounds hit the cache
+        cold = r == 0
+        for side in (("base", "head") if r % 2 == 0 else ("head", "base")):
+            seconds = (20.0 if side == "base" else 26.0) if cold else 0.5
+            runs.append(run_of(BASE if side == "base" else HEAD, hour, branch=f"ab/{side}", rng=rng,
+                               compile_time=seconds))
+            hour += 0.1
+    store_all(sqlite_url, runs)
+    options = SequentialOptions()
+    warm = flow.between(sqlite_url, Request(BASE, HEAD), Paired(options, prior_branch="main", warm_after_first=True))
+    f = figure(warm, "compiled_decode", "compile_decode_step_time_secs")
+    assert f.verdict == REGRESSION and f.decision.rounds == 1 and f.decision.decision == DONE
+    # judged over every round, the warm rounds would hide the cold compile's regression
+    every = flow.between(sqlite_url, Request(BASE, HEAD), Paired(options, prior_branch="main"))
+    assert figure(every, "compiled_decode", "compile_decode_step_time_secs").verdict != REGRESSION

@@ -91,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
         return error(str(e), e.code)
     budget = "" if rounds.budget_s is None else f", budget {rounds.budget_s / 60:g} min"
     say(f"ab: base {plan.base.short} {printable(plan.base.subject)!r}, head {plan.head.short} "
-        f"{printable(plan.head.subject)!r}; {rounds.min} to {rounds.max} round(s){budget}; noise prior: "
-        f"{args.prior_branch}'s earlier runs; database {display_url(plan.db_url)}")
+        f"{printable(plan.head.subject)!r}; {rounds.min} to {rounds.max} round(s){budget}; scenarios: "
+        f"{', '.join(plan.kinds)}; noise prior: {args.prior_branch}'s earlier runs; database "
+        f"{display_url(plan.db_url)}")
     try:
         outcome = flow.ab(plan, say, output=sys.stderr)
     except Failure as e:  # from the comparison

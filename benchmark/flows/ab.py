@@ -60,6 +60,8 @@ class Plan:
     head: Revision
     rounds: Rounds
     prior_branch: str | None
+    kinds: list[str]  # the scenario kinds measured
+    side_cache: bool  # each side keeps its own inductor cache: cold in round 1, warm after
     install: str | None
     workdir: Path | None
     db_url: str
@@ -87,14 +89,21 @@ def plan(*, repo: Path, base: str, head: str, rounds: Rounds, prior_branch: str 
         raise SetupError(f"--base {base} and --head {head} are the same commit {b.short}: nothing to compare")
     if install is not None:
         check_install_template(install)
-    check_run_config(config, overrides)
+    cfg = check_run_config(config, overrides)
+    every = list(dict.fromkeys(s.kind for s in cfg.scenarios))
+    kinds = every if overrides.get("kinds") is not None else cfg.kinds_for_ab()  # --scenarios is the user's
+    if not kinds:
+        raise ConfigError(f"ab_kinds {cfg.ab_kinds} names none of the run's scenario kinds ({', '.join(every)})")
+    if kinds != every:
+        options = [*options, f"--scenarios={','.join(kinds)}"]  # only what can gate
     try:  # compare's thresholds, checked before anything runs
         compare.thresholds(threshold, thresholds_file, context)
     except Failure as e:
         raise ConfigError(str(e)) from None
     request = compare.Request(b.sha, h.sha, threshold, None if thresholds_file is None else thresholds_file.resolve(),
                               context)
-    return Plan(repo=root, base=b, head=h, rounds=rounds, prior_branch=prior_branch, install=install, workdir=workdir, db_url=absolute_url(db),
+    return Plan(repo=root, base=b, head=h, rounds=rounds, prior_branch=prior_branch, kinds=kinds,
+                side_cache=cfg.inductor_cache == "fresh", install=install, workdir=workdir, db_url=absolute_url(db),
                 options=options, compare=request)
 
 
@@ -110,9 +119,18 @@ def ab(plan: Plan, say: Callable[[str], None], output: IO | None = None) -> Outc
     return outcome
 
 
+def _cache(plan: Plan, side: Side) -> tuple[list[str], dict[str, str]]:
+    """A side's own inductor and triton caches, empty at the start: its first round compiles
+    cold (compile times judged on that round alone), later rounds reuse what it compiled."""
+    if not plan.side_cache:
+        return [], {}
+    return ["--inductor-cache=shared"], {"TORCHINDUCTOR_CACHE_DIR": str(side.root / "inductor"),
+                                         "TRITON_CACHE_DIR": str(side.root / "triton")}
+
+
 def _look(plan: Plan, r: int, final: bool) -> compare.Compared:
     paired = Paired(SequentialOptions(min_rounds=plan.rounds.min, max_rounds=plan.rounds.max), final=final,
-                    prior_branch=plan.prior_branch)
+                    prior_branch=plan.prior_branch, warm_after_first=plan.side_cache)
     return compare.between(plan.db_url, plan.compare, paired)
 
 
@@ -155,7 +173,7 @@ def _rounds(plan: Plan, signals: Signals, measurer: Measurer, say: Callable[[str
             for _, label in round_order(r)[-2:]:
                 side = sides[label]
                 say(f"round {r}/{plan.rounds.max}: {label} ({side.revision.short}) ...")
-                code = measurer.measure(side, BRANCHES[label])
+                code = measurer.measure(side, BRANCHES[label], *_cache(plan, side))
                 if signals.received is not None:
                     return Outcome()
                 if (stop := stop_code(code)) is not None:

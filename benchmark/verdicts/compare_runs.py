@@ -80,6 +80,9 @@ class Paired:
     options: SequentialOptions = SequentialOptions()
     final: bool = False
     prior_branch: str | None = None  # whose earlier runs are the noise prior; None: the base's branch
+    # later rounds reused their revision's inductor cache: a figure that includes compilation
+    # (Figure.compiles) is judged on the first round's cold compile alone, as one final look
+    warm_after_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -324,8 +327,8 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
         if unit == "count":
             comparison = _tally(name, ok_b, ok_h, direction)
         elif paired is not None:
-            decision = decide(_rounds(b, h, name), direction, replace(paired.options, threshold=threshold), history,
-                              final=paired.final)
+            decision = _paired(_rounds(b, h, name), direction, replace(paired.options, threshold=threshold), history,
+                               paired, fig is not None and fig.compiles)
             comparison = decision.comparison
         else:
             comparison = compare([_run(sp.figures[name]) for sp in ok_b], [_run(sp.figures[name]) for sp in ok_h],
@@ -333,6 +336,13 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
         report.figures.append(FigureReport(name, unit, direction, threshold, comparison, thresholds.gates(name),
                                            decision=decision))
     return report
+
+
+def _paired(rounds: list[Round], direction: str, options: SequentialOptions, history: list[Run], paired: Paired,
+            compiles: bool) -> Decision:
+    if compiles and paired.warm_after_first:
+        return decide(rounds[:1], direction, replace(options, min_rounds=1, max_rounds=1), history, final=True)
+    return decide(rounds, direction, options, history, final=paired.final)
 
 
 def _rounds(b: list[ScenarioPoints], h: list[ScenarioPoints], name: str) -> list[Round]:
