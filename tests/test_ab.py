@@ -213,6 +213,6 @@ def test_ab_interleaves_both_revisions_each_running_its_own_code(tmp_path, env, 
     assert figure["verdict"] == "regression" and figure["head"] > figure["base"] + 0.09
     assert doc["verdict"] == "regression"
     # --rounds 2: one look, after round 2, and the rounds it ran said in the report and the log
-    assert doc["ab"] == {"rounds": 2, "max_rounds": 2, "stopped": "2 rounds, the most allowed"}
-    assert "ab: A/B: 2 round(s) of at most 2; stopped: 2 rounds, the most allowed" in r.stderr
+    assert doc["ab"] == {"rounds": 2, "max_rounds": 2, "stopped": "2 round(s), the most allowed"}
+    assert "ab: A/B: 2 round(s) of at most 2; stopped: 2 round(s), the most allowed" in r.stderr
     assert "after 2 rounds" in figure["reason"]

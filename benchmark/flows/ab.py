@@ -148,11 +148,14 @@ def _stopped(compared: compare.Compared, r: int, rounds: Rounds, budget_out: boo
         return "a scenario regressed (a failure or a correctness check): nothing more to learn"
     if not report.gating_measured:
         return "no gating figure to decide"
-    reasons = {f.decision.stopped for _, f in report.gating_measured if f.decision is not None}
     if report.decided and r < rounds.max and not budget_out:
-        return "every gating figure decided" + (f" ({next(iter(reasons))})" if len(reasons) == 1 else "")
-    return "the budget left no time for another round" if budget_out and r < rounds.max else \
-        f"{rounds.max} rounds, the most allowed"
+        counts: dict[str, int] = {}
+        for _, f in report.gating_measured:
+            counts[f.verdict] = counts.get(f.verdict, 0) + 1
+        return "every gating figure decided (" + ", ".join(f"{n} {v}" for v, n in counts.items()) + ")"
+    if budget_out and r < rounds.max:
+        return "the budget left no time for another round"
+    return f"{rounds.max} round(s), the most allowed"
 
 
 def _rounds(plan: Plan, signals: Signals, measurer: Measurer, say: Callable[[str], None]) -> Outcome:
