@@ -155,3 +155,9 @@ def test_on_synthetic_jobs_it_keeps_false_alarms_rare_and_catches_large_changes_
     assert statistics.median(o.rounds for o in null) <= 6
     big = [bench_ab.sequential(bench_ab.make_case(quiet, 0.10, rng, "10"), options) for _ in range(50)]
     assert all(o.verdict == "regression" for o in big) and statistics.median(o.rounds for o in big) <= 3
+
+
+def test_two_rounds_without_history_give_a_wide_but_finite_interval():
+    d = decide(rounds([1.0, 1.0], [1.3, 1.0]), "lower", SequentialOptions())
+    lo, hi = d.comparison.ci
+    assert d.decision == MORE and math.isfinite(hi) and lo > -1 and hi <= 99.0 * 1.3

@@ -54,6 +54,7 @@ DONE, MORE = "done", "more"
 ORDERS = ("AB", "BA")
 _OUTLIER_SIGMAS = 5.0  # a round's difference this many robust sigmas from the others' median is broken
 _MIN_FOR_OUTLIERS = 4  # rounds needed before one can be called broken
+_WIDEST = math.log(100.0)  # an interval's half-width shown at most (x100 either way): wider says no more
 _DISAGREE_P = 0.01  # the F-test's level for "rounds disagree more than history says"
 
 
@@ -153,6 +154,7 @@ def decide(rounds: Sequence[Round], direction: str, options: SequentialOptions =
     extra = "".join(f"; {x}" for x in (note, dropped and f"{dropped} broken round(s) left out") if x)
 
     def comparison(verdict_: str, lo_hi: float, confidence: float, why_: str) -> Comparison:
+        lo_hi = min(lo_hi, _WIDEST)  # one round's t at a look's tiny share can be astronomically wide
         ci = (math.expm1(d - lo_hi), math.expm1(d + lo_hi))
         interval = f"{_pct(change)} [{_pct(ci[0])}, {_pct(ci[1])}] at {confidence:.2%}"
         return Comparison(verdict_, change, ci, **levels,
