@@ -117,6 +117,7 @@ def test_alpha_spending_shares_add_up_to_the_total_and_later_looks_get_more():
     ({"max_rounds": 2.5}, "max_rounds: must be an integer from 1 to 100, got 2.5"),
     ({"min_rounds": 5, "max_rounds": 4}, "min_rounds: must be at most max_rounds (4), got 5"),
     ({"threshold": 2}, "threshold: must be a fraction in (0, 1)"),
+    ({"gamma": float("nan")}, "gamma: must be a number from -20 to 20, got nan"),
 ])
 def test_bad_options_name_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
