@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from db.figures_read import Point, RefRuns, ScenarioPoints, device_readings, earlier, of_runs
+from db.figures_read import RefRuns, ScenarioPoints, device_readings, earlier, of_runs
 
 from ..analysis.compare import CompareOptions, Comparison, Run, compare
 from ..analysis.evidence import TALLIES, Evidence, evidence
@@ -291,15 +291,17 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
         if unit == "count":
             comparison = _tally(name, ok_b, ok_h, direction)
         else:
-            comparison = compare([_run(sp.figures[name]) for sp in ok_b], [_run(sp.figures[name]) for sp in ok_h],
-                                 direction, CompareOptions(threshold=threshold),
-                                 history=[_run(sp.figures[name]) for sp in hist if name in sp.figures])
+            comparison = compare(_process_runs(ok_b, name), _process_runs(ok_h, name), direction,
+                                 CompareOptions(threshold=threshold), history=_process_runs(hist, name))
         report.figures.append(FigureReport(name, unit, direction, threshold, comparison, thresholds.gates(name)))
     return report
 
 
-def _run(p: Point) -> Run:
-    return Run(reps=tuple(tuple(r) for r in p.reps))
+def _process_runs(points: list[ScenarioPoints], name: str) -> list[Run]:
+    """The figure's analysis Runs: one per worker process of each stored run (a run measured
+    with `--processes K` counts as K runs, its own process-to-process spread), in run order."""
+    return [Run(reps=tuple(tuple(r) for r in reps))
+            for sp in points if name in sp.figures for reps in sp.figures[name].processes_reps]
 
 
 def _correctness(name: str, b: list[ScenarioPoints], h: list[ScenarioPoints]) -> list[str]:
