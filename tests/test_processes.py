@@ -287,11 +287,11 @@ def test_run_with_two_processes_stores_one_run_that_compare_counts_as_two(cb):
            "--inductor-cache", "fresh", "--message", "m", "--branch", "main"]
     first = run_cli([*cmd, "--commit", "aaaa1111"], cb.env, timeout=900)
     assert first.returncode == 0, first.stderr
-    name = "compiled_decode[compile_mode=default,new_tokens=6]"
+    stored = read_run(cb.default_url, run_uid(first.stdout))
+    (name,) = stored["scenarios"]
     for k in (1, 2):
         assert f"    scenario {name} process {k}/2" in first.stderr
     assert "in 2 processes" in first.stdout
-    stored = read_run(cb.default_url, run_uid(first.stdout))
     assert stored["benchmark"]["config"]["processes"] == 2
     m = {fig: row for (_, fig), row in stored["metrics"].items()}
     assert m["time_to_next_token_mean_secs"]["processes"] == 2 and m["time_to_next_token_mean_secs"]["n"] == 4
