@@ -71,7 +71,9 @@ def print_result(result: RunResult, out: IO[str] | None = None, series: bool = F
             w(metric_row(m))
         if "sampler" in s.info and s.info["sampler"].get("achieved_hz"):
             st = s.info["sampler"]
-            w(f"    {'device samples':<40} {st['n']:>14}  at {st['achieved_hz']:.1f} Hz"
+            label = f"device samples (process 1/{len(s.info['processes'])})" if "processes" in s.info \
+                else "device samples"
+            w(f"    {label:<40} {st['n']:>14}  at {st['achieved_hz']:.1f} Hz"
               f" (target {1 / st['interval_s']:.1f} Hz, late {st['late_fraction']:.1%})")
         for flag in s.flags:
             w(f"    WARNING: {flag}")
