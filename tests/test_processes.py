@@ -217,6 +217,14 @@ def test_processes_round_trip_through_the_store_and_the_spool_file(store, tmp_pa
         assert eager.figures["compile_prefill_time_secs"].processes_reps == [[[100.0]]]
 
 
+def test_replay_reads_every_process_repetitions():
+    from benchmark.cli.replay import _figures
+
+    figures = _figures(_two_process_result("00000000-0000-4000-8000-000000000003"))
+    assert figures[("eager", "time_to_next_token_mean_secs")][1] == [[1.0], [1.01], [0.99], [2.0], [2.02], [1.98]]
+    assert figures[("eager", "time_to_next_token_secs")][1] == [[1.0, 1.0]] * 3 + [[2.0, 2.0]] * 3
+
+
 def test_show_says_how_many_processes_a_figure_came_from(cb, sqlite_url):
     store = Store(sqlite_url)
     store.open(auto_upgrade=True)

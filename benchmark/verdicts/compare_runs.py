@@ -1,8 +1,9 @@
 """`commitbench compare` without the printing: two REFs' stored runs -> a Report.
 
 Per series (the series key: same model, device and scenario parameters), every figure both
-sides have is compared by benchmark/analysis/compare.py at the level of runs: each stored
-run is one process, its repetitions the within-process samples, and the base branch's
+sides have is compared by benchmark/analysis/compare.py at the level of runs: each worker
+process of a stored run (one, or K with `run --processes K`) is one run, its repetitions the
+within-process samples, and the base branch's
 recent runs of the same series before the base commit (on the same runner where there are
 enough of them) estimate the run-to-run variance. Before any figure:
 
