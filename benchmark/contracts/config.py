@@ -253,10 +253,10 @@ class BenchConfig:
     device: str = "auto"  # auto / cpu / cuda / cuda:N
     seed: int = 0
     sample_interval_ms: float = 100.0  # 0 turns the device sampler off
-    inductor_cache: str = "fresh"  # fresh: each scenario compiles cold, so compile time is comparable
     # worker processes per scenario, one after another, stored as one run (run/processes.py):
     # the run's own process-to-process spread. Not a scenario parameter: it names no series.
     processes: int = 1
+    inductor_cache: str = "fresh"  # fresh: each scenario compiles cold, so compile time is comparable
     scenarios: list[ScenarioParams] = field(default_factory=list)
 
     def validate(self) -> None:
@@ -269,10 +269,10 @@ class BenchConfig:
         ms = self.sample_interval_ms
         if not isinstance(ms, (int, float)) or isinstance(ms, bool) or not (ms == 0 or 1 <= ms <= 60000):
             raise ConfigError(f"sample_interval_ms must be 0 (off) or 1..60000, got {ms!r}")
-        _choice("inductor_cache", self.inductor_cache, ("fresh", "shared"))
         k = self.processes
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_PROCESSES:
             raise ConfigError(f"processes must be an integer from 1 to {MAX_PROCESSES}, got {k!r:.60}")
+        _choice("inductor_cache", self.inductor_cache, ("fresh", "shared"))
         if not self.scenarios:
             raise ConfigError("no scenarios to run")
         for s in self.scenarios:

@@ -8,7 +8,7 @@ concatenated process by process in equal shares, and `Metric.processes` says how
 (stats.by_process splits them again; the store keeps it in metrics.processes). So:
 
 - a figure some process did not measure (no samples) is made of the processes that did;
-- a cold compile (figures.Figure.cold) is the first process's alone: the later ones share the
+- a cold compile (figures.Figure.compiles) is the first process's alone: the later ones share the
   scenario's inductor cache and may compile warm;
 - a figure whose processes gave different numbers of samples cannot be split again: the first
   process's is kept, and the figure is named in info["processes_uneven"].
@@ -92,7 +92,7 @@ def merge_metrics(per_process: list[list[Metric]]) -> tuple[list[Metric], list[s
         fig = FIGURES.get(name)
         if not with_samples:
             out.append(found[0])  # unmeasured everywhere: its reason is in info
-        elif len(with_samples) == 1 or (fig is not None and fig.cold):
+        elif len(with_samples) == 1 or (fig is not None and fig.compiles):
             out.append(with_samples[0])
         elif len({len(m.samples) for m in with_samples}) > 1:
             out.append(with_samples[0])
