@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from db.figures_read import RefRuns, ScenarioPoints, device_readings, earlier, of_runs
+from db.figures_read import Point, RefRuns, ScenarioPoints, device_readings, earlier, of_runs
 
 from ..analysis.compare import CompareOptions, Comparison, Run, compare
 from ..analysis.evidence import TALLIES, Evidence, evidence
@@ -296,6 +296,10 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
                                  CompareOptions(threshold=threshold), history=_process_runs(hist, name))
         report.figures.append(FigureReport(name, unit, direction, threshold, comparison, thresholds.gates(name)))
     return report
+
+
+def _run(p: Point) -> Run:
+    return Run(reps=tuple(tuple(r) for r in p.reps))
 
 
 def _process_runs(points: list[ScenarioPoints], name: str) -> list[Run]:
