@@ -16,9 +16,11 @@ Method, in order:
    degrees of freedom (their noise correlation removed) and mapped back to a one-figure z, so the
    same threshold applies. The strongest split is kept if it clears `threshold`, moves the level by
    at least `min_magnitude`, and no gradual change (a ramp at least `drift_width` commits wide, or a
-   straight line) fits its neighbourhood clearly better than the step: a slow drift is not steps.
-5. Every kept location is re-estimated between its neighbours, and the weakest is dropped while
-   any falls below the threshold.
+   straight line) fits its neighbourhood clearly better than a step within `min_size` commits of
+   the split: a slow drift is not steps.
+5. Every kept location is re-estimated between its neighbours as the commit likeliest to lie within
+   `locate_within` (1) commits of the true first commit at the new level (_locate), and the weakest
+   is dropped while any falls below the threshold.
 """
 
 from __future__ import annotations
