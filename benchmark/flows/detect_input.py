@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..analysis.changepoints import DetectOptions, detect
 from ..analysis.online import newest
-from .errors import bad_input
+from .lines import parsed
 
 
 @dataclass(frozen=True)
@@ -25,14 +25,7 @@ class Case:
 
 
 def read(text: str, source: str) -> list[Case]:
-    cases = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                cases.append(_case(json.loads(line)))
-            except ValueError as e:  # json.JSONDecodeError is one
-                raise bad_input(f"--input {source} line {n}: {e}") from None
-    return cases
+    return parsed(text, source, _case)
 
 
 def change_points(cases: list[Case]) -> list[str]:
@@ -53,9 +46,7 @@ def suspects(cases: list[Case]) -> list[str]:
     return out
 
 
-def _case(obj: object) -> Case:
-    if not isinstance(obj, dict):
-        raise ValueError("a line must be a JSON object")
+def _case(obj: dict) -> Case:
     values, reps = obj.get("values"), obj.get("reps")
     if values is None and reps is None:
         raise ValueError('"values" (a list of numbers) is required, or "reps"')
