@@ -124,18 +124,86 @@ def test_input_mode(tmp_path, capsys):
                                                           {"id": "step", "change_points": [30]}]
 
 
-@pytest.mark.parametrize("line, message", [
+def _flat(n: int, seed: int = 3) -> list[float]:
+    rng = random.Random(seed)
+    return [1.0 + rng.gauss(0, 0.005) for _ in range(n)]
+
+
+def test_input_newest_mode(tmp_path, capsys):
+    """The newest-commit question of file data: a 5 % step in the last two commits is suspected at
+    its first commit; a flat series, and one whose step is old (the newest commits sit at its level),
+    name nothing; a lone outlier at the end is withdrawn once its successor goes back: not named."""
+    flat = _flat(40)
+    newest_step = flat[:38] + [v * 1.05 for v in flat[38:]]
+    old_step = flat[:15] + [v * 1.05 for v in flat[15:]]
+    outlier = flat[:38] + [flat[38] * 1.03, flat[39]]  # newest() calls it "withdrawn"
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(c) + "\n" for c in [
+        {"id": "flat", "values": flat},
+        {"id": "newest", "values": newest_step, "reps": [[v, v * 1.002, v * 0.998] for v in newest_step]},
+        {"id": "reps only", "reps": [[v, v * 1.002, v * 0.998] for v in newest_step]},
+        {"id": "old", "values": old_step},
+        {"id": "outlier", "values": outlier}]))
+    code, out, err = cli(capsys, "detect", "--input", str(src), "--newest")
+    assert code == 0 and err == ""
+    assert [json.loads(ln) for ln in out.splitlines()] == [
+        {"id": "flat", "suspected": []}, {"id": "newest", "suspected": [38]}, {"id": "reps only", "suspected": [38]},
+        {"id": "old", "suspected": []}, {"id": "outlier", "suspected": []}]
+
+
+def test_input_modes_round_trip(tmp_path, capsys):
+    """Every id (any JSON value) comes back as it went in, one line per input line in their order,
+    each line the JSON that re-serializes to itself; -o writes the same lines to a file."""
+    ids = ["a", 7, None, {"repo": "o/r", "figure": "ttnt"}, ["x", 1.5]]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "values": _flat(30, seed=k)}) + "\n\n" for k, i in enumerate(ids)))
+    for mode, key in ((["--newest"], "suspected"), ([], "change_points")):
+        code, out, _ = cli(capsys, "detect", "--input", str(src), *mode)
+        lines = out.splitlines()
+        assert code == 0 and [json.loads(ln)["id"] for ln in lines] == ids
+        assert all(json.dumps(json.loads(ln)) == ln and json.loads(ln)[key] == [] for ln in lines)
+        dest = tmp_path / f"out{len(mode)}.jsonl"
+        code, _, _ = cli(capsys, "detect", "--input", str(src), *mode, "-o", str(dest))
+        assert code == 0 and dest.read_text() == out
+
+
+BAD_LINES = [
     ('{"id": 1}', 'line 1: "values" (a list of numbers) is required, or "reps"'),
     ('{"id": 1, "values": [1, "x"]}', 'line 1: "values" must be a list of numbers (null for a missing commit)'),
     ('{"id": 1, "values": [1, 2], "reps": [[1]]}', 'line 1: "reps" has 1 commits, "values" 2: one per commit in both'),
     ('[1, 2]', "line 1: a line must be a JSON object"),
     ('{"id": 1, "values": [1, -2]}', "line 1: values must be positive (relative changes are measured)"),
-])
-def test_input_mode_refuses_bad_lines(tmp_path, capsys, line, message):
+    ('{"id": 1, "reps": [[1, 2], "x"]}', 'line 1: "reps" must be a list (one per commit) of lists of numbers'),
+    ('{"id": 1, "values": [1, 2', "line 1: Expecting"),
+]
+
+
+@pytest.mark.parametrize("newest", [[], ["--newest"]])
+@pytest.mark.parametrize("line, message", BAD_LINES)
+def test_input_mode_refuses_bad_lines(tmp_path, capsys, line, message, newest):
     src = tmp_path / "in.jsonl"
     src.write_text(line + "\n")
-    code, out, err = cli(capsys, "detect", "--input", str(src))
+    code, out, err = cli(capsys, "detect", "--input", str(src), *newest)
     assert code == 2 and out == "" and message in err
+
+
+@pytest.mark.parametrize("newest", [[], ["--newest"]])
+def test_input_mode_checks_every_line_first(tmp_path, capsys, newest):
+    """Good lines before a bad one: the bad one's number in the error, nothing written (not to -o either)."""
+    src = tmp_path / "in.jsonl"
+    good = json.dumps({"id": "ok", "values": _flat(40)})
+    src.write_text(good + "\n\n" + good + "\n" + '{"id": "bad", "values": [1, null, 0]}\n')
+    dest = tmp_path / "out.jsonl"
+    code, out, err = cli(capsys, "detect", "--input", str(src), *newest, "-o", str(dest))
+    assert code == 2 and out == "" and not dest.exists()
+    assert f"--input {src} line 4: values must be positive" in err and len(err.splitlines()) == 1
+
+
+def test_input_mode_refuses_stored_series_options(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": 1, "values": _flat(10)}) + "\n")
+    code, out, err = cli(capsys, "detect", "--input", str(src), "--newest", "--branch", "main")
+    assert code == 2 and out == "" and "--input reads the file's series: no --branch or --repository" in err
 
 
 def test_unknown_branch(sqlite_url, capsys):

@@ -16,9 +16,11 @@ Method, in order:
    degrees of freedom (their noise correlation removed) and mapped back to a one-figure z, so the
    same threshold applies. The strongest split is kept if it clears `threshold`, moves the level by
    at least `min_magnitude`, and no gradual change (a ramp at least `drift_width` commits wide, or a
-   straight line) fits its neighbourhood clearly better than the step: a slow drift is not steps.
-5. Every kept location is re-estimated between its neighbours, and the weakest is dropped while
-   any falls below the threshold.
+   straight line) fits its neighbourhood clearly better than a step within `min_size` commits of
+   the split: a slow drift is not steps.
+5. Every kept location is re-estimated between its neighbours as the commit likeliest to lie within
+   `locate_within` (1) commits of the true first commit at the new level (_locate), and the weakest
+   is dropped while any falls below the threshold.
 """
 
 from __future__ import annotations
@@ -47,12 +49,14 @@ class DetectOptions:
     drift_width: int = 15       # a change spread over at least this many commits is a drift, not a step
     drift_evidence: float = 5.0  # how much better (weighted RSS, noise-variance units) a ramp must fit to be a drift
     outlier_z: float = 3.0      # distance (in sd) from both neighbourhoods beyond which a commit is down-weighted
+    locate_within: int = 1      # report the commit likeliest to be within this many of the true first one (0: the likeliest)
 
     def __post_init__(self) -> None:
         _check_int("window", self.window, 4)
         _check_int("min_size", self.min_size, 1)
         _check_int("drift_window", self.drift_window, 3)
         _check_int("drift_width", self.drift_width, 2)
+        _check_int("locate_within", self.locate_within, 0)
         _check_pos("threshold", self.threshold)
         _check_pos("outlier_z", self.outlier_z)
         if isinstance(self.drift_evidence, bool) or not isinstance(self.drift_evidence, (int, float)) \
@@ -314,13 +318,16 @@ def _rss_level_and_ramp(m: _Moments, a: int, s: int, e: int, b: int) -> float:
 
 
 def _drift_beats_step(series: list[tuple[list[float], list[float]]], a: int, k: int, b: int,
-                      min_width: int, evidence: float) -> bool:
+                      min_width: int, evidence: float, near: int) -> bool:
     """True when a gradual change (a ramp at least min_width commits wide, or a straight line)
-    fits [a, b) better than a sharp step near k (k - 1 .. k + 1) by at least `evidence` (weighted RSS,
-    noise-variance units): the ramp's start and end are searched, so on noise alone it often wins a little."""
+    fits [a, b) better than a sharp step near k (k - near .. k + near) by at least `evidence` (weighted
+    RSS, noise-variance units): the ramp's start and end are searched, so on noise alone it often wins a
+    little. The step is searched as widely as a rejection blocks (`near`): the greedy split of a big step
+    can sit a few commits off it, and a step placed there would lose to a ramp that a step at the right
+    place beats."""
     moments = [_Moments(y, w, a, b) for y, w in series]
     step = min(sum(_rss_level_and_ramp(m, a, j, j + 1, b) for m in moments)
-               for j in range(max(a + 1, k - 1), min(b - 1, k + 1) + 1))
+               for j in range(max(a + 1, k - near), min(b - 1, k + near) + 1))
     for s in range(a, b - min_width):
         for e in range(s + min_width, b + 1):
             if sum(_rss_level_and_ramp(m, a, s, e, b) for m in moments) + evidence <= step:
@@ -351,9 +358,17 @@ class Figures:
         t2 = self.sums2.t(a, k, b) if self.second is not None else None
         return z_equivalent(t1, t2, self.rho)
 
-    def is_drift(self, a: int, k: int, b: int, min_width: int, evidence: float) -> bool:
+    def chi2(self, a: int, k: int, b: int) -> float:
+        """Twice the log likelihood ratio of a step at k against none in [a, b) (both figures')."""
+        t1 = self.sums.t(a, k, b)
+        if self.second is None:
+            return t1 * t1
+        t2 = self.sums2.t(a, k, b)
+        return (t1 * t1 + t2 * t2 - 2 * self.rho * t1 * t2) / (1 - self.rho * self.rho)
+
+    def is_drift(self, a: int, k: int, b: int, min_width: int, evidence: float, near: int) -> bool:
         series = [(self.main.y, self.main.w)] + ([self.second] if self.second is not None else [])
-        return _drift_beats_step(series, a, k, b, min_width, evidence)
+        return _drift_beats_step(series, a, k, b, min_width, evidence, near)
 
 
 def _bounds(cps: list[int], k: int, m: int, window: int) -> tuple[int, int]:
@@ -396,7 +411,7 @@ def split_points(f: Figures, o: DetectOptions) -> list[int]:
         if not _big_enough(f, a, k, b, o.min_magnitude):
             return False
         da, db = max(a, k - o.drift_window), min(b, k + o.drift_window)
-        return not f.is_drift(da, k, db, o.drift_width, o.drift_evidence)
+        return not f.is_drift(da, k, db, o.drift_width, o.drift_evidence, o.min_size)
 
     cps: list[int] = []
     blocked = [False] * (m + 1)
@@ -439,7 +454,7 @@ def _refine(f: Figures, cps: list[int], m: int, o: DetectOptions) -> list[int]:
             a, b = max(lo, cps[j] - o.window), min(hi, cps[j] + o.window)
             ks = range(a + o.min_size, b - o.min_size + 1)
             if ks:
-                cps[j] = max(ks, key=lambda k: f.score(a, k, b))
+                cps[j] = _locate(f, a, b, ks, o.locate_within)
         cps = sorted(set(cps))
     while cps:
         scored = []
@@ -453,6 +468,30 @@ def _refine(f: Figures, cps: list[int], m: int, o: DetectOptions) -> list[int]:
             break
         del cps[j]
     return cps
+
+
+def _locate(f: Figures, a: int, b: int, ks: range, within: int) -> int:
+    """The split in ks whose commit is likeliest to lie within `within` commits of the true first
+    commit at the new level, one step in [a, b) assumed. The likelihood of a step at split j is
+    exp(chi2 / 2); it puts the first new commit anywhere in (index[j - 1], index[j]], commits without
+    a usable value included, each as likely. At a step of 1.5 noise units the single likeliest split
+    is within one commit of the truth about 72 % of the time, this choice about 76 % (simulated)."""
+    if within == 0:
+        return max(ks, key=lambda k: f.score(a, k, b))
+    c2 = {j: f.chi2(a, j, b) for j in range(a + 1, b)}
+    top = max(c2.values())
+    lik = {j: math.exp((v - top) / 2) for j, v in c2.items()}
+    idx = f.main.index
+
+    def mass(k: int) -> float:
+        r = idx[k]
+        total = 0.0
+        for j in range(k - within - 1, k + within + 2):  # splits further off cover no commit near r
+            if j in lik:
+                lo, hi = idx[j - 1] + 1, idx[j]
+                total += lik[j] * max(0, min(hi, r + within) - max(lo, r - within) + 1)
+        return total
+    return max(ks, key=lambda k: (mass(k), lik[k]))
 
 
 def _describe(f: Figures, cps: list[int], k: int, m: int, o: DetectOptions) -> ChangePoint:

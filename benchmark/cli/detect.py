@@ -5,6 +5,9 @@
   commitbench detect --newest --branch main  is the newest commit already a suspected step?
   commitbench detect --input series.jsonl    data from elsewhere: {"id", "values", "reps"} lines
                                              in, {"id", "change_points": [i, ...]} lines out
+  commitbench detect --input series.jsonl --newest
+                                             the newest-commit question of the same lines:
+                                             {"id", "suspected": [i]} (or []) lines out
 
 Every series (repository, branch, GPU, model, scenario parameters) and figure is scanned in
 commit order (benchmark/analysis/changepoints.py; docs/detect.md says how).
@@ -24,9 +27,10 @@ from pathlib import Path
 from db.change_points import Changes
 from db.reports import ReportChanges
 
-from ..analysis.changepoints import DetectOptions, detect
+from ..analysis.changepoints import DetectOptions
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
+from ..flows import detect_input
 from ..verdicts import detect_runs
 from ..verdicts.render import md, pct
 from .common import READ_EXIT_CODES, CommandError, add_db_argument, check_output, read_input, reading, write_output
@@ -42,8 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--branch", help="only this branch (default: every branch)")
     p.add_argument("--repository")
     p.add_argument("--newest", action="store_true",
-                   help="report (and store) whether the newest commits are a suspected change point")
-    p.add_argument("--input", type=Path, metavar="FILE", help='JSON lines {"id", "values", "reps"}; "-" for stdin')
+                   help="report (and store) whether the newest commits are a suspected change point; with "
+                        '--input: {"id", "suspected": [i]} lines (i the suspected commit; [] when none)')
+    p.add_argument("--input", type=Path, metavar="FILE",
+                   help='JSON lines {"id", "values", "reps"}; "-" for stdin; writes {"id", "change_points": [i, ...]} '
+                        "lines (or, with --newest, the suspected commit)")
     p.add_argument("--dry-run", action="store_true", help="report, store nothing")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
@@ -54,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_output(args.output)
         if args.input is not None:
-            if args.newest or args.branch or args.repository:
-                raise CommandError("--input reads the file's series: no --branch, --repository or --newest",
+            if args.branch or args.repository:
+                raise CommandError("--input reads the file's series: no --branch or --repository",
                                    exitcodes.BAD_INPUT)
             return _input(args)
         return _stored(args)
@@ -143,42 +150,7 @@ def _json(args, flagged: list, changes: Changes, reported: ReportChanges, scanne
 
 
 def _input(args: argparse.Namespace) -> int:
-    text = read_input(args.input)
-    series = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                series.append(_series_line(json.loads(line)))
-            except ValueError as e:
-                raise CommandError(f"--input {args.input} line {n}: {e}", exitcodes.BAD_INPUT) from None
-    options = DetectOptions()
-    lines = [json.dumps({"id": i, "change_points": [cp.index for cp in detect(v, reps=r, options=options)]})
-             for i, v, r in series]
+    cases = detect_input.read(read_input(args.input), str(args.input))
+    lines = (detect_input.suspects if args.newest else detect_input.change_points)(cases)
     write_output(args.output, "".join(line + "\n" for line in lines))
     return exitcodes.OK
-
-
-def _series_line(obj: object) -> tuple[object, list[float | None], list[list[float]] | None]:
-    if not isinstance(obj, dict):
-        raise ValueError("a line must be a JSON object")
-    values, reps = obj.get("values"), obj.get("reps")
-    if values is None and reps is None:
-        raise ValueError('"values" (a list of numbers) is required, or "reps"')
-    if values is not None and (not isinstance(values, list) or not all(_number(v) or v is None for v in values)):
-        raise ValueError('"values" must be a list of numbers (null for a missing commit)')
-    if reps is not None:
-        if not isinstance(reps, list) or not all(r is None or (isinstance(r, list) and all(_number(x) for x in r))
-                                                 for r in reps):
-            raise ValueError('"reps" must be a list (one per commit) of lists of numbers')
-        if values is not None and len(reps) != len(values):
-            raise ValueError(f'"reps" has {len(reps)} commits, "values" {len(values)}: one per commit in both')
-    if values is None:
-        values = [None] * len(reps)
-    if any(v is not None and v <= 0 for v in values) or any(x <= 0 for r in reps or [] if r for x in r):
-        raise ValueError("values must be positive (relative changes are measured)")
-    return obj.get("id"), [None if v is None else float(v) for v in values], reps
-
-
-def _number(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
-
