@@ -1,5 +1,5 @@
 """`--input` JSON lines: every line read and checked before anything is judged, so a bad line
-is refused (a Failure naming it) with nothing written. Used by compare and ab."""
+is refused (a Failure naming it) with nothing written. Used by compare, ab and detect."""
 
 from __future__ import annotations
 
