@@ -24,7 +24,8 @@ as GitHub's API answers one. `echo_credentials` makes a 401's message quote the 
 header it refused, as some proxies do. `prefix` serves it under a path, as GitHub Enterprise Server's
 /api/v3. Faults a broken or hostile API serves: `loop_pages` makes a list's last page link
 rel="next" back to page 1 (a client that follows it never ends); `shapes[(method, path)]` is served
-(200) instead of the answer, e.g. a list of numbers where a page of comments belongs. Comments are posted as `login` (default github-actions[bot], type Bot); `add`
+(200) instead of the answer, e.g. a list of numbers where a page of comments belongs. Comments
+are posted as `login` (default github-actions[bot], type Bot); `add`
 seeds comments by anyone. `requests` records (method, path, query string) of every request.
 
 What it is not: GitHub. No reactions, since/sort filters, markdown rendering, rate limits,
