@@ -318,3 +318,47 @@ def test_a_subnormal_threshold_gets_an_answer(tmp_path):
     src.write_text(_compare_line(GOOD, [[1.2, 1.21, 1.19]] * 3) + "\n")
     r = cli_in_process(["compare", "--input", src, "--thresholds", tmp_path / "t.json"], {})
     assert r.returncode == 0 and json.loads(r.stdout)["verdict"] == "regression", r.stderr
+
+
+# -- ids and limits: beyond 64 bits, 0, or digits that are not ASCII --------------------------------
+
+@pytest.fixture(scope="module")
+def stored_runs(tmp_path_factory):
+    from verdict_data import history, store_all
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('ids') / 'c.sqlite'}"
+    store_all(url, history(12, step_at=6, step=0.10))  # detect opens reports
+    assert cli_in_process(["detect", "--db", url], {}).returncode == 0
+    return url
+
+
+RUN_ID = "a number from 1 to 9223372036854775807"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["compare", "--base", "main", "--head", "#99999999999999999999"],
+     f"run id '#99999999999999999999': #ID is a benchmark id, {RUN_ID}"),
+    (["compare", "--base", "main", "--head", "#0"], "run id '#0': #ID is a benchmark id"),
+    (["compare", "--base", "run:#99999999999999999999", "--head", "main"], "#ID is a benchmark id"),
+    (["compare", "--base", "main", "--head", "#" + "9" * 5000], "#ID is a benchmark id"),
+    (["show", "#99999999999999999999"], RUN_ID),
+    (["show", "#³"], "run id '#³': #ID is a benchmark id"),
+    (["export", "#18446744073709551616", "--format", "json"], RUN_ID),
+    (["validate", "--run", "#99999999999999999999"], RUN_ID),
+    (["history", "--limit", str(10 ** 20)], "--limit must be 0 (all) or 1 to 1000000, got 100000000000000000000"),
+    (["reports", "show", "³"], "report id must be a number such as 3 or #3, got '³'"),
+    (["reports", "show", "#99999999999999999999"], "report id must be a number such as 3 or #3"),
+])
+def test_an_id_or_limit_out_of_range_is_bad_input(stored_runs, args, message):
+    r = cli_in_process([*args, "--db", stored_runs], {})
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("commitbench: error: ") and message in r.stderr, r.stderr
+
+
+def test_ids_in_range_still_name_runs(stored_runs):
+    assert cli_in_process(["show", "#1", "--db", stored_runs], {}).returncode == 0
+    assert cli_in_process(["reports", "show", "1", "--db", stored_runs], {}).returncode == 0
+    r = cli_in_process(["compare", "--base", "#1", "--head", "#12", "--db", stored_runs], {})
+    assert r.returncode in (0, 9), r.stderr  # judged, not refused
+    r = cli_in_process(["compare", "--base", "main", "--head", "#6000", "--db", stored_runs], {})
+    assert r.returncode == 9 and "'#6000' is no stored branch, commit or run" in r.stderr  # a fine id, no such run
