@@ -13,9 +13,8 @@ import signal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from helpers import cli_in_process
+from helpers import cli_in_process, report_states
 from verdict_data import history, sha, store_all
 
 SAME = [[1.0, 1.01, 0.99, 1.0, 1.0]] * 3
@@ -141,23 +140,14 @@ def test_a_file_that_cannot_be_finished_is_left_as_it_was(stored, files, tmp_pat
         "ab.jsonl", "compare.jsonl", "compared.jsonl", "detect.jsonl"]
 
 
-def _states(url: str) -> dict[int, str]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return dict(conn.execute(text("SELECT report_id, state FROM regression_reports")).all())
-    finally:
-        engine.dispose()
-
-
 def test_reports_accept_says_the_change_was_made_when_its_output_fails(stored):
-    number = min(n for n, s in _states(stored).items() if s == "open")
+    number = min(n for n, s in report_states(stored).items() if s == "open")
     r = run(["reports", "accept", number, "--by", "alice", "--reason", "a trade-off", "--db", stored,
              "-o", "/dev/full"])
     line = one_line(r.stderr)
     assert r.returncode == 4 and "--output /dev/full: not written (No space left on device)" in line
     assert f"the change was made: report #{number}: accepted" in line
-    assert _states(stored)[number] == "accepted"
+    assert report_states(stored)[number] == "accepted"
 
 
 def test_detect_says_what_it_stored_when_its_output_fails(stored):

@@ -8,10 +8,10 @@ import json
 import random
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from benchmark.cli import main
 from benchmark.flows import reports as report_moves
+from helpers import report_states
 from verdict_data import history, run_of, sha, store_all
 
 
@@ -28,15 +28,6 @@ def stepped(db_url, capsys):
     code, out, _ = cli(capsys, "detect", "--db", db_url)
     assert code == 0 and "reports: 4 opened" in out.splitlines()[0]
     return db_url
-
-
-def report_states(url: str) -> dict[int, str]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return dict(conn.execute(text("SELECT report_id, state FROM regression_reports")).all())
-    finally:
-        engine.dispose()
 
 
 def pr(url: str, n: int, level: float = 0.011, hours: float = 50) -> str:
