@@ -6,7 +6,9 @@ with a bare Python (commitbench not installed), which imports this module from t
 The token comes from $GITHUB_TOKEN only and goes only to the API's own host (never on a
 redirect, never to another host's next page); nothing here prints, and what the commands
 print goes through `shown` (the token redacted even where GitHub echoed it back). Errors are `Failure`s
-with their exit codes (contracts/exitcodes.py)."""
+with their exit codes (contracts/exitcodes.py); an answer of a shape commitbench cannot use (a list
+where an object belongs, a page that links back to an earlier one, more than MAX_PAGES pages) is
+one of them (SERVICE_REFUSED), never a traceback or a loop."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from benchmark.contracts.secrets import mask_urls, redact, token_problem
 DEFAULT_API = "https://api.github.com"
 MAX_BODY = 65536  # GitHub refuses a longer comment body (422 "Body is too long")
 PER_PAGE = 100  # GitHub's maximum page size
+MAX_PAGES = 100  # at most 10,000 comments (or open issues) are looked through: more is refused (exit 7)
 TIMEOUT_S = 30
 UNREACHABLE = exitcodes.SERVICE_UNREACHABLE
 CREDENTIAL_REFUSED = exitcodes.CREDENTIAL_REFUSED
@@ -36,7 +39,7 @@ NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 class Failure(Exception):
     """A one-line reason and the exit code it carries (2 bad input, 5 unreachable, 6 the
-    token refused, 7 the request refused)."""
+    token refused, 7 the request refused, or answered in a shape that cannot be used)."""
 
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
@@ -107,26 +110,61 @@ def upsert_comment(api: str, token: str, repo: str, pr: int, body: str, marker: 
 
 def find_comment(api: str, token: str, repo: str, pr: int, marker: str, author: str | None) -> dict | None:
     """The oldest comment whose first line is the marker (and by `author`, if given)."""
-    url: str | None = f"{api}/repos/{repo}/issues/{pr}/comments?per_page={PER_PAGE}"
-    while url:
-        page, link = call_with_link("GET", url, token, api)
-        if not isinstance(page, list):
-            raise Failure(f"{api} answered the comment list with something that is not a list", UNREACHABLE)
-        for c in page:
-            first = str(c.get("body") or "").split("\n", 1)[0].strip()
-            if first == marker and (author is None or (c.get("user") or {}).get("login") == author):
-                return c
-        url = next_page(link, api)
+    for c in pages(api, token, f"{api}/repos/{repo}/issues/{pr}/comments?per_page={PER_PAGE}", "comments"):
+        first = str(c.get("body") or "").split("\n", 1)[0].strip()
+        user = c.get("user")
+        login = user.get("login") if isinstance(user, dict) else None
+        if first == marker and (author is None or login == author):
+            return _with_int(c, "id", api, "a comment")
     return None
 
 
-def next_page(link: str, api: str) -> str | None:
+def pages(api: str, token: str, url: str | None, what: str, scope: str = "pull-requests"):
+    """Every object of a paginated list, following Link: rel="next" for at most MAX_PAGES pages
+    and never to a page already read (an API that links back would otherwise be asked forever)."""
+    seen: set[str] = set()
+    while url:
+        if url in seen:
+            raise Failure(f"{api} pointed the next page of {what} back at a page already read ({url})", REFUSED)
+        if len(seen) == MAX_PAGES:
+            raise Failure(f"{api} listed more than {MAX_PAGES} pages of {what} ({MAX_PAGES * PER_PAGE} {what}): "
+                          "refused rather than paged through without end", REFUSED)
+        seen.add(url)
+        page, link = call_with_link("GET", url, token, api, scope=scope)
+        if not isinstance(page, list) or not all(isinstance(x, dict) for x in page):
+            raise Failure(f"{api} answered the list of {what} with {_shape(page)}, not a list of objects", REFUSED)
+        yield from page
+        url = next_page(link, api, what)
+
+
+def _shape(data) -> str:
+    """What an API answer is, in a few words (never its content: it may be long or hostile)."""
+    if isinstance(data, list):
+        odd = next((x for x in data if not isinstance(x, dict)), None)
+        return f"a list holding {type(odd).__name__ if odd is not None else 'objects'}"
+    return {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+
+
+def _object(data, api: str, what: str) -> dict:
+    if not isinstance(data, dict):
+        raise Failure(f"{api} answered with {_shape(data)} where the {what} (an object) belongs", REFUSED)
+    return data
+
+
+def _with_int(data: dict, key: str, api: str, what: str) -> dict:
+    """`data`, whose `key` (the id or number the next request is built from) is an integer."""
+    if not isinstance(data.get(key), int) or isinstance(data.get(key), bool):
+        raise Failure(f"{api} answered {what} whose {key!r} is not an integer", REFUSED)
+    return data
+
+
+def next_page(link: str, api: str, what: str = "comments") -> str | None:
     """The Link header's rel="next", only on the API's own host: the token goes nowhere else."""
     m = NEXT_LINK.search(link or "")
     if not m:
         return None
     if urlsplit(m.group(1)).netloc != urlsplit(api).netloc:
-        raise Failure(f"{api} pointed the next page of comments at another host", REFUSED)
+        raise Failure(f"{api} pointed the next page of {what} at another host", REFUSED)
     return m.group(1)
 
 
@@ -136,27 +174,23 @@ def upsert_issue(api: str, token: str, repo: str, title: str, body: str, marker:
     existing = find_issue(api, token, repo, marker)
     if existing is not None:
         return "updated", call("PATCH", f"{api}/repos/{repo}/issues/{existing['number']}", token, api,
-                                {"body": body}, scope=ISSUES)
+                                {"body": body}, scope=ISSUES, what="issue")
     payload = {"title": title, "body": body} | ({"labels": labels} if labels else {})
-    return "created", call("POST", f"{api}/repos/{repo}/issues", token, api, payload, scope=ISSUES)
+    return "created", call("POST", f"{api}/repos/{repo}/issues", token, api, payload, scope=ISSUES, what="issue")
 
 
 def find_issue(api: str, token: str, repo: str, marker: str) -> dict | None:
     """The oldest open issue (not a pull request) whose body's first line is the marker."""
-    url: str | None = f"{api}/repos/{repo}/issues?state=open&per_page={PER_PAGE}"
-    found = []
-    while url:
-        page, link = call_with_link("GET", url, token, api, scope=ISSUES)
-        if not isinstance(page, list):
-            raise Failure(f"{api} answered the issue list with something that is not a list", UNREACHABLE)
-        found += [i for i in page if "pull_request" not in i
-                  and str(i.get("body") or "").split("\n", 1)[0].strip() == marker]
-        url = next_page(link, api)
-    return min(found, key=lambda i: i.get("number", 0), default=None)  # GitHub lists the newest first
+    found = [_with_int(i, "number", api, "an issue")
+             for i in pages(api, token, f"{api}/repos/{repo}/issues?state=open&per_page={PER_PAGE}", "issues", ISSUES)
+             if "pull_request" not in i and str(i.get("body") or "").split("\n", 1)[0].strip() == marker]
+    return min(found, key=lambda i: i["number"], default=None)  # GitHub lists the newest first
 
 
-def call(method: str, url: str, token: str, api: str, payload: dict | None = None, scope: str = "pull-requests"):
-    return call_with_link(method, url, token, api, payload, scope)[0]
+def call(method: str, url: str, token: str, api: str, payload: dict | None = None, scope: str = "pull-requests",
+         what: str = "comment") -> dict:
+    """One object (the comment or issue written)."""
+    return _object(call_with_link(method, url, token, api, payload, scope)[0], api, what)
 
 
 def call_with_link(method: str, url: str, token: str, api: str, payload: dict | None = None,

@@ -185,7 +185,7 @@ def _left_out(row: Benchmark) -> LeftOut:
 
 
 def _resolve(session: Session, ref: str, repository: str | None) -> RefRuns:
-    from db.query import NotFound, find_run
+    from db.query import BadRunId, NotFound, find_run
 
     how, _, name = ref.partition(":") if ref.split(":", 1)[0] in ("run", "commit", "branch") else ("", "", ref)
     name = name.strip()
@@ -231,7 +231,7 @@ def _resolve(session: Session, ref: str, repository: str | None) -> RefRuns:
     try:
         row = find_run(session, name)
     except NotFound as e:
-        if how == "run" or "ambiguous" in str(e) or "too short" in str(e):
+        if how == "run" or isinstance(e, BadRunId) or "ambiguous" in str(e) or "too short" in str(e):
             raise
         raise NoRuns(f"{name!r} is no stored branch, commit or run") from None
     return RefRuns(ref, "run", (row.run_uid or f"#{row.benchmark_id}")[:8], row.branch, row.commit_id,

@@ -31,6 +31,14 @@ class NotFound(LookupError):
     """No such run (or an ambiguous prefix); the message is one line for the user."""
 
 
+class BadRunId(NotFound):
+    """A `#ID` that can name no run (not ASCII digits, 0, beyond 64 bits): bad input wherever
+    a run is named, never "nothing to compare"."""
+
+
+MAX_ID = 2**63 - 1  # benchmark_id is a signed 64-bit integer in both databases
+
+
 @dataclass
 class RunSummary:
     benchmark_id: int
@@ -162,7 +170,10 @@ def find_run(session: Session, ref: str) -> Benchmark:
     """A run by its uid, a unique prefix of it (4+ characters), or `#ID` (benchmark_id,
     for rows the seed wrote, which have no uid)."""
     ref = ref.strip()
-    if ref.startswith("#") and ref[1:].isdigit():
+    if ref.startswith("#"):
+        digits = ref[1:]
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 or not 0 < int(digits) <= MAX_ID:
+            raise BadRunId(f"run id {ref[:40]!r}: #ID is a benchmark id, a number from 1 to {MAX_ID}")
         row = session.get(Benchmark, int(ref[1:]))
         if row is None:
             raise NotFound(f"no run with benchmark_id {ref[1:]}")

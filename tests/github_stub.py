@@ -22,7 +22,10 @@ otherwise. A `read_only_token` (what a pull request from a fork gets) may list b
 "Resource not accessible by integration" on writes. A request without a User-Agent gets 403,
 as GitHub's API answers one. `echo_credentials` makes a 401's message quote the Authorization
 header it refused, as some proxies do. `prefix` serves it under a path, as GitHub Enterprise Server's
-/api/v3. Comments are posted as `login` (default github-actions[bot], type Bot); `add`
+/api/v3. Faults a broken or hostile API serves: `loop_pages` makes a list's last page link
+rel="next" back to page 1 (a client that follows it never ends); `shapes[(method, path)]` is served
+(200) instead of the answer, e.g. a list of numbers where a page of comments belongs. Comments
+are posted as `login` (default github-actions[bot], type Bot); `add`
 seeds comments by anyone. `requests` records (method, path, query string) of every request.
 
 What it is not: GitHub. No reactions, since/sort filters, markdown rendering, rate limits,
@@ -58,8 +61,10 @@ class Reply(Exception):
 class GitHubStub(LoopbackServer):
     def __init__(self, token: str = "stub-token", read_only_token: str | None = None,
                  pulls: dict[str, list[int]] | None = None, login: str = "github-actions[bot]",
-                 prefix: str = "", echo_credentials: bool = False) -> None:
+                 prefix: str = "", echo_credentials: bool = False, loop_pages: bool = False) -> None:
         self.prefix = prefix.rstrip("/")
+        self.loop_pages = loop_pages
+        self.shapes: dict[tuple[str, str], object] = {}  # (method, path) -> a JSON answer served instead
         # as some proxies and GitHub Enterprise front ends do: a 401 quotes the header it refused
         self.echo_credentials = echo_credentials
         self.token, self.read_only_token, self.login = token, read_only_token, login
@@ -109,6 +114,8 @@ class GitHubStub(LoopbackServer):
                     echo = f" (Authorization: {headers.get('Authorization', '')})" if self.echo_credentials else ""
                     raise Reply(401, {"message": f"Bad credentials{echo}", "documentation_url": REST})
                 path = path[len(self.prefix):]
+                if (method, path) in self.shapes:
+                    return 200, self.shapes[method, path], {}
                 if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path):
                     if method == "GET":
                         return self._list(m.group(1), int(m.group(2)), parse_qs(query), path)
@@ -167,6 +174,8 @@ class GitHubStub(LoopbackServer):
         links = []
         if page < last:
             links += [f'<{base}{page + 1}>; rel="next"', f'<{base}{last}>; rel="last"']
+        elif self.loop_pages:
+            links += [f'<{base}1>; rel="next"']
         if page > 1:
             links += [f'<{base}1>; rel="first"', f'<{base}{page - 1}>; rel="prev"']
         headers = {"Link": ", ".join(links)} if links else {}

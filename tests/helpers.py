@@ -274,3 +274,15 @@ def running_cli(args: list[str], env: dict[str, str]):
             proc.wait()
         err.join()
         out.join()
+
+
+def report_states(url: str) -> dict[int, str]:
+    """report id -> state, as stored."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT report_id, state FROM regression_reports")).all())
+    finally:
+        engine.dispose()

@@ -4,6 +4,7 @@ column keeps the first 70 characters): real runs in real subprocesses, the slow 
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -234,3 +235,130 @@ def test_invalid_utf8_message_is_accepted(cb):
     assert b["commit_message"] == "bad \ufffd\ufffd bytes"
     assert b["status"] == "succeeded"
 
+
+
+# -- files handed to compare and ab (--input JSON lines, --thresholds): one line naming the line -----
+
+def _compare_line(base: list, head: list) -> str:
+    return json.dumps({"id": "x", "base": [{"reps": base}] * 3, "head": [{"reps": head}] * 3})
+
+
+def _ab_line(base: list, head: list) -> str:
+    return json.dumps({"id": "x", "rounds": [{"order": "AB", "base": {"reps": base}, "head": {"reps": head}}] * 2,
+                       "history": [{"reps": base}] * 4})
+
+
+GOOD = [[1.0, 1.01, 0.99]] * 3
+HOSTILE = {  # name: (second line, what the error says about it)
+    "400-digit integer": (lambda line: line(GOOD, [[10 ** 400, 1, 1]] * 3), "1000000000000000000000000000000000000000"
+                                                                           "... is out of range"),
+    "1e308 against 1e-308": (lambda line: line([[1e-308] * 3] * 3, [[1e308] * 3] * 3), "1e-308 is out of range"),
+    "subnormal": (lambda line: line([[5e-324] * 3] * 3, [[1e-320] * 3] * 3), "5e-324 is out of range"),
+    "1e400": (lambda line: line(GOOD, GOOD).replace("1.01", "1e400", 1), "1e400 is beyond a float's range"),
+    "NaN": (lambda line: line(GOOD, GOOD).replace("1.01", "NaN", 1), "NaN is not a number JSON allows"),
+    "nested 100,000 deep": (lambda line: "[" * 100_000 + "]" * 100_000, "nested too deeply for JSON to be read"),
+}
+
+
+@pytest.mark.parametrize("command, line", [("compare", _compare_line), ("ab", _ab_line)])
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_input_line_is_one_line_naming_it(tmp_path, command, line, name):
+    second, message = HOSTILE[name]
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(line(GOOD, GOOD) + "\n" + second(line) + "\n")
+    r = cli_in_process([command, "--input", src, "-o", out], {})
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith(f"commitbench: error: --input {src} line 2: {message}"), r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command, line", [("compare", _compare_line), ("ab", _ab_line)])
+def test_input_bytes_that_are_not_utf8_are_one_line_naming_it(tmp_path, command, line):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(line(GOOD, GOOD).encode() + b'\n{"id": "caf\xe9"}\n')
+    r = cli_in_process([command, "--input", src], {})
+    assert r.returncode == 2 and r.stderr == (f"commitbench: error: --input {src} line 2: not UTF-8 text (byte 0xe9 "
+                                              "at column 12; save the file as UTF-8)\n")
+
+
+@pytest.mark.parametrize("command, line", [("compare", _compare_line), ("ab", _ab_line)])
+def test_the_widest_numbers_allowed_get_an_answer(tmp_path, command, line):
+    """1e30 against 1e-30 (the bounds): a change of 1e60, computed without overflow."""
+    src = tmp_path / "in.jsonl"
+    src.write_text(line([[1e-30] * 3] * 3, [[1e30] * 3] * 3) + "\n" + line([[1e30] * 3] * 3, [[1e-30] * 3] * 3) + "\n")
+    r = cli_in_process([command, "--input", src], {})
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert r.returncode == 0 and [x["verdict"] for x in rows] == ["regression", "improvement"], r.stderr
+    assert rows[0]["change"] == pytest.approx(1e60) and rows[1]["change"] == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("t.toml", b"# caf\xe9\ndefault = 0.05\n", ": line 1: not UTF-8 text (byte 0xe9 at column 6"),
+    ("t.json", b'{\n"default": "caf\xe9"}', ": line 2: not UTF-8 text (byte 0xe9 at column 16"),
+    ("t.toml", b"default = " + b"[" * 100_000 + b"]" * 100_000, ": not valid TOML: nested too deeply"),
+    ("t.json", b'{"default": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", ": not valid JSON: line 1: nested too deeply"),
+    ("t.json", b'{"default": NaN}', ": not valid JSON: line 1: NaN is not a number JSON allows"),
+    ("t.json", b'{"default": 1e400}', ": not valid JSON: line 1: 1e400 is beyond a float's range"),
+    ("t.json", b'{"default": 1' + b"0" * 400 + b"}", "default must be a relative change in (0, 1)"),
+    ("t.toml", b"default = nan", "default must be a relative change in (0, 1), e.g. 0.02, got nan"),
+])
+def test_a_hostile_thresholds_file_is_one_line(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    src = tmp_path / "in.jsonl"
+    src.write_text(_compare_line(GOOD, GOOD) + "\n")
+    for command in ("compare", "ab"):
+        r = cli_in_process([command, "--input", src, "--thresholds", tmp_path / name], {})
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, (command, r.stderr)
+        assert len(r.stderr) < 300 and r.stdout == ""
+
+
+def test_a_subnormal_threshold_gets_an_answer(tmp_path):
+    (tmp_path / "t.json").write_text('{"default": 5e-324}')
+    src = tmp_path / "in.jsonl"
+    src.write_text(_compare_line(GOOD, [[1.2, 1.21, 1.19]] * 3) + "\n")
+    r = cli_in_process(["compare", "--input", src, "--thresholds", tmp_path / "t.json"], {})
+    assert r.returncode == 0 and json.loads(r.stdout)["verdict"] == "regression", r.stderr
+
+
+# -- ids and limits: beyond 64 bits, 0, or digits that are not ASCII --------------------------------
+
+@pytest.fixture(scope="module")
+def stored_runs(tmp_path_factory):
+    from verdict_data import history, store_all
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('ids') / 'c.sqlite'}"
+    store_all(url, history(12, step_at=6, step=0.10))  # detect opens reports
+    assert cli_in_process(["detect", "--db", url], {}).returncode == 0
+    return url
+
+
+RUN_ID = "a number from 1 to 9223372036854775807"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["compare", "--base", "main", "--head", "#99999999999999999999"],
+     f"run id '#99999999999999999999': #ID is a benchmark id, {RUN_ID}"),
+    (["compare", "--base", "main", "--head", "#0"], "run id '#0': #ID is a benchmark id"),
+    (["compare", "--base", "run:#99999999999999999999", "--head", "main"], "#ID is a benchmark id"),
+    (["compare", "--base", "main", "--head", "#" + "9" * 5000], "#ID is a benchmark id"),
+    (["show", "#99999999999999999999"], RUN_ID),
+    (["show", "#³"], "run id '#³': #ID is a benchmark id"),
+    (["export", "#18446744073709551616", "--format", "json"], RUN_ID),
+    (["validate", "--run", "#99999999999999999999"], RUN_ID),
+    (["history", "--limit", str(10 ** 20)], "--limit must be 0 (all) or 1 to 1000000, got 100000000000000000000"),
+    (["reports", "show", "³"], "report id must be a number such as 3 or #3, got '³'"),
+    (["reports", "show", "#99999999999999999999"], "report id must be a number such as 3 or #3"),
+])
+def test_an_id_or_limit_out_of_range_is_bad_input(stored_runs, args, message):
+    r = cli_in_process([*args, "--db", stored_runs], {})
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("commitbench: error: ") and message in r.stderr, r.stderr
+
+
+def test_ids_in_range_still_name_runs(stored_runs):
+    assert cli_in_process(["show", "#1", "--db", stored_runs], {}).returncode == 0
+    assert cli_in_process(["reports", "show", "1", "--db", stored_runs], {}).returncode == 0
+    r = cli_in_process(["compare", "--base", "#1", "--head", "#12", "--db", stored_runs], {})
+    assert r.returncode in (0, 9), r.stderr  # judged, not refused
+    r = cli_in_process(["compare", "--base", "main", "--head", "#6000", "--db", stored_runs], {})
+    assert r.returncode == 9 and "'#6000' is no stored branch, commit or run" in r.stderr  # a fine id, no such run

@@ -174,7 +174,7 @@ BAD_LINES = [
     ('[1, 2]', "line 1: a line must be a JSON object"),
     ('{"id": 1, "values": [1, -2]}', "line 1: values must be positive (relative changes are measured)"),
     ('{"id": 1, "reps": [[1, 2], "x"]}', 'line 1: "reps" must be a list (one per commit) of lists of numbers'),
-    ('{"id": 1, "values": [1, 2', "line 1: Expecting"),
+    ('{"id": 1, "values": [1, 2', "line 1: not JSON (Expecting"),
 ]
 
 

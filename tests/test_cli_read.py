@@ -83,7 +83,7 @@ def test_series_list_and_ambiguous_names(cb, filled, tmp_path):
     (["history", "--metric", "nope", "--scenario", "x"], "unknown figure 'nope'"),
     (["history", "--metric", "time_to_first_token_secs"], "--metric needs one of --scenario NAME or --series KEY"),
     (["history", "--scenario", "x"], "--scenario and --series go with --metric"),
-    (["history", "--limit", "-1"], "--limit must be 0 (all) or more"),
+    (["history", "--limit", "-1"], "--limit must be 0 (all) or 1 to 1000000, got -1"),
     (["history", "--scenario", "nothing", "--metric", "time_to_first_token_secs"], "no scenario 'nothing' stored"),
     (["show", "zzzzzzzz"], "no run 'zzzzzzzz'"),
     (["show", "latest", "--branch", "nope"], "no runs stored for branch 'nope'"),
@@ -187,5 +187,5 @@ def test_python_dash_m_benchmark_cli_is_commitbench(cb, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["commitbench", "history", "--limit", "-1"])
     with pytest.raises(SystemExit) as done:
         runpy.run_module("benchmark.cli", run_name="__main__")
-    assert done.value.code == 2 and "--limit must be 0 (all) or more" in capsys.readouterr().err
+    assert done.value.code == 2 and "--limit must be 0 (all) or 1 to 1000000, got -1" in capsys.readouterr().err
     assert not cb.home.exists()

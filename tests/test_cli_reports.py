@@ -8,10 +8,10 @@ import json
 import random
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from benchmark.cli import main
 from benchmark.flows import reports as report_moves
+from helpers import report_states
 from verdict_data import history, run_of, sha, store_all
 
 
@@ -28,15 +28,6 @@ def stepped(db_url, capsys):
     code, out, _ = cli(capsys, "detect", "--db", db_url)
     assert code == 0 and "reports: 4 opened" in out.splitlines()[0]
     return db_url
-
-
-def report_states(url: str) -> dict[int, str]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return dict(conn.execute(text("SELECT report_id, state FROM regression_reports")).all())
-    finally:
-        engine.dispose()
 
 
 def pr(url: str, n: int, level: float = 0.011, hours: float = 50) -> str:
@@ -164,6 +155,34 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(stepped, capsys, args, 
     code, out, err = cli(capsys, "reports", *args, "--db", stepped)
     assert code == 2 and out == "" and message in err and len(err.splitlines()) == 1
     assert report_states(stepped) == before
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'{"a": 1,\n "b": NaN}\n', "line 2: NaN is not a number JSON allows"),
+    (b'{"a": 1e400}', "line 1: 1e400 is beyond a float's range"),
+    (b'{"a": "x\\u0000y"}', "line 1: a NUL or a lone surrogate"),
+    (b'{"a": "\\udc00"}', "line 1: a NUL or a lone surrogate"),
+    (b'{"a": "caf\xe9"}', "line 1: not UTF-8 text (byte 0xe9 at column 11"),
+    (b"[" * 100_000 + b"]" * 100_000, "line 1: nested too deeply"),
+])
+def test_evidence_the_database_cannot_hold_is_bad_input(stepped, capsys, tmp_path, content, message):
+    """NaN or NUL reached PostgreSQL, which refused it: exit 3, "database unavailable"."""
+    (tmp_path / "e.json").write_bytes(content)
+    before = report_states(stepped)
+    code, out, err = cli(capsys, "reports", "bisected", "1", "--commit", "abcd", "--evidence", str(tmp_path / "e.json"),
+                         "--db", stepped)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert f"--evidence {tmp_path / 'e.json'}: {message}" in err
+    assert report_states(stepped) == before
+
+
+def test_evidence_with_big_and_tiny_numbers_is_stored_as_given(stepped, capsys, tmp_path):
+    evidence = {"big": 10 ** 400, "tiny": 5e-324, "huge": 1e308, "text": "caf\u00e9 \U0001f600"}
+    (tmp_path / "e.json").write_text(json.dumps(evidence))
+    assert cli(capsys, "reports", "bisected", "1", "--commit", "abcd", "--evidence", str(tmp_path / "e.json"),
+               "--db", stepped)[0] == 0
+    doc = json.loads(cli(capsys, "reports", "show", "1", "--format", "json", "--db", stepped)[1])
+    assert doc["evidence"] | {"huge": float(doc["evidence"]["huge"])} == evidence  # PostgreSQL's jsonb: 10**308
 
 
 def test_a_refused_move_writes_nothing(stepped, capsys):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from benchmark import github as github_client
 from benchmark.cli import issue
 from github_stub import GitHubStub, run_command
 
@@ -86,3 +87,32 @@ def test_refusals_have_their_exit_codes(github, post):
     with GitHubStub() as gone:
         url = gone.url
     assert post(url)[0] == 5
+
+
+def test_pages_that_link_back_or_never_end_are_refused(post, monkeypatch):
+    with GitHubStub(token=TOKEN, pulls={"octo/lib": [1]}, loop_pages=True) as looping:
+        code, out, err = post(looping.url)
+        assert code == 7 and out == "" and "back at a page already read" in err
+        assert len(err.strip().splitlines()) == 1 and len(looping.requests) == 2 and looping.tracked("octo/lib") == []
+    monkeypatch.setattr(github_client, "MAX_PAGES", 1)
+    with GitHubStub(token=TOKEN, pulls={"octo/lib": [1]}) as stub:
+        for n in range(120):
+            stub.open_issue("octo/lib", f"issue {n}", f"body {n}")
+        code, _, err = post(stub.url)
+        assert code == 7 and "more than 1 pages of issues" in err and len(stub.requests) == 1
+
+
+ISSUES = "/repos/octo/lib/issues"
+
+
+@pytest.mark.parametrize("method, answer, words", [
+    ("GET", [[1]], "the list of issues with a list holding list"),
+    ("GET", {"items": []}, "the list of issues with an object"),
+    ("GET", [{"body": MARKER, "number": "3"}], "an issue whose 'number' is not an integer"),
+    ("POST", [], "with a list holding objects where the issue (an object) belongs"),
+])
+def test_an_answer_of_an_unexpected_shape_is_one_line(github, post, method, answer, words):
+    github.shapes[method, ISSUES] = answer
+    code, out, err = post(github.url)
+    assert code == 7 and out == "" and words in err, err
+    assert err.startswith("commitbench: error: ") and len(err.strip().splitlines()) == 1

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
+from benchmark import github as github_client
 from benchmark.cli import pr_comment
 from github_stub import GitHubStub, run_command
 from grafana_stub import NotGrafana
@@ -491,6 +492,52 @@ def test_pr_comment_unreachable_or_not_github(comment, tmp_path):
     with NotGrafana(str(tmp_path / "site")) as web:
         code, _, err = comment(web.url)
     assert code == 5 and "not answer JSON" in err
+
+
+def test_pr_comment_refuses_pages_that_link_back(comment):
+    """A Link: rel="next" back to an earlier page was followed forever (55,000+ requests a minute)."""
+    with GitHubStub(token=TOKEN, pulls={"octo/lib": [7]}, loop_pages=True) as looping:
+        for i in range(150):
+            looping.add("octo/lib", 7, f"comment {i}")
+        code, out, err = comment(looping.url)
+        assert code == 7 and out == "" and len(err.strip().splitlines()) == 1
+        assert "back at a page already read" in err
+        assert [q for _, _, q in looping.requests] == ["per_page=100", "per_page=100&page=2", "per_page=100&page=1"]
+        assert looping.comments("octo/lib", 7)[-1]["body"] == "comment 149"  # nothing posted
+
+
+def test_pr_comment_reads_at_most_max_pages(github, comment, monkeypatch):
+    monkeypatch.setattr(github_client, "MAX_PAGES", 2)
+    for i in range(250):
+        github.add("octo/lib", 7, f"comment {i}")
+    code, _, err = comment(github.url)
+    assert code == 7 and "more than 2 pages of comments" in err and len(err.strip().splitlines()) == 1
+    assert len(github.requests) == 2
+
+
+COMMENTS = "/repos/octo/lib/issues/7/comments"
+
+
+@pytest.mark.parametrize("method, path, answer, words", [
+    ("GET", COMMENTS, [1, 2], "a list holding int, not a list of objects"),
+    ("GET", COMMENTS, ["a"], "a list holding str"),
+    ("GET", COMMENTS, {"message": "hi"}, "answered the list of comments with an object"),
+    ("GET", COMMENTS, None, "with null"),
+    ("GET", COMMENTS, [{"body": MARKER, "id": "12"}], "a comment whose 'id' is not an integer"),
+    ("POST", COMMENTS, [{"id": 1}], "with a list holding objects where the comment (an object) belongs"),
+    ("POST", COMMENTS, 42, "with a number where the comment"),
+])
+def test_pr_comment_an_answer_of_an_unexpected_shape_is_one_line(github, comment, method, path, answer, words):
+    github.shapes[method, path] = answer
+    code, out, err = comment(github.url)
+    assert code == 7 and out == "" and words in err, err
+    assert err.startswith("commitbench: error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_pr_comment_a_comment_whose_user_is_no_object_is_not_ours(github, comment):
+    github.shapes["GET", COMMENTS] = [{"body": MARKER, "id": 5, "user": ["github-actions[bot]"]}]
+    code, out, _ = comment(github.url, "--author", "github-actions[bot]")
+    assert code == 0 and "created comment" in out
 
 
 def test_pr_comment_runs_as_a_file_with_a_bare_python(github, tmp_path):

@@ -26,8 +26,9 @@ from ..flows import ab as flow
 from ..flows.errors import Failure
 from ..run.worktrees import SetupError
 from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT
-from .common import (CommandError, add_db_argument, add_revision_arguments, add_run_options, cancelled,
-                     compare_exit_code, output_problem, overrides_of, read_input, run_options, say, write_output)
+from .common import (CHANGED_OUTPUT_EXIT_CODE, CommandError, add_db_argument, add_revision_arguments,
+                     add_run_options, cancelled, compare_exit_code, output_problem, overrides_of, read_input,
+                     run_options, say, write_output)
 from .errors import error
 
 EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
@@ -40,6 +41,7 @@ EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/refer
     exitcodes.DB_UNAVAILABLE: "database unavailable",
     exitcodes.CANCELLED_BASE: ("cancelled by SIGINT/SIGTERM (the run in flight records its cancellation, the "
                                "worktrees are removed)"),
+    **CHANGED_OUTPUT_EXIT_CODE,  # -o
 }
 
 
@@ -106,7 +108,11 @@ def run(args: argparse.Namespace) -> int:
         return outcome.failure.code
     if outcome.stopped is not None:
         return outcome.stopped
-    write_output(output, flow.compare.rendered(outcome.compared, args.format))
+    try:
+        write_output(output, flow.compare.rendered(outcome.compared, args.format),
+                     done="both revisions' runs are stored (`commitbench compare` reads them again)")
+    except CommandError as e:
+        return error(str(e), e.code)
     return compare_exit_code(outcome.compared.verdict)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..analysis.validity import Rules, rules_from
 from ..contracts import exitcodes
+from ..contracts.documents import utf8
 from ..contracts.config import COMPILE_MODES, KINDS, QUANTIZATIONS, SDPA_KERNELS, ConfigError, load_config_file
 from ..flows import store as opening
 from ..flows.errors import Failure
@@ -22,6 +23,15 @@ READ_EXIT_CODES = {
     exitcodes.BAD_INPUT: "bad input (a run or figure that does not exist, a bad option; nothing written)",
     exitcodes.DB_UNAVAILABLE: "database unavailable",
 }
+# Every command with -o/--output: its write failed (write_output). A command that changes state
+# says in the same line that the change was made (and stays).
+OUTPUT_EXIT_CODE = {exitcodes.OUTPUT_FAILED: ("the -o file could not be written (a full disk, a FIFO nobody "
+                                              "reads): one line names it; no partial file is left")}
+CHANGED_OUTPUT_EXIT_CODE = {exitcodes.OUTPUT_FAILED: ("the -o file could not be written (a full disk, a FIFO "
+                                                      "nobody reads): one line names it and, where the command "
+                                                      "changed something (a report moved, change points or runs "
+                                                      "stored), says that the change was made and stays; no "
+                                                      "partial file is left")}
 
 # A one-line error and the exit code it carries: what a flow raises and what a command
 # raises for its own bad input, one type so that one `except` prints both.
@@ -59,25 +69,47 @@ def check_output(path: Path | None) -> None:
         raise CommandError(f"--output {path}: {problem}", exitcodes.BAD_INPUT)
 
 
-def write_output(path: Path | None, text: str) -> None:
-    """A command's report to stdout, or to the file -o named (checked by output_problem first)."""
+def write_output(path: Path | None, text: str, done: str | None = None) -> None:
+    """A command's report to stdout, or to the file -o named (checked by output_problem first),
+    through write_file."""
     import sys
 
     if path is None or str(path) == "-":
         sys.stdout.write(text)
     else:
-        path.write_text(text)
+        write_file(path, text, done)
         print(f"written: {path}", file=sys.stderr)
 
 
+def write_file(path: Path, text: str, done: str | None = None) -> None:
+    """The one writer of every -o: run/keep.write_text (a temp file beside it, renamed over; a
+    FIFO opened without blocking, so one nobody reads fails at once). A failure is a
+    CommandError (exit OUTPUT_FAILED) naming the file; `done`, when the command already changed
+    state (committed before the output is written), is said in the same line, so the failure
+    never hides that the change happened."""
+    from ..run.keep import write_text
+
+    try:
+        write_text(path, text)
+    except (OSError, UnicodeError) as e:
+        why = getattr(e, "strerror", None) or str(e)
+        raise CommandError(f"--output {path}: not written ({why})" + (f"; {done}" if done else ""),
+                           exitcodes.OUTPUT_FAILED) from None
+
+
 def read_input(path: Path) -> str:
-    """The text of an --input FILE ("-": stdin)."""
+    """The text of an --input FILE ("-": stdin); bytes that are not UTF-8 are bad input naming the line."""
     import sys
 
     try:
-        return sys.stdin.read() if str(path) == "-" else path.read_text()
+        if str(path) != "-":
+            return utf8(path.read_bytes())
+        stdin = getattr(sys.stdin, "buffer", None)  # a test's StringIO has none: already text
+        return sys.stdin.read() if stdin is None else utf8(stdin.read())
     except OSError as e:
         raise CommandError(f"--input {path}: {e.strerror or e}", exitcodes.BAD_INPUT) from None
+    except ValueError as e:
+        raise CommandError(f"--input {path} {e}", exitcodes.BAD_INPUT) from None
 
 
 def rules_file(path: Path) -> Rules:

@@ -26,7 +26,8 @@ from ..contracts import exitcodes
 from ..flows import compare as flow
 from ..flows.compare import DIRECTIONS, FORMATS, Request
 from ..verdicts.thresholds import CONTEXTS, DEFAULT_CONTEXT
-from .common import CommandError, add_db_argument, check_output, compare_exit_code, read_input, write_output
+from .common import (OUTPUT_EXIT_CODE, CommandError, add_db_argument, check_output, compare_exit_code, read_input,
+                     write_output)
 from .errors import error
 
 EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
@@ -40,6 +41,7 @@ EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/refer
                                "no finished runs, such as a baseline branch not benchmarked yet)"),
     exitcodes.BAD_INPUT: "bad input",
     exitcodes.DB_UNAVAILABLE: "database unavailable",
+    **OUTPUT_EXIT_CODE,  # -o
 }
 
 
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError("give --base REF and --head REF (or --input FILE)", exitcodes.BAD_INPUT)
         compared = flow.between(args.db, Request(args.base, args.head, args.threshold, args.thresholds,
                                                  args.context, args.history, args.repository))
+        write_output(args.output, flow.rendered(compared, args.format, args.full_report))
     except CommandError as e:
         return error(str(e), e.code)
-    write_output(args.output, flow.rendered(compared, args.format, args.full_report))
     return compare_exit_code(compared.verdict)

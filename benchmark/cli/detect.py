@@ -33,10 +33,11 @@ from ..contracts.escapes import printable
 from ..flows import detect_input
 from ..verdicts import detect_runs
 from ..verdicts.render import md, pct
-from .common import READ_EXIT_CODES, CommandError, add_db_argument, check_output, read_input, reading, write_output
+from .common import (CHANGED_OUTPUT_EXIT_CODE, READ_EXIT_CODES, CommandError, add_db_argument, check_output, read_input,
+                     reading, write_output)
 from .errors import error
 
-EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
+EXIT_CODES = READ_EXIT_CODES | CHANGED_OUTPUT_EXIT_CODE  # docs/reference/exit-codes.md
 
 
 FORMATS = ("text", "markdown", "json")
@@ -94,7 +95,7 @@ def _stored(args: argparse.Namespace) -> int:
                 flagged += [detect_runs.Flagged(s, f) for f in points]
     shown = {"text": _text, "markdown": _markdown, "json": _json}[args.format](args, flagged, changes, reported,
                                                                                       scanned, invalid)
-    write_output(args.output, shown)
+    write_output(args.output, shown, done=None if args.dry_run else "the change points and reports are stored")
     return exitcodes.OK
 
 

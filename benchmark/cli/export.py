@@ -25,12 +25,11 @@ from db import query
 
 from ..contracts import codec, exitcodes
 from ..contracts.figures import FIGURES
-from ..run.keep import write_text
 from ..flows.read import run_named, series_named
-from .common import READ_EXIT_CODES, CommandError, add_db_argument, reading
+from .common import OUTPUT_EXIT_CODE, READ_EXIT_CODES, CommandError, add_db_argument, check_output, reading, write_file
 from .errors import error
 
-EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
+EXIT_CODES = READ_EXIT_CODES | OUTPUT_EXIT_CODE  # docs/reference/exit-codes.md
 
 
 COLUMNS = ["run_uid", "branch", "commit_id", "commit_time", "scenario", "series_key", "metric", "unit",
@@ -54,20 +53,16 @@ def run(args: argparse.Namespace) -> int:
         return error("give a RUN, or a series (--scenario NAME or --series KEY), not both", exitcodes.BAD_INPUT)
     if args.metric is not None and args.metric not in FIGURES:
         return error(f"unknown figure {args.metric!r} (docs/reference/figures.md lists them)", exitcodes.BAD_INPUT)
-    if args.output is not None and args.output.is_dir():
-        return error(f"--output {args.output}: is a directory", exitcodes.BAD_INPUT)
     try:
+        check_output(args.output)
         with reading(args) as session:
             text = _run(session, args) if args.run is not None else _series(session, args)
+        if args.output is None:
+            print(text, end="")
+        else:
+            write_file(args.output, text)
     except CommandError as e:
         return error(str(e), e.code)
-    if args.output is None:
-        print(text, end="")
-        return exitcodes.OK
-    try:
-        write_text(args.output, text)
-    except OSError as e:
-        return error(f"--output {args.output}: {e.strerror or e}", exitcodes.BAD_INPUT)
     return exitcodes.OK
 
 

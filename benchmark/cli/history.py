@@ -30,13 +30,14 @@ EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
 
 
 BAR = 24  # characters of the widest bar
+MAX_LIMIT = 1_000_000  # runs: more than any history holds, and far inside 64 bits
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--branch")
     p.add_argument("--repository")
     p.add_argument("--commit", help="runs of commits starting with this")
-    p.add_argument("--limit", type=int, default=20, help="newest N (default 20; 0: all)")
+    p.add_argument("--limit", type=int, default=20, help=f"newest N (default 20, at most {MAX_LIMIT}; 0: all)")
     p.add_argument("--metric", help="a figure's name (docs/reference/figures.md lists them): show its history")
     p.add_argument("--scenario", help="with --metric: the scenario's name, e.g. compiled_decode")
     p.add_argument("--series", help="with --metric: the series key (or a prefix of it)")
@@ -45,8 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.limit < 0:
-        return error(f"--limit must be 0 (all) or more, got {args.limit}", exitcodes.BAD_INPUT)
+    if not 0 <= args.limit <= MAX_LIMIT:  # a limit beyond 64 bits overflowed the query
+        return error(f"--limit must be 0 (all) or 1 to {MAX_LIMIT}, got {str(args.limit)[:40]}", exitcodes.BAD_INPUT)
     if args.metric is not None and args.metric not in FIGURES:
         return error(f"unknown figure {args.metric!r} (docs/reference/figures.md lists them)", exitcodes.BAD_INPUT)
     if args.metric is not None and (args.scenario is None) == (args.series is None):

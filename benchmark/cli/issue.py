@@ -3,7 +3,7 @@
   commitbench reports tracking-issue --branch main -o issue.md
   commitbench issue --repo OWNER/NAME --title "commitbench: regressions on main" --body-file issue.md
 
-Looks through the repository's open issues (every page; pull requests left out) for the one
+Looks through the repository's open issues (every page, at most 100 of 100; pull requests left out) for the one
 whose body's first line is the marker, and edits its body in place; if there is none, opens
 one with --title (and --label). The marker is the body's first line when that is an HTML
 comment (`reports tracking-issue` writes `<!-- commitbench-tracking REPOSITORY BRANCH -->`),
@@ -29,7 +29,9 @@ EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/refer
     exitcodes.BAD_INPUT: "bad input (nothing sent)",
     exitcodes.SERVICE_UNREACHABLE: "GitHub's API unreachable, or what answers is not it",
     exitcodes.CREDENTIAL_REFUSED: "the token was refused (401, or 403: it needs issues: write)",
-    exitcodes.SERVICE_REFUSED: "GitHub refused the request",
+    exitcodes.SERVICE_REFUSED: ("GitHub refused the request, or answered one in a shape commitbench cannot use (a "
+                                "page of issues that links back to an earlier one, more than 100 pages, an object "
+                                "where a list belongs)"),
 }
 
 

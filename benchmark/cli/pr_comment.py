@@ -2,7 +2,7 @@
 
   commitbench pr-comment --repo OWNER/NAME --pr 123 --body-file compare.md
 
-Looks through the pull request's comments (every page) for the one whose body starts with
+Looks through the pull request's comments (every page, at most 100 pages of 100) for the one whose body starts with
 the marker (default `<!-- commitbench-compare -->`) and edits it; if there is none, posts
 one. So a pull request pushed ten times has one comment, showing the latest comparison.
 The body gets the marker as its first line if it does not start with it already.
@@ -41,7 +41,8 @@ EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/refer
     exitcodes.CREDENTIAL_REFUSED: ("the token was refused (401, or 403 for lack of permission, as a fork's pull "
                                    "request gets)"),
     exitcodes.SERVICE_REFUSED: ("GitHub refused the request (pull request not found, validation, rate limit, server "
-                                "error)"),
+                                "error), or answered one in a shape commitbench cannot use (a page of comments that "
+                                "links back to an earlier one, more than 100 pages, an object where a list belongs)"),
 }
 
 

@@ -22,11 +22,11 @@ from dashboards.html_data import NothingToReport
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..flows.report import DEFAULT_LIMIT  # also what `run` leaves beside a SQLite file
-from ..run.keep import write_text
-from .common import READ_EXIT_CODES, CommandError, add_db_argument, output_problem, reading
+from .common import (OUTPUT_EXIT_CODE, READ_EXIT_CODES, CommandError, add_db_argument, output_problem, reading,
+                     write_file)
 from .errors import error
 
-EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
+EXIT_CODES = READ_EXIT_CODES | OUTPUT_EXIT_CODE  # docs/reference/exit-codes.md
 
 
 DEFAULT_OUTPUT = Path("commitbench-report.html")
@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(page)
         return exitcodes.OK
     try:
-        write_text(args.output, page)
-    except OSError as e:
-        return error(f"--output {args.output}: {e.strerror or e}", exitcodes.BAD_INPUT)
+        write_file(args.output, page)
+    except CommandError as e:
+        return error(str(e), e.code)
     print(printable(f"wrote report: {args.output}"))
     return exitcodes.OK

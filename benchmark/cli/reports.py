@@ -22,16 +22,18 @@ from db import reports as store
 from db.reports import STATES
 
 from ..contracts import exitcodes, inputs
+from ..contracts.documents import json_value, utf8
 from ..contracts.config import ConfigError
 from ..flows.reports import get, line, moved, report_id_of, who
 from ..verdicts import report_render as render
-from .common import CommandError, add_db_argument, check_output, reading, write_output
+from .common import CHANGED_OUTPUT_EXIT_CODE, CommandError, add_db_argument, check_output, reading, write_output
 from .errors import error
 
 EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
     exitcodes.OK: "done",
     exitcodes.BAD_INPUT: "bad input (also: no such report, a move not allowed)",
     exitcodes.DB_UNAVAILABLE: "database unavailable",
+    **CHANGED_OUTPUT_EXIT_CODE,  # -o
 }
 
 
@@ -88,9 +90,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_output(args.output)
         shown = ACTIONS[args.action](args)
+        changed = args.action in CHANGES  # committed by now: a failed -o must not hide it
+        write_output(args.output, shown, done=f"the change was made: {shown.strip()}" if changed else None)
     except CommandError as e:
         return error(str(e), e.code)
-    write_output(args.output, shown)
     return exitcodes.OK
 
 
@@ -179,13 +182,16 @@ def _branch(value: str) -> str:
 
 
 def _evidence(path: Path) -> object:
+    """The file's JSON, storable in either database (no NaN, Infinity, NUL or lone surrogate:
+    PostgreSQL would refuse them, and that is bad input, not the database unavailable)."""
     try:
-        return json.loads(path.read_text())
+        return json_value(utf8(path.read_bytes()), storable=True)
     except OSError as e:
         raise CommandError(f"--evidence {path}: {e.strerror or e}", exitcodes.BAD_INPUT) from None
-    except ValueError as e:  # json.JSONDecodeError and UnicodeDecodeError are ones
-        raise CommandError(f"--evidence {path}: not JSON ({e})", exitcodes.BAD_INPUT) from None
+    except ValueError as e:  # utf8's and json_value's, naming the line
+        raise CommandError(f"--evidence {path}: {e}", exitcodes.BAD_INPUT) from None
 
 
+CHANGES = ("accept", "fix", "bisected")  # the actions that change a report's state
 ACTIONS = {"list": _list, "show": _show, "accept": _accept, "fix": _fix, "bisected": _bisected,
            "tracking-issue": _tracking}

@@ -23,7 +23,7 @@ from db import query
 from ..analysis.staleness import Health, age_text, judge, parse_age
 from ..contracts import exitcodes
 from ..contracts.escapes import aligned, printable
-from .common import CommandError, add_db_argument, check_output, reading, store_for, write_output
+from .common import OUTPUT_EXIT_CODE, CommandError, add_db_argument, check_output, reading, store_for, write_output
 from .errors import error
 
 EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/reference/exit-codes.md
@@ -31,6 +31,7 @@ EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/refer
     exitcodes.STALE: "one or more stale or failing (or no runs)",
     exitcodes.BAD_INPUT: "bad input",
     exitcodes.DB_UNAVAILABLE: "database unavailable",
+    **OUTPUT_EXIT_CODE,  # -o
 }
 
 
@@ -69,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
     judged = [(g, judge(g.latest_finished, g.statuses, now, max_age_s, args.max_failures)) for g in found]
     empty = missing or f"no runs stored{_scope(args)}"
     shown = (_json if args.format == "json" else _text)(judged, empty, max_age, args.max_failures)
-    write_output(args.output, shown)
+    try:
+        write_output(args.output, shown)
+    except CommandError as e:
+        return error(str(e), e.code)
     return exitcodes.OK if judged and all(h.healthy for _, h in judged) else exitcodes.STALE
 
 

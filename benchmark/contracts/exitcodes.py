@@ -14,6 +14,7 @@ SCENARIO_FAILED = 1  # at least one scenario failed; the others are stored
 BAD_INPUT = 2  # invalid argument, config, model, database URL or commit id: one line names it; nothing written
 DB_UNAVAILABLE = 3  # database unreachable, not migrated, or a write failed: the complete result is in a spool file
 JSON_FAILED = 4  # the --json file could not be written; the result is stored (or spooled), as the output says
+OUTPUT_FAILED = 4  # any other command's -o file could not be written (a change it made stays, and it says so)
 # Commands that talk to a service: `dashboards push` (Grafana), `pr-comment` and `issue` (GitHub's API).
 # A bad input is BAD_INPUT, with nothing sent.
 SERVICE_UNREACHABLE = 5  # nothing answers at the URL, or what answers is not the service; nothing written

@@ -21,7 +21,7 @@ MAX_WHO = 255
 def report_id_of(value: str) -> int:
     """`3` or `#3` -> 3; bad input otherwise."""
     v = value.strip().removeprefix("#")
-    if not v.isdigit() or not 0 < int(v) < 2**31:
+    if not (v.isascii() and v.isdigit()) or not 0 < int(v) < 2**31:  # "³".isdigit(), but int("³") fails
         raise Failure(f"report id must be a number such as 3 or #3, got {value!r}", exitcodes.BAD_INPUT)
     return int(v)
 

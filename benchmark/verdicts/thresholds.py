@@ -25,11 +25,11 @@ figure both gating and informational, or an unknown key is an error naming it.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..contracts.documents import json_value, utf8
 from ..contracts.figures import FIGURES
 from .derived import DERIVED
 
@@ -81,7 +81,7 @@ def _known(name: str, where: str) -> None:
 
 def check(name: str, value: object, where: str = "thresholds: ") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ThresholdError(f"{where}{name} must be a relative change in (0, 1), e.g. 0.02, got {value!r}")
+        raise ThresholdError(f"{where}{name} must be a relative change in (0, 1), e.g. 0.02, got {value!r:.40}")
     return float(value)
 
 
@@ -97,15 +97,21 @@ def from_options(threshold: float | None, path: Path | None, context: str = DEFA
 
 def load(path: Path, default: float | None = None, context: str = DEFAULT_CONTEXT) -> Thresholds:
     """The file's settings for `context`; `default` (from --threshold) overrides the file's default."""
+    kind = "JSON" if path.suffix == ".json" else "TOML"
     try:
-        text = path.read_text()
+        text = utf8(path.read_bytes())
     except OSError as e:
         raise ThresholdError(f"--thresholds {path}: {e.strerror or e}") from None
+    except ValueError as e:  # naming the line
+        raise ThresholdError(f"--thresholds {path}: {e}") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-        raise ThresholdError(f"--thresholds {path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {e}") \
-            from None
+        data = json_value(text) if kind == "JSON" else tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ThresholdError(f"--thresholds {path}: not valid TOML: {e}") from None
+    except RecursionError:  # tomllib's, on arrays nested 100,000 deep
+        raise ThresholdError(f"--thresholds {path}: not valid TOML: nested too deeply to be read") from None
+    except ValueError as e:  # utf8's and json_value's, naming the line
+        raise ThresholdError(f"--thresholds {path}: not valid {kind}: {e}") from None
     if not isinstance(data, dict):
         raise ThresholdError("thresholds: the file must be a table (a JSON object)")
     top = _section(data, "", extra=CONTEXTS)
