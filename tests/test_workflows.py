@@ -36,6 +36,7 @@ from helpers import REPO, child_env, table_counts
 
 WORKFLOWS = REPO / ".github" / "workflows"
 MARKER = "<!-- commitbench-compare -->"
+HISTORY = "compare with the baseline's history"  # commitbench.yml's step
 TOKEN = "ghs_stubtoken0123456789"
 # The first major of each action whose action.yml says `runs: using: node24` (GitHub removed
 # node20 from its runners in September 2026); the majors before run on node20.
@@ -395,6 +396,68 @@ def test_no_comment_job_for_a_fork_or_a_push():
     assert not condition(job["if"], {**ctx, "inputs": {"comment": False}, "github": _event("synchronize")}, "success")
 
 
+def _one_step(name: str, ctx: dict, env: dict[str, str], workspace: Path, temp: Path) -> Job:
+    """One step of the benchmark job, run as the runner runs it (run_job, below)."""
+    [step] = [s for s in load("commitbench.yml")["jobs"]["benchmark"]["steps"] if s["name"] == name]
+    temp.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": os.environ["PATH"], "HOME": str(temp), "RUNNER_TEMP": str(temp), "GITHUB_WORKSPACE": str(workspace),
+           "GITHUB_SERVER_URL": "https://github.com", "GITHUB_STEP_SUMMARY": str(temp / "summary.md"), **env}
+    return run_job({"steps": [step]}, ctx, env, workspace, temp / "artifacts")
+
+
+@pytest.mark.parametrize("verdict,ok", [("ab", True), ("history", True), ("AB", False), ("", False)])
+def test_pr_verdict_is_checked_before_anything_is_measured(tmp_path, verdict, ok):
+    ctx = {"github": _event("synchronize"), "inputs": {"pr-verdict": verdict, "model": "", "inductor-cache": "fresh"},
+           "matrix": {"runner": ["self-hosted", "gpu"]}}
+    (tmp_path / "benchmark").mkdir()
+    (tmp_path / "benchmark" / "models.py").write_text("")
+    job = _one_step("paths and cache keys", ctx, {}, tmp_path, tmp_path / "temp")
+    [step] = job.steps
+    if ok:
+        assert step.rc == 0, step.output
+    else:
+        assert step.rc == 2 and f"::error::input pr-verdict: '{verdict}' is not one of: ab, history" in step.output
+        assert not (tmp_path / "temp" / "commitbench").exists()  # nothing made
+
+
+def test_the_merge_base_is_found_from_the_checkouts_shallow_clone(tmp_path):
+    """The checkout holds the head and its parent (fetch-depth 2); main moved on by 150
+    commits since the pull request branched 120 commits ago: the step deepens both sides
+    until they meet, and answers the branch point, not main's tip."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    _git(origin, "init", "-q", "-b", "main")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "root")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "branch point")
+    fork = _git(origin, "rev-parse", "HEAD")
+    _git(origin, "checkout", "-q", "-b", "feature")
+    for i in range(120):
+        _git(origin, "commit", "-q", "--allow-empty", "-m", f"feature {i}")
+    head = _git(origin, "rev-parse", "HEAD")
+    _git(origin, "checkout", "-q", "main")
+    for i in range(150):
+        _git(origin, "commit", "-q", "--allow-empty", "-m", f"main {i}")
+    tip = _git(origin, "rev-parse", "HEAD")
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", "--depth=2", "--no-tags", "--branch", "feature", f"file://{origin}",
+                    str(work)], check=True, capture_output=True)
+    assert _git(work, "rev-parse", "--is-shallow-repository") == "true"
+    github = _event("synchronize")
+    github["event"]["pull_request"]["head"]["sha"] = head
+    ctx = {"github": {**github, "token": TOKEN}, "inputs": {"pr-verdict": "ab", "baseline-branch": "main"}}
+    job = _one_step("find the merge-base with the baseline branch", ctx, {}, work, tmp_path / "temp")
+    assert not job.failed, _explain(job)
+    assert job.outputs["merge-base"]["outputs"]["merge-base"] == fork != tip
+    assert _git(work, "rev-parse", "refs/remotes/origin/main") == tip
+    assert f"against its merge-base with main, {fork[:8]}" in job.steps[0].output
+    # a baseline with no commit in common: a one-line error, the step fails
+    _git(origin, "checkout", "-q", "--orphan", "unrelated")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "unrelated root")
+    ctx["inputs"]["baseline-branch"] = "unrelated"
+    job = _one_step("find the merge-base with the baseline branch", ctx, {}, work, tmp_path / "temp2")
+    assert job.steps[0].rc == 2 and "have no commit in common: nothing to A/B against" in job.steps[0].output
+
+
 # ---------------------------------------------------------------- commitbench pr-comment
 
 
@@ -714,7 +777,7 @@ def test_push_to_main_runs_stores_and_detects(pipeline):
     assert not bench.failed, _explain(bench)
     assert comment is None  # no pull request, no comment
     ran = [s.name for s in bench.steps if s.ran]
-    assert "detect change points" in ran and "compare with the baseline" not in ran
+    assert "detect change points" in ran and not {HISTORY, "A/B against the merge-base"} & set(ran)
     assert bench.outputs["run"]["outputs"]["code"] == "0"
     summary = (here / "benchmark-temp" / "summary.md").read_text()
     detect = (pipeline.out(here) / "detect.md").read_text()
@@ -732,14 +795,15 @@ def test_push_to_main_runs_stores_and_detects(pipeline):
 def test_pull_request_compares_comments_once_and_fails_on_a_regression_only_at_the_end(pipeline):
     if pipeline.runs == 0:  # run alone: main's run first, the baseline
         assert not pipeline.run(pipeline.push())[0].failed
-    # One run a side and no history: compare cannot know the run-to-run noise (9), so the job
-    # A/Bs the pull request against main on this runner, and that decides.
-    bench, comment, here = pipeline.run(pipeline.pull_request("labeled"), **{"ab-rounds": 2})
+    # pr-verdict history (the old path): one run a side and no history, so compare cannot know
+    # the run-to-run noise (9); the job A/Bs the pull request against main on this runner, and that decides.
+    bench, comment, here = pipeline.run(pipeline.pull_request("labeled"), **{"pr-verdict": "history", "ab-rounds": 2})
     code = bench.outputs["compare"]["outputs"]["code"]
     assert bench.outputs["run"]["outputs"]["code"] == "0", _explain(bench)
     assert "compare could not decide against main: A/B against it on this runner (2 rounds)" \
-        in bench.step("compare with the baseline").output, _explain(bench)
-    assert "round 2/2: base" in bench.step("compare with the baseline").output
+        in bench.step(HISTORY).output, _explain(bench)
+    assert "round 2/2: base" in bench.step(HISTORY).output
+    assert not bench.step("A/B against the merge-base").ran
     assert code in ("0", "8", "9"), _explain(bench)  # figures are timings: any verdict is honest
     compare_md = (pipeline.out(here) / "compare.md").read_text()
     assert compare_md.startswith(MARKER) and "|" in compare_md
@@ -760,7 +824,7 @@ def test_pull_request_compares_comments_once_and_fails_on_a_regression_only_at_t
     [checkpoint] = (pipeline.home / ".cache" / "commitbench" / "models").glob("micro-llama-*/model.safetensors")
     checkpoint.write_bytes(b"not a safetensors file")
     try:
-        bench, comment, here = pipeline.run(pipeline.pull_request("synchronize"))
+        bench, comment, here = pipeline.run(pipeline.pull_request("synchronize"), **{"pr-verdict": "history"})
     finally:
         shutil.rmtree(checkpoint.parent)  # the next run builds it again
     assert bench.outputs["run"]["outputs"]["code"] == "1", _explain(bench)
@@ -788,7 +852,7 @@ def test_a_forks_pull_request_gets_no_secret_stores_apart_and_is_not_failed_for_
     before = table_counts(pipeline.db)
     comments = pipeline.stub.comments("octo/lib", 7)
     bench, comment, here = pipeline.run(pipeline.pull_request("labeled", fork=True, label="run-benchmark"),
-                                        secrets={})
+                                        secrets={}, **{"pr-verdict": "history"})
     assert bench.outputs["run"]["outputs"]["code"] == "0", _explain(bench)
     assert bench.outputs["compare"]["outputs"]["code"] == "9", _explain(bench)
     assert not bench.failed and "::warning::could not compare" in bench.step("verdict").output
