@@ -133,18 +133,21 @@ def exit_codes_page() -> str:
 
 # -- run parameters ------------------------------------------------------------------------
 
-def _allowed(check) -> str:
-    """What a validator allows, in its own words: the message it raises for a value it refuses."""
+def _allowed(check, bad: object = None) -> str:
+    """What a validator allows, in its own words: the message it raises for a value it refuses
+    (None, or `bad` where None is allowed)."""
     try:
-        check()
+        check(bad)
     except config.ConfigError as e:
         text = str(e)
     else:
-        raise SystemExit("a validator accepted None: say what it allows in docs/generate.py")
-    return re.sub(r"^\S+ must (be )?", "", text).removesuffix(", got None")
+        raise SystemExit(f"a validator accepted {bad!r}: say what it allows in docs/generate.py")
+    return re.sub(r"^\S+ must (be )?", "", text).removesuffix(f", got {bad!r}")
 
 
 def _value(v: object) -> str:
+    if v is None:
+        return "unset"
     if isinstance(v, bool):
         return "`true`" if v else "`false`"
     if isinstance(v, float) and v.is_integer():
@@ -155,9 +158,9 @@ def _value(v: object) -> str:
 def parameters_page() -> str:
     run_keys = [f for f in fields(config.BenchConfig) if f.name != "scenarios"]
     one = [config.ScenarioParams("load")]
-    run_rows = [f"| `{f.name}` | {_value(f.default)} | "
-                f"{_cell(_allowed(lambda f=f: config.BenchConfig(**{f.name: None}, scenarios=one).validate()))} |"
-                for f in run_keys]
+    run_rows = [f"| `{f.name}` | {_value(f.default)} | " + _cell(_allowed(
+        lambda v, f=f: config.BenchConfig(**{f.name: v}, scenarios=one).validate(),
+        None if f.default is not None else "")) + " |" for f in run_keys]
     kind_rows = []
     for k in config.KINDS.values():
         where = "fails on purpose (a self-test)" if k.selftest else \
@@ -168,7 +171,7 @@ def parameters_page() -> str:
     for p in config.PARAMS.values():
         users = [k for k, v in config.KINDS.items() if p.name in v.params]
         used_by = "every kind" if p.name in config.RUN_CONTROL else ", ".join(f"`{k}`" for k in users)
-        allowed = _allowed(lambda p=p: p.check(p.name, None))
+        allowed = _allowed(lambda v, p=p: p.check(p.name, v))
         param_rows.append(f"| `{p.name}` | {_value(config.DEFAULTS[p.name])} | {_cell(allowed)} | {used_by} "
                           f"| {'yes' if p.late else ''} |")
     return "\n".join([

@@ -189,7 +189,7 @@ def test_ab_interleaves_both_revisions_each_running_its_own_code(tmp_path, env, 
     print(r.stdout, r.stderr[-4000:])  # the evidence, shown when the test fails
     assert r.returncode == 8, r.stderr[-3000:]  # compare: a regression
     assert r.stderr.count("imports benchmark, dashboards, db, yardsticks from its worktree") == 2
-    assert [line for line in r.stderr.splitlines() if line.startswith("round ")] == [
+    assert [line for line in r.stderr.splitlines() if line.startswith("round ") and line.endswith("...")] == [
         f"round 1/2: base ({base[:8]}) ...", f"round 1/2: head ({head[:8]}) ...",
         f"round 2/2: head ({head[:8]}) ...", f"round 2/2: base ({base[:8]}) ..."]
     assert worktrees_of(repo) == [] and list((tmp_path / "wd").iterdir()) == []
@@ -212,3 +212,7 @@ def test_ab_interleaves_both_revisions_each_running_its_own_code(tmp_path, env, 
     figure = next(f for s in doc["series"] for f in s["figures"] if f["figure"] == TTNT)
     assert figure["verdict"] == "regression" and figure["head"] > figure["base"] + 0.09
     assert doc["verdict"] == "regression"
+    # --rounds 2: one look, after round 2, and the rounds it ran said in the report and the log
+    assert doc["ab"] == {"rounds": 2, "max_rounds": 2, "stopped": "2 round(s), the most allowed"}
+    assert "ab: A/B: 2 round(s) of at most 2; stopped: 2 round(s), the most allowed" in r.stderr
+    assert "after 2 rounds" in figure["reason"]

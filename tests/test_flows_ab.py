@@ -42,7 +42,7 @@ def repo(tmp_path):
 
 
 def plan(repo, **kw):
-    args = dict(repo=repo, base="HEAD~1", head="HEAD", rounds=2, install=None, workdir=None, db="sqlite:///ab.sqlite",
+    args = dict(repo=repo, base="HEAD~1", head="HEAD", rounds=flow.Rounds(2, 2), prior_branch="main", install=None, workdir=None, db="sqlite:///ab.sqlite",
                 options=["--repetitions=2"], config=None, overrides={}, threshold=None, thresholds_file=None,
                 context="pr")
     return flow.plan(**{**args, **kw})
@@ -52,16 +52,34 @@ def test_the_plan_carries_the_comparison_to_make(repo, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "t.toml").write_text("[pr]\ndefault = 0.05\n")
     p = plan(repo, threshold=0.03, thresholds_file=tmp_path / "t.toml")
-    assert (p.base.subject, p.head.subject, p.rounds, p.options) == ("one", "two", 2, ["--repetitions=2"])
+    # only the kinds that can gate run: the seed's suite less `load`, whose load time gates nothing
+    assert (p.base.subject, p.head.subject, p.rounds, p.options) == (
+        "one", "two", flow.Rounds(2, 2), ["--repetitions=2", "--scenarios=eager,compiled_decode,compiled_generate"])
+    assert p.kinds == ["eager", "compiled_decode", "compiled_generate"] and p.side_cache
     assert p.db_url == f"sqlite:///{tmp_path / 'ab.sqlite'}" and not (tmp_path / "ab.sqlite").exists()
     assert (p.compare.base, p.compare.head) == (p.base.sha, p.head.sha)
     assert p.compare.threshold == 0.03 and p.compare.thresholds_file == (tmp_path / "t.toml").resolve()
     assert p.compare.command("markdown").startswith(f"commitbench compare --base {p.base.sha} --head {p.head.sha}")
 
 
+def test_the_kinds_an_ab_runs_are_chosen_by_scenarios_or_ab_kinds(repo, tmp_path):
+    told = plan(repo, overrides={"kinds": ["load", "eager"]})
+    assert told.kinds == ["load", "eager"] and told.options == ["--repetitions=2"]  # --scenarios is the user's
+    cfg = tmp_path / "bench.toml"
+    cfg.write_text('ab_kinds = ["compiled_decode"]\ninductor_cache = "shared"\n')
+    chosen = plan(repo, config=cfg)
+    assert chosen.kinds == ["compiled_decode"] and chosen.options[-1] == "--scenarios=compiled_decode"
+    assert not chosen.side_cache  # the user's shared cache is left alone: compile times are not cold anyway
+    cfg.write_text('ab_kinds = ["warp"]\n')
+    with pytest.raises(ConfigError, match="ab_kinds must be a non-empty list of scenario kinds"):
+        plan(repo, config=cfg)
+    cfg.write_text('ab_kinds = ["onnxruntime"]\n')
+    with pytest.raises(ConfigError, match=r"ab_kinds \['onnxruntime'\] names none of the run's scenario kinds"):
+        plan(repo, config=cfg)
+
+
 @pytest.mark.parametrize("kw, error, message", [
     ({"base": "HEAD"}, SetupError, "are the same commit"),
-    ({"rounds": 0}, ConfigError, "--rounds must be an integer from 1 to 100"),
     ({"install": "{venv}/pip"}, SetupError, "unknown placeholder {venv}"),
     ({"overrides": {"kinds": ["warp"]}}, ConfigError, "warp"),
     ({"threshold": -1.0}, ConfigError, "threshold"),
@@ -69,3 +87,14 @@ def test_the_plan_carries_the_comparison_to_make(repo, tmp_path, monkeypatch):
 def test_the_plan_refuses_bad_input(repo, kw, error, message):
     with pytest.raises(error, match=message.replace("{", r"\{").replace("}", r"\}")):
         plan(repo, **kw)
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"min": 0, "max": 10}, "--min-rounds: must be an integer from 1 to 100, got 0"),
+    ({"min": 2, "max": 101}, "--max-rounds: must be an integer from 1 to 100, got 101"),
+    ({"min": 5, "max": 4}, "--min-rounds: must be at most max-rounds (4), got 5"),
+    ({"budget_s": 0.0}, "--budget-minutes must be a number of minutes from 0 to 10080, got 0"),
+])
+def test_bad_rounds_name_their_option(kw, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        flow.Rounds(**kw)

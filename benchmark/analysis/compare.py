@@ -163,20 +163,22 @@ def compare(base: Sequence[Run], head: Sequence[Run], direction: str,
     half = t_quantile((1 + options.confidence) / 2, noise.df) * math.sqrt(
         _side_variance(base_runs, noise) + _side_variance(head_runs, noise))
     ci = (math.expm1(d - half), math.expm1(d + half))
-    verdict, why = _verdict(d, half, direction, options)
+    verdict_, why = verdict(d, half, direction, options)
     interval = f"{_pct(change)} [{_pct(ci[0])}, {_pct(ci[1])}] at {options.confidence:.0%}"
-    return Comparison(verdict, change, ci, noise=math.expm1(noise.sigma), **levels, reason=f"{interval}: {why}")
+    return Comparison(verdict_, change, ci, noise=math.expm1(noise.sigma), **levels, reason=f"{interval}: {why}")
 
 
-def _verdict(d: float, half: float, direction: str, options: CompareOptions) -> tuple[str, str]:
+def verdict(d: float, half: float, direction: str, options: CompareOptions) -> tuple[str, str]:
+    """The verdict class and why, for a log change `d` with interval half-width `half` (rules in
+    the module's docstring; analysis/sequential.py applies them to paired rounds)."""
     tau = math.log1p(options.threshold)
     worse = -d if direction == HIGHER else d  # info figures are oriented as "lower"; never judged
     lo, hi = worse - half, worse + half
     thr = f"{options.threshold:.0%} threshold"
     if lo > 0 and hi > tau:
-        verdict, why = "regression", f"worse beyond noise, and the interval reaches past the {thr}"
+        alarm, why = "regression", f"worse beyond noise, and the interval reaches past the {thr}"
     elif hi < 0 and lo < -tau:
-        verdict, why = "improvement", f"better beyond noise, and the interval reaches past the {thr}"
+        alarm, why = "improvement", f"better beyond noise, and the interval reaches past the {thr}"
     elif -tau < lo and hi < tau:
         return _unless_suspicious(worse, lo, tau, direction, f"within the {thr}", thr)
     elif half <= options.noisy_width * tau:
@@ -187,7 +189,7 @@ def _verdict(d: float, half: float, direction: str, options: CompareOptions) -> 
                          f"{options.noisy_width:g} x the {thr})")
     if direction == INFO:
         return "noisy", "changed beyond noise; an info figure is not judged"
-    return verdict, why
+    return alarm, why
 
 
 def _unless_suspicious(worse: float, lo: float, tau: float, direction: str, why: str, thr: str) -> tuple[str, str]:
@@ -322,14 +324,14 @@ def from_json(obj: dict) -> tuple[list[Run], list[Run], list[Run]]:
 
 def _runs_json(value: object, field: str, single_ok: bool) -> list[Run]:
     if single_ok and isinstance(value, dict):
-        return [_run_json(value, field)]
+        return [run_from_json(value, field)]
     if not isinstance(value, list):
         allowed = "a run object or a list of run objects" if single_ok else "a list of run objects"
         raise ValueError(f"{field}: must be {allowed}, got {type(value).__name__}")
-    return [_run_json(v, f"{field}[{i}]") for i, v in enumerate(value)]
+    return [run_from_json(v, f"{field}[{i}]") for i, v in enumerate(value)]
 
 
-def _run_json(value: object, field: str) -> Run:
+def run_from_json(value: object, field: str) -> Run:
     if not isinstance(value, dict) or "reps" not in value:
         raise ValueError(f"{field}: must be an object with \"reps\": [[sample, ...], ...]")
     reps, valid = value["reps"], value.get("valid", True)

@@ -39,6 +39,7 @@ class Kind:
     params: tuple[str, ...]  # the measurement parameters it uses: they name it and key its series
     selftest: bool = False  # fails on purpose, to show the isolation works
     extra: bool = False  # runs only where a config or --scenarios names it: not in the seed's suite
+    gates: bool = True  # has a figure that gates by default (`load`'s load time does not): an A/B measures it
 
     def takes(self, param: str) -> bool:
         return param in RUN_CONTROL or param in self.params
@@ -66,7 +67,7 @@ DECODE_PARAMS = MODEL_PARAMS + SHAPE_PARAMS + ("sdpa_kernel",)
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     # quantization: not the compiled kinds (docs/configuration.md, Quantization: a 4-bit model does not compile on CPU)
-    Kind("load", MODEL_PARAMS + ("quantization",)),
+    Kind("load", MODEL_PARAMS + ("quantization",), gates=False),
     Kind("eager", DECODE_PARAMS + ("quantization",)),
     Kind("compiled_decode", DECODE_PARAMS + COMPILE_PARAMS),
     Kind("compiled_generate", DECODE_PARAMS + COMPILE_PARAMS),
@@ -253,6 +254,8 @@ class BenchConfig:
     seed: int = 0
     sample_interval_ms: float = 100.0  # 0 turns the device sampler off
     inductor_cache: str = "fresh"  # fresh: each scenario compiles cold, so compile time is comparable
+    # the kinds `commitbench ab` measures (`run` ignores it); None: the run's kinds that gate
+    ab_kinds: list[str] | None = None
     scenarios: list[ScenarioParams] = field(default_factory=list)
 
     def validate(self) -> None:
@@ -266,6 +269,11 @@ class BenchConfig:
         if not isinstance(ms, (int, float)) or isinstance(ms, bool) or not (ms == 0 or 1 <= ms <= 60000):
             raise ConfigError(f"sample_interval_ms must be 0 (off) or 1..60000, got {ms!r}")
         _choice("inductor_cache", self.inductor_cache, ("fresh", "shared"))
+        if self.ab_kinds is not None:
+            if not isinstance(self.ab_kinds, list) or not self.ab_kinds or \
+                    any(not isinstance(k, str) or k not in KINDS for k in self.ab_kinds):
+                raise ConfigError(f"ab_kinds must be a non-empty list of scenario kinds (of {', '.join(KINDS)}), "
+                                  f"got {self.ab_kinds!r}")
         if not self.scenarios:
             raise ConfigError("no scenarios to run")
         for s in self.scenarios:
@@ -278,6 +286,14 @@ class BenchConfig:
             if self.device != "auto":
                 raise
             self.names("cuda")
+
+    def kinds_for_ab(self) -> list[str]:
+        """The kinds an A/B runs: `ab_kinds` where the file names them, else the run's kinds
+        with a gating figure (a load time that gates nothing is not worth a round's minutes)."""
+        kinds = list(dict.fromkeys(s.kind for s in self.scenarios))
+        if self.ab_kinds is not None:
+            return [k for k in kinds if k in self.ab_kinds]
+        return [k for k in kinds if KINDS[k].gates]
 
     def names(self, device: str | None = None) -> list[str]:
         """Scenario names on this config's device; ConfigError if two are the same scenario."""

@@ -18,9 +18,11 @@ from db.figures_read import NoRuns, resolve_ref
 
 from ..analysis.compare import CompareOptions, compare, from_json, to_json
 from ..contracts import exitcodes
+from ..contracts.escapes import printable
 from ..verdicts import baseline, render
-from ..verdicts.compare_runs import Report, build
+from ..verdicts.compare_runs import Paired, Report, build
 from ..verdicts.thresholds import Thresholds, ThresholdError, from_options
+from . import lines
 from .errors import Failure
 from .store import reading
 
@@ -52,6 +54,28 @@ class Request:
         return shlex.join(words + ["--format", fmt])
 
 
+@dataclass(frozen=True)
+class Rounds:
+    """How an A/B's rounds went: shown under the comparison's title (JSON: an "ab" key)."""
+
+    rounds: int
+    max_rounds: int
+    stopped: str
+
+    def line(self) -> str:
+        return f"A/B: {self.rounds} round(s) of at most {self.max_rounds}; stopped: {self.stopped}"
+
+    def annotate(self, shown: str, fmt: str) -> str:
+        if fmt == "json":
+            doc = json.loads(shown)
+            doc["ab"] = {"rounds": self.rounds, "max_rounds": self.max_rounds, "stopped": self.stopped}
+            return json.dumps(doc, indent=2) + "\n"
+        lines = shown.split("\n")
+        if fmt == "markdown":  # the marker, then the title: the line goes under the title
+            return "\n".join(lines[:2] + ["", render.md(self.line())] + lines[2:])
+        return "\n".join(lines[:1] + [printable(self.line())] + lines[1:])
+
+
 @dataclass
 class Compared:
     """The judged comparison and the base branch's open reports on its series."""
@@ -59,6 +83,7 @@ class Compared:
     request: Request
     report: Report
     drift: list[baseline.Drift] = field(default_factory=list)
+    ab: Rounds | None = None  # `commitbench ab`'s: rounds run and why it stopped
 
     @property
     def verdict(self) -> str:
@@ -78,8 +103,9 @@ def check_history(history: int) -> None:
         raise Failure(f"--history must be an integer from 0 to {MAX_HISTORY}, got {history}", exitcodes.BAD_INPUT)
 
 
-def between(db: str | None, request: Request) -> Compared:
-    """Head's runs judged against base's, on the database `db` names."""
+def between(db: str | None, request: Request, paired: Paired | None = None) -> Compared:
+    """Head's runs judged against base's, on the database `db` names; `paired`: round by
+    round (`commitbench ab`, verdicts/compare_runs.py)."""
     judged_by = thresholds(request.threshold, request.thresholds_file, request.context)
     check_history(request.history)
     with reading(db) as session:
@@ -90,37 +116,32 @@ def between(db: str | None, request: Request) -> Compared:
             raise Failure(str(e), exitcodes.BAD_INPUT) from None
         except NoRuns as e:
             raise Failure(f"could not compare: {e}", exitcodes.NOT_COMPARABLE) from None
-        report = build(session, base, head, judged_by, history=request.history)
+        report = build(session, base, head, judged_by, history=request.history, paired=paired)
         drift = baseline.drifts(session, report)
     return Compared(request, report, drift)
 
 
 def rendered(compared: Compared, fmt: str, full_report: str | None = None) -> str:
-    """The comparison in `fmt` (text, markdown, json), with the baseline notes."""
+    """The comparison in `fmt` (text, markdown, json), with the baseline notes (and an A/B's
+    line: its rounds and why it stopped)."""
     if fmt == "markdown":
-        shown = render.markdown(compared.report, command=compared.request.command(fmt), full_report=full_report)
+        command = None if compared.ab else compared.request.command(fmt)  # compare alone would not pair the rounds
+        shown = render.markdown(compared.report, command=command, full_report=full_report)
     else:
         shown = {"text": render.text, "json": render.as_json}[fmt](compared.report)
-    return baseline.annotate(shown, compared.drift, fmt)
+    shown = baseline.annotate(shown, compared.drift, fmt)
+    return shown if compared.ab is None else compared.ab.annotate(shown, fmt)
 
 
 def cases(text: str, source: str, direction: str, threshold: float) -> list[str]:
     """`--input` JSON lines judged one by one: a JSON line out per case. Every line is read
     and checked first: bad input (Failure, naming the line) before anything is judged."""
-    parsed = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("a line must be a JSON object")
-            way = obj.get("direction", direction)
-            if way not in DIRECTIONS:
-                raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {way!r}")
-            base, head, history = from_json(obj)
-        except ValueError as e:  # json.JSONDecodeError is one
-            raise Failure(f"--input {source} line {n}: {e}", exitcodes.BAD_INPUT) from None
-        parsed.append((obj.get("id"), base, head, history, way))
+    def parse(obj: dict) -> tuple:
+        way = obj.get("direction", direction)
+        if way not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {way!r}")
+        return (obj.get("id"), *from_json(obj), way)
+
     options = CompareOptions(threshold=threshold)
-    return [json.dumps(to_json(i, compare(b, h, d, options, history=hist))) for i, b, h, hist, d in parsed]
+    return [json.dumps(to_json(i, compare(b, h, d, options, history=hist)))
+            for i, b, h, hist, d in lines.parsed(text, source, parse)]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from ..contracts import exitcodes
-from ..contracts.config import ConfigError, build_config, load_config_file
+from ..contracts.config import BenchConfig, ConfigError, build_config, load_config_file
 from ..run import gitinfo
 from ..run.worktrees import Side, Signals
 
@@ -28,11 +28,11 @@ def check_rounds(rounds: int) -> None:
         raise ConfigError(f"--rounds must be an integer from 1 to 100, got {rounds}")
 
 
-def check_run_config(config: Path | None, overrides: dict, extra: dict | None = None) -> None:
+def check_run_config(config: Path | None, overrides: dict, extra: dict | None = None) -> BenchConfig:
     """The current commitbench's view of the run options, so a typo fails before anything is
     set up: the config file (if any) with `extra` keys, under the command line's overrides."""
     data = load_config_file(config) if config else {}
-    build_config({**data, **(extra or {})}, overrides)
+    return build_config({**data, **(extra or {})}, overrides)
 
 
 def stop_code(code: int) -> int | None:
@@ -66,8 +66,8 @@ class Measurer:
             argv.append(f"--repository={self.repository}")
         return argv + self.options + list(extra)
 
-    def measure(self, side: Side, branch: str, extra: list[str] = ()) -> int:
+    def measure(self, side: Side, branch: str, extra: list[str] = (), env: dict[str, str] | None = None) -> int:
         # The database goes by environment, not argv, so its password is not in `ps`. The run
         # starts in the side's directory, where no other copy of the code can shadow its own.
-        env = side.env({"DATABASE_URL": self.db_url})
+        env = side.env({**(env or {}), "DATABASE_URL": self.db_url})
         return self.signals.run(self.argv(side, branch, extra), cwd=side.root, env=env, stdout=self.output)

@@ -18,11 +18,16 @@ gates: a scenario that failed on head is already a regression (`failure`), and a
 removed one is a decision, not a slowdown. Series on head only are listed, never compared.
 Only gating figures decide the comparison (DECISIVE, below): with none decided the Report
 is insufficient (exit 9), whatever the informational figures say.
+
+Paired (`commitbench ab`): the i-th base run and the i-th head run of a series, in the order
+they ran, are one round, and each figure is judged round by round by analysis/sequential.py,
+whose Decision says whether more rounds are needed; the noise prior is the history of the
+branch `Paired.prior_branch` names (main's earlier runs), not the A/B's own base branch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +35,7 @@ from db.figures_read import Point, RefRuns, ScenarioPoints, device_readings, ear
 
 from ..analysis.compare import CompareOptions, Comparison, Run, compare
 from ..analysis.evidence import TALLIES, Evidence, evidence
+from ..analysis.sequential import DONE, Decision, Round, SequentialOptions, decide
 from ..contracts.figures import FIGURES, HIGHER, INFO, LOWER
 from . import derived
 from .thresholds import Thresholds
@@ -60,10 +66,23 @@ class FigureReport:
     comparison: Comparison
     gating: bool = True  # False: informational, its regression is listed but fails nothing
     evidence: Evidence | None = None  # a regressed figure's: the device and compile deltas that explain it
+    decision: Decision | None = None  # paired: the sequential rule's, with its rounds and why it stopped
 
     @property
     def verdict(self) -> str:
         return self.comparison.verdict
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Judge round by round (see the module's docstring). `options.threshold` is replaced by
+    each figure's; `final`: no more rounds will run (the last look)."""
+    options: SequentialOptions = SequentialOptions()
+    final: bool = False
+    prior_branch: str | None = None  # whose earlier runs are the noise prior; None: the base's branch
+    # later rounds reused their revision's inductor cache: a figure that includes compilation
+    # (Figure.compiles) is judged on the first round's cold compile alone, as one final look
+    warm_after_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,15 @@ class Report:
     context: str = "pr"
     base_runs: list[RunInfo] = field(default_factory=list)
     head_runs: list[RunInfo] = field(default_factory=list)
+    paired: Paired | None = None
+
+    @property
+    def decided(self) -> bool:
+        """Paired: nothing more to learn from another round, because a scenario already
+        regressed (a correctness check, a failure) or every gating figure's rule is done."""
+        if any(s.correctness or s.failure for s in self.series):
+            return True
+        return all(f.decision is None or f.decision.decision == DONE for _, f in self.gating_measured)
 
     @property
     def missing(self) -> list[Missing]:
@@ -166,19 +194,21 @@ class Report:
         return [(s.scenario, f) for s in self.series for f in s.figures if f.verdict == REGRESSION and not f.gating]
 
 
-def build(session: Session, base: RefRuns, head: RefRuns, thresholds: Thresholds, history: int = 10) -> Report:
+def build(session: Session, base: RefRuns, head: RefRuns, thresholds: Thresholds, history: int = 10,
+          paired: Paired | None = None) -> Report:
     base_sc, head_sc = _by_series(of_runs(session, base.benchmark_ids)), _by_series(of_runs(session, head.benchmark_ids))
     series = []
     for key in [k for k in base_sc if k in head_sc]:
         b, h = base_sc[key], head_sc[key]
-        hist = _history(session, key, base, b, history)
-        series.append(_series(key, b, h, hist, thresholds))
+        branch = paired.prior_branch if paired is not None and paired.prior_branch else base.branch
+        hist = _history(session, key, branch, base, b, history)
+        series.append(_series(key, b, h, hist, thresholds, paired))
     _attach_evidence(session, base, head, series, base_sc, head_sc)
     series += _derived(session, base, base_sc, head_sc, thresholds, history)
     return Report(base=base, head=head, series=series,
                   only_base=sorted(base_sc[k][0].scenario for k in base_sc if k not in head_sc),
                   only_head=sorted(head_sc[k][0].scenario for k in head_sc if k not in base_sc),
-                  context=thresholds.context, base_runs=_runs(base_sc), head_runs=_runs(head_sc))
+                  context=thresholds.context, base_runs=_runs(base_sc), head_runs=_runs(head_sc), paired=paired)
 
 
 def _derived(session: Session, base: RefRuns, base_sc: dict[str, list[ScenarioPoints]],
@@ -191,8 +221,9 @@ def _derived(session: Session, base: RefRuns, base_sc: dict[str, list[ScenarioPo
     for k, (e, c) in inputs.items():
         if k not in h_runs:
             continue
-        hist = derived.runs(_history(session, e.series_key, base, base_sc[e.series_key], history)
-                            + _history(session, c.series_key, base, base_sc[c.series_key], history)).get(k, {})
+        hist = derived.runs(_history(session, e.series_key, base.branch, base, base_sc[e.series_key], history)
+                            + _history(session, c.series_key, base.branch, base, base_sc[c.series_key], history)
+                            ).get(k, {})
         report = SeriesReport(series_key=k, scenario=f"{derived.SCENARIO}:{c.scenario}", model_id=c.model_id,
                               gpu_name=c.gpu_name, base_runs=len(next(iter(b_runs[k].values()), [])),
                               head_runs=len(next(iter(h_runs[k].values()), [])),
@@ -247,18 +278,21 @@ def _by_series(points: list[ScenarioPoints]) -> dict[str, list[ScenarioPoints]]:
     return out
 
 
-def _history(session: Session, key: str, base: RefRuns, b: list[ScenarioPoints], limit: int) -> list[ScenarioPoints]:
+def _history(session: Session, key: str, branch: str | None, base: RefRuns, b: list[ScenarioPoints],
+             limit: int) -> list[ScenarioPoints]:
+    """`branch`'s newest runs of the series before the base's, on the base's runner where
+    there are enough of them."""
     if limit == 0:
         return []
     before = min((sp.order for sp in b if sp.order is not None), default=None)
-    found = earlier(session, key, base.branch, before, base.benchmark_ids, 4 * limit)
+    found = earlier(session, key, branch, before, base.benchmark_ids, 4 * limit)
     hosts = {sp.runner_host for sp in b if sp.runner_host}
     same = [sp for sp in found if sp.runner_host in hosts]
     return (same if len(same) >= SAME_RUNNER_MIN else found)[-limit:]
 
 
 def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: list[ScenarioPoints],
-            thresholds: Thresholds) -> SeriesReport:
+            thresholds: Thresholds, paired: Paired | None = None) -> SeriesReport:
     first = b[0]
     ok_b, ok_h = [sp for sp in b if sp.succeeded], [sp for sp in h if sp.succeeded]
     report = SeriesReport(series_key=key, scenario=h[0].scenario, model_id=first.model_id, gpu_name=first.gpu_name,
@@ -288,14 +322,36 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
             report.correctness += _correctness(name, ok_b, ok_h)
             continue
         threshold = thresholds.of(name)
+        history = [_run(sp.figures[name]) for sp in hist if name in sp.figures]
+        decision = None
         if unit == "count":
             comparison = _tally(name, ok_b, ok_h, direction)
+        elif paired is not None:
+            decision = _paired(_rounds(b, h, name), direction, replace(paired.options, threshold=threshold), history,
+                               paired, fig is not None and fig.compiles)
+            comparison = decision.comparison
         else:
             comparison = compare([_run(sp.figures[name]) for sp in ok_b], [_run(sp.figures[name]) for sp in ok_h],
-                                 direction, CompareOptions(threshold=threshold),
-                                 history=[_run(sp.figures[name]) for sp in hist if name in sp.figures])
-        report.figures.append(FigureReport(name, unit, direction, threshold, comparison, thresholds.gates(name)))
+                                 direction, CompareOptions(threshold=threshold), history=history)
+        report.figures.append(FigureReport(name, unit, direction, threshold, comparison, thresholds.gates(name),
+                                           decision=decision))
     return report
+
+
+def _paired(rounds: list[Round], direction: str, options: SequentialOptions, history: list[Run], paired: Paired,
+            compiles: bool) -> Decision:
+    if compiles and paired.warm_after_first:
+        return decide(rounds[:1], direction, replace(options, min_rounds=1, max_rounds=1), history, final=True)
+    return decide(rounds, direction, options, history, final=paired.final)
+
+
+def _rounds(b: list[ScenarioPoints], h: list[ScenarioPoints], name: str) -> list[Round]:
+    """The i-th base and i-th head run of the series, in the order they ran, as round i (AB
+    when i is odd, as `commitbench ab` runs them); a round where either side failed or lacks
+    the figure counts as a round without a valid pair."""
+    def run(sp: ScenarioPoints) -> Run:
+        return _run(sp.figures[name]) if sp.succeeded and name in sp.figures else Run(reps=(), valid=False)
+    return [Round(run(x), run(y), "AB" if i % 2 == 0 else "BA") for i, (x, y) in enumerate(zip(b, h))]
 
 
 def _run(p: Point) -> Run:

@@ -1,0 +1,277 @@
+"""Sequential interleaved A/B: after each round of one base and one head process, is the change
+decided ("done") or does it need another round ("more")? Pure: runs in, a Decision out.
+
+Why paired rounds: a round's two processes run back to back (AB, then BA next round), so the
+machine's state at that time (a drift, a neighbour that starts from some round on) shifts both
+alike. Each round gives one observation, ``d_r = log(head level) - log(base level)`` (a level
+as in analysis/compare.py: the median of the repetitions' medians, so a cold first repetition
+or an outlier sample does not move it), and the change is ``exp(mean d) - 1``.
+
+Noise. ``Var(d_r)`` is twice the process-to-process variance (plus the levels' within-process
+uncertainty). The job's own rounds estimate it with ``n - 1`` degrees of freedom: after two
+rounds one, so nothing could stop early on them alone. Main's earlier runs on this runner
+(``history``: one base process from each earlier job) estimate the process-to-process sigma
+as compare does (successive differences, a step and broken runs dropped); that estimate, doubled,
+is pooled with the rounds' own as a prior, weighted by its degrees of freedom. A round whose
+difference lies beyond 5 robust sigmas of the others (a neighbour that started between its two
+processes, a broken process) is left out once 4 rounds exist; the reason says so.
+
+Looks and error rates. The rule looks after every round from ``min_rounds`` to ``max_rounds``.
+Looking at a fixed-N test every round would raise its false-alarm rate with each look, so each
+look k gets its own share of the total rate (alpha spending, Lan-DeMets with a Pocock-type
+function ``alpha(t) = alpha * ln(1 + (e - 1) t)``, ``t = rounds / max_rounds``): look k tests at
+``alpha(t_k) - alpha(t_{k-1})``. By the union bound the chance of any false alarm over all
+looks is at most ``alpha`` (conservative: the looks are correlated, so the real rate is lower).
+The Pocock-type function spends early, which is what stops large changes after 2-3 rounds.
+
+At each look, with the interval oriented so that positive is worse:
+- the alarm interval (two-sided, at the look's alpha share) excludes 0: done, with compare's
+  verdict on it (regression, improvement, or suspicious / no_change for a real change smaller
+  than the threshold);
+- else the equivalence interval (one-sided at the look's share of ``beta``, the total chance of
+  stopping early as no_change when the change is at the threshold) lies within +-threshold:
+  done, no_change (an equivalence stop: the rounds rule out a change that matters);
+- else, at the last look (max_rounds, or the caller's budget ran out): done, with compare's
+  verdict on the alarm interval (noisy when it is too wide: the interval and rounds are said);
+- else more.
+When the rounds disagree far more than main's history says processes do (an F-test at 1 %),
+the reason says so: a machine that switches clock states per process is out of reach of a
+process-level test in 10 rounds, and its telemetry (the device readings) shows the clocks.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from benchmark.contracts.figures import DIRECTIONS
+
+from .compare import CompareOptions, Comparison, Noise, Run, robust_sigma, run_from_json, run_noise, t_quantile, verdict
+
+DONE, MORE = "done", "more"
+ORDERS = ("AB", "BA")
+_OUTLIER_SIGMAS = 5.0  # a round's difference this many robust sigmas from the others' median is broken
+_MIN_FOR_OUTLIERS = 4  # rounds needed before one can be called broken
+_DISAGREE_P = 0.01  # the F-test's level for "rounds disagree more than history says"
+
+
+@dataclass(frozen=True)
+class Round:
+    """One base process and one head process, run back to back in `order`."""
+    base: Run
+    head: Run
+    order: str = "AB"
+
+    def __post_init__(self) -> None:
+        if self.order not in ORDERS:
+            raise ValueError(f"order: must be AB or BA, got {self.order!r}")
+
+
+@dataclass(frozen=True)
+class SequentialOptions:
+    threshold: float = 0.02
+    alpha: float = 0.01       # total false-alarm rate over every look (two-sided)
+    beta: float = 0.05        # total rate of an early no_change when the change is at the threshold
+    min_rounds: int = 2
+    max_rounds: int = 10
+    noisy_width: float = 2.5  # compare's: the widest final interval, in thresholds, that is no_change
+    gamma: float = -3.0       # Hwang-Shih-DeCani spending shape: > 0 spends early (Pocock-like), < 0 late
+
+    def __post_init__(self) -> None:
+        CompareOptions(threshold=self.threshold, noisy_width=self.noisy_width)  # their checks
+        for field, value in (("alpha", self.alpha), ("beta", self.beta)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 0.5:
+                raise ValueError(f"{field}: must be a rate in (0, 0.5), got {value!r}")
+        for field, value in (("min_rounds", self.min_rounds), ("max_rounds", self.max_rounds)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+                raise ValueError(f"{field}: must be an integer from 1 to 100, got {value!r}")
+        if self.min_rounds > self.max_rounds:
+            raise ValueError(f"min_rounds: must be at most max_rounds ({self.max_rounds}), got {self.min_rounds}")
+
+    def spent(self, rounds: int, total: float) -> float:
+        """The share of `total` this look may use: spending(t_k) - spending(t_{k-1}), the first
+        look (min_rounds) spending everything up to its own t."""
+        def spending(r: int) -> float:
+            t = min(r, self.max_rounds) / self.max_rounds
+            if self.gamma == 0:
+                return total * t
+            return total * -math.expm1(-self.gamma * t) / -math.expm1(-self.gamma)
+        before = 0.0 if rounds <= self.min_rounds else spending(rounds - 1)
+        return spending(rounds) - before
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str           # "done" or "more"
+    comparison: Comparison  # compare's verdict classes; noisy while undecided
+    rounds: int             # rounds looked at (every round given)
+    stopped: str            # why it stopped, or what it waits for
+
+
+def decide(rounds: Sequence[Round], direction: str, options: SequentialOptions = SequentialOptions(),
+           history: Sequence[Run] = (), final: bool = False) -> Decision:
+    """The look after `len(rounds)` rounds. `final`: the caller can run no more (its budget ran
+    out); reaching max_rounds is final too."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction: must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    n_rounds = len(rounds)
+    last = final or n_rounds >= options.max_rounds
+    hist = [r for r in history if r.usable and r.level() > 0]
+    paired = [r for r in rounds if r.base.usable and r.head.usable and r.base.level() > 0 and r.head.level() > 0]
+    diffs = [math.log(r.head.level()) - math.log(r.base.level()) for r in paired]
+    prior = run_noise([], [], hist) if hist else None
+    kept, dropped = _drop_broken(diffs, math.sqrt(2) * prior.sigma if prior is not None else 0.0)
+
+    def undecided(reason: str, change: float | None = None, verdict_: str = "noisy") -> Decision:
+        comparison = Comparison(verdict_, change, None, None, None, len(paired), len(paired), len(hist), None, reason)
+        if last:
+            return Decision(DONE, comparison, n_rounds, f"{_rounds(n_rounds)}, the most allowed: {reason}")
+        return Decision(MORE, comparison, n_rounds, reason)
+
+    if not kept:
+        return undecided("no round with a valid base and head process", verdict_="insufficient")
+    n = len(kept)
+    d = statistics.fmean(kept)
+    change = math.expm1(d)
+    if n_rounds < options.min_rounds and not last:
+        return undecided(f"{_rounds(n_rounds)} of at least {options.min_rounds}", change)
+    var, df, note = _noise(kept, paired, prior)
+    if var is None:
+        return undecided(f"{_pct(change)} from {_rounds(n)}: the noise is unknown (needs 2+ rounds, or main's "
+                         "history on this runner)", change)
+    se = math.sqrt(var / n)
+    look_alpha = options.spent(n_rounds, options.alpha)
+    half = t_quantile(1 - look_alpha / 2, df) * se
+    cmp_options = CompareOptions(threshold=options.threshold, noisy_width=options.noisy_width)
+    v, why = verdict(d, half, direction, cmp_options)
+    levels = dict(base_level=math.exp(statistics.fmean(math.log(r.base.level()) for r in paired)),
+                  head_level=math.exp(statistics.fmean(math.log(r.head.level()) for r in paired)),
+                  base_runs=len(paired), head_runs=len(paired), history_runs=len(hist),
+                  noise=math.expm1(math.sqrt(var / 2)))
+    extra = "".join(f"; {x}" for x in (note, dropped and f"{dropped} broken round(s) left out") if x)
+
+    def comparison(verdict_: str, lo_hi: float, confidence: float, why_: str) -> Comparison:
+        ci = (math.expm1(d - lo_hi), math.expm1(d + lo_hi))
+        interval = f"{_pct(change)} [{_pct(ci[0])}, {_pct(ci[1])}] at {confidence:.2%}"
+        return Comparison(verdict_, change, ci, **levels,
+                          reason=f"{interval} after {_rounds(n_rounds)}: {why_}{extra}")
+
+    if d - half > 0 or d + half < 0:
+        return Decision(DONE, comparison(v, half, 1 - look_alpha, why), n_rounds, "decided: the change is beyond noise")
+    tau = math.log1p(options.threshold)
+    look_beta = options.spent(n_rounds, options.beta)
+    eq_half = t_quantile(1 - look_beta, df) * se
+    if abs(d) + eq_half < tau:
+        why_eq = f"within the {options.threshold:.0%} threshold (an equivalence stop)"
+        return Decision(DONE, comparison("no_change", eq_half, 1 - 2 * look_beta, why_eq), n_rounds,
+                        "decided: no change as large as the threshold")
+    if last:
+        stop = f"{_rounds(n_rounds)}, the most allowed" if n_rounds >= options.max_rounds else \
+            f"the budget ran out after {_rounds(n_rounds)}"
+        return Decision(DONE, comparison(v, half, 1 - look_alpha, why), n_rounds, stop)
+    return Decision(MORE, comparison("noisy", half, 1 - look_alpha, "not decided yet"), n_rounds,
+                    "the interval reaches both 0 and the threshold")
+
+
+def _drop_broken(diffs: list[float], prior_sigma: float) -> tuple[list[float], int]:
+    """Leave out rounds whose difference is far from the others' (5 robust sigmas, never fewer
+    than 5 of the prior's sigmas of a difference: a few rounds' robust sigma can be tiny by
+    chance), once there are enough rounds to say which are the others."""
+    if len(diffs) < _MIN_FOR_OUTLIERS:
+        return diffs, 0
+    mid = statistics.median(diffs)
+    scale = max(robust_sigma(diffs, center=mid), prior_sigma)
+    if scale <= 0:
+        return diffs, 0
+    kept = [x for x in diffs if abs(x - mid) <= _OUTLIER_SIGMAS * scale]
+    return kept, len(diffs) - len(kept)
+
+
+def _noise(diffs: list[float], paired: Sequence[Round], prior: Noise | None) -> tuple[float | None, float, str]:
+    """Variance of one round's difference, its degrees of freedom, and a note when the rounds
+    disagree far more than the prior (main's process-to-process noise) says; (None, 0, "") when
+    nothing estimates it."""
+    within = run_noise([r.base for r in paired], [r.head for r in paired], [])
+    floor = 2 * within.within if within is not None else 0.0
+    own_df = len(diffs) - 1
+    own = statistics.variance(diffs) if own_df > 0 else None
+    parts = [(own_df, own)] if own is not None else []
+    if prior is not None and prior.df > 0:
+        parts.append((prior.df, 2 * prior.sigma ** 2))
+    if not parts:
+        return None, 0.0, ""
+    df = sum(p for p, _ in parts)
+    var = max(sum(p * v for p, v in parts) / df, floor)
+    note = ""
+    if own is not None and prior is not None and prior.sigma > 0 and own_df >= 2:
+        ratio = own / (2 * prior.sigma ** 2)
+        if ratio > _f_quantile(1 - _DISAGREE_P, own_df, prior.df):
+            note = (f"the rounds disagree {math.sqrt(ratio):.1f}x more than main's history on this runner: the "
+                    "machine may switch states between processes (see the device readings' clocks)")
+    return var, df, note
+
+
+def _f_quantile(p: float, df1: float, df2: float) -> float:
+    """Quantile of Fisher's F, by Wilson-Hilferty's cube-root normal approximation (good to a
+    few % for df >= 2, enough for a warning)."""
+    z = statistics.NormalDist().inv_cdf(p)
+    a, b = 2 / (9 * df1), 2 / (9 * df2) if math.isfinite(df2) else 0.0
+    # (F^(1/3) (1 - b) - (1 - a)) / sqrt(b F^(2/3) + a) = z, solved for F^(1/3)
+    qa = (1 - b) ** 2 - z * z * b
+    qb = -2 * (1 - a) * (1 - b)
+    qc = (1 - a) ** 2 - z * z * a
+    root = (-qb + math.sqrt(max(qb * qb - 4 * qa * qc, 0.0))) / (2 * qa)
+    return root ** 3
+
+
+def _rounds(n: int) -> str:
+    return f"{n} round{'s' if n != 1 else ''}"
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:+.1f} %"
+
+
+# --- JSON lines (`commitbench ab --input`) -----------------------------------------------------
+
+def from_json(obj: object, options: SequentialOptions) -> tuple[list[Round], list[Run], str, SequentialOptions]:
+    """{"id", "direction", "max_rounds", "rounds": [{"order", "base": run, "head": run}, ...],
+    "history": [run, ...]} -> (rounds, history, direction, options with max_rounds)."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"line: must be a JSON object, got {type(obj).__name__}")
+    direction = obj.get("direction", "lower")
+    if direction not in ("lower", "higher"):
+        raise ValueError(f"direction: must be lower or higher, got {direction!r}")
+    max_rounds = obj.get("max_rounds", options.max_rounds)
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or not 1 <= max_rounds <= 100:
+        raise ValueError(f"max_rounds: must be an integer from 1 to 100, got {max_rounds!r}")
+    rounds = obj.get("rounds")
+    if not isinstance(rounds, list):
+        raise ValueError('rounds: must be a list of {"order": "AB"|"BA", "base": run, "head": run}')
+    if len(rounds) > max_rounds:
+        raise ValueError(f"rounds: {len(rounds)} given, more than max_rounds {max_rounds}")
+    parsed = []
+    for i, r in enumerate(rounds):
+        if not isinstance(r, dict) or "base" not in r or "head" not in r:
+            raise ValueError(f'rounds[{i}]: must be an object {{"order", "base": run, "head": run}}')
+        order = r.get("order", "AB" if i % 2 == 0 else "BA")
+        if order not in ORDERS:
+            raise ValueError(f"rounds[{i}].order: must be AB or BA, got {order!r}")
+        parsed.append(Round(run_from_json(r["base"], f"rounds[{i}].base"),
+                            run_from_json(r["head"], f"rounds[{i}].head"), order))
+    history = obj.get("history", [])
+    if not isinstance(history, list):
+        raise ValueError("history: must be a list of run objects")
+    hist = [run_from_json(h, f"history[{i}]") for i, h in enumerate(history)]
+    min_rounds = min(options.min_rounds, max_rounds)
+    return parsed, hist, direction, SequentialOptions(
+        threshold=options.threshold, alpha=options.alpha, beta=options.beta, min_rounds=min_rounds,
+        max_rounds=max_rounds, noisy_width=options.noisy_width)
+
+
+def to_json(id: object, d: Decision) -> dict:
+    c = d.comparison
+    return {"id": id, "decision": d.decision, "verdict": c.verdict, "change": c.change,
+            "ci": list(c.ci) if c.ci is not None else None, "rounds": d.rounds, "stopped": d.stopped}
