@@ -24,6 +24,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1003,7 +1004,7 @@ kind = "eager"
 
 class CommitbenchPipeline(Pipeline):
     """commitbench.yml in commitbench's own repository (commitbench-repository empty), main
-    already run twice (the A/B's prior), and four pull requests' branches."""
+    run three times before the pull requests branch (the A/B's prior), and four pull requests' branches."""
 
     def make_library(self) -> None:
         ws = commitbench_copy(self.workspace)
@@ -1011,8 +1012,12 @@ class CommitbenchPipeline(Pipeline):
         # default install (pip install -e) finds it nowhere and refuses the revision
         # (run/worktrees.code_packages): the library here goes without it
         shutil.rmtree(ws / "yardsticks")
-        self.base = commit(ws, "the benchmark config, and loose thresholds; no yardsticks",
-                           {"bench.toml": LIBRARY_TOML, "loose.toml": "default = 0.5\n"})
+        self.prior = commit(ws, "the benchmark config, and loose thresholds; no yardsticks",
+                            {"bench.toml": LIBRARY_TOML, "loose.toml": "default = 0.5\n"})
+        # main's runs of self.prior (the fixture's) are the A/B's noise prior: runs of main
+        # before the base, by commit time, which counts seconds
+        time.sleep(1.1)
+        self.base = commit(ws, "main: where the pull requests branch")
         fast = (ws / DECODE).read_text()
         git(ws, "checkout", "-q", "-b", "slower")
         self.heads = {"regression": commit(ws, "feature: a slower decode step", slow_decode_step(ws))}
@@ -1029,6 +1034,11 @@ class CommitbenchPipeline(Pipeline):
                             "undecided": self.base}
         self.inputs["commitbench-repository"] = ""  # COMMITBENCH_DIR is the checkout
         self.bin = self._install_the_checkout()
+
+    def env(self, github: dict, temp: Path) -> dict[str, str]:
+        # one intra-op thread, as in tests/test_ab.py: on 2 shared cores, spinning OpenMP
+        # threads make a 1 ms decode step 16 ms, and the processes' levels scatter
+        return {**super().env(github, temp), "OMP_NUM_THREADS": "1"}
 
     def _install_the_checkout(self) -> Path:
         """The install step the quick way: a venv over this environment's packages with the
@@ -1048,8 +1058,8 @@ class CommitbenchPipeline(Pipeline):
 def commitbench_pipeline(tmp_path_factory):
     with GitHubStub(token=TOKEN, pulls={"octo/lib": [7]}) as stub:
         p = CommitbenchPipeline(tmp_path_factory.mktemp("commitbench-workflow"), stub)
-        for _ in range(2):  # main's runs on this runner: the A/B's prior for the process-to-process noise
-            bench, _, _ = p.run(p.push(p.tip))
+        for _ in range(3):  # main's runs on this runner: the A/B's prior for the process-to-process noise
+            bench, _, _ = p.run(p.push(p.prior))
             assert not bench.failed, _explain(bench)
         yield p
 
