@@ -9,7 +9,9 @@ says which and why), of compare's history, and of detect's series. A run never e
 Functions take a Session and return the plain read models below. `Point.reps` rebuilds
 each repetition's samples from the flat stored list: a per-repetition figure has one
 sample per repetition, a pooled one (every decode step) `repetitions` equal chunks in
-repetition order, a one-call figure one sample.
+repetition order, a one-call figure one sample. A figure of a run measured in several
+worker processes (metrics.processes, `run --processes`) holds each process's repetitions in
+turn: `Point.processes_reps` splits them by process.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from benchmark.contracts.result import SUCCEEDED, Violation
-from benchmark.contracts.stats import repetitions
+from benchmark.contracts.stats import by_process, repetitions
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ScenarioRun
 from db.query import commit_order, unix
 
@@ -39,10 +41,17 @@ class Point:
     p99: float | None
     samples: list[float]
     repetitions: int | None
+    processes: int = 1  # worker processes the samples come from, in equal shares
 
     @property
     def reps(self) -> list[list[float]]:
-        return repetitions(self.samples, self.repetitions)
+        """Every repetition of every process, process by process."""
+        return repetitions(self.samples, self.repetitions * self.processes if self.repetitions else None)
+
+    @property
+    def processes_reps(self) -> list[list[list[float]]]:
+        """Each worker process's repetitions (one process: one entry, `reps`)."""
+        return by_process(self.reps, self.processes)
 
 
 @dataclass
@@ -111,7 +120,7 @@ def of_runs(session: Session, benchmark_ids: Sequence[int]) -> list[ScenarioPoin
             if sp is not None:
                 sp.figures[m.name] = Point(figure=m.name, unit=m.unit, direction=m.direction, median=m.median,
                                            p99=m.p99, samples=list(m.samples or []),
-                                           repetitions=repetitions[m.scenario_run_id])
+                                           repetitions=repetitions[m.scenario_run_id], processes=m.processes or 1)
     return sorted(out.values(), key=lambda sp: (rank[sp.benchmark_id], sp.scenario))
 
 

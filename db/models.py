@@ -185,6 +185,8 @@ class MetricRow(Base):
     samples: Mapped[list[float] | None] = mapped_column(JSONType)
     series_key: Mapped[str | None] = mapped_column(String(32))  # 0003: the scenario run's
     direction: Mapped[str | None] = mapped_column(String(8))  # 0003: lower / higher / info (figures registry)
+    # 0009: worker processes the samples come from, in equal shares (run/processes.py); NULL: one
+    processes: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_metrics_series_key_name", "series_key", "name"),

@@ -67,6 +67,7 @@ class HistoryPoint:
     direction: str | None
     stats: Stats | None
     samples: list[float]
+    processes: int = 1  # worker processes the samples come from (metrics.processes)
 
 
 @dataclass
@@ -207,7 +208,8 @@ def load_result(session: Session, row: Benchmark) -> RunResult:
     metrics: dict[int, list[Metric]] = {}
     for m in session.scalars(select(MetricRow).where(MetricRow.benchmark_id == bid).order_by(MetricRow.metric_id)):
         metrics.setdefault(m.scenario_run_id, []).append(
-            Metric(name=m.name, unit=m.unit or "", samples=list(m.samples or []), stats=_stats(m)))
+            Metric(name=m.name, unit=m.unit or "", samples=list(m.samples or []), stats=_stats(m),
+                   processes=m.processes or 1))
     samples: dict[str | None, list[DeviceSample]] = {}
     for d in session.scalars(select(DeviceMeasurement).where(DeviceMeasurement.benchmark_id == bid)
                              .order_by(DeviceMeasurement.time, DeviceMeasurement.measurement_id)):
@@ -255,7 +257,8 @@ def series_history(session: Session, series_key: str, metric: str, branch: str |
     points = [
         HistoryPoint(run_uid=b.run_uid, branch=b.branch, commit_id=b.commit_id, commit_time=unix(b.commit_time),
                      started_at=unix(b.started_at), scenario=m.scenario or "", status=status, metric=m.name,
-                     unit=m.unit, direction=m.direction, stats=_stats(m), samples=list(m.samples or []))
+                     unit=m.unit, direction=m.direction, stats=_stats(m), samples=list(m.samples or []),
+                     processes=m.processes or 1)
         for m, status, b in session.execute(stmt)
     ]
     return points[::-1]

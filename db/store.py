@@ -255,7 +255,8 @@ def _save_scenario(session: Session, benchmark_id: int, result: RunResult, scena
              series_key=key, name=m.name, unit=m.unit, direction=figures.direction(m.name),
              n=s.n if s else len(m.samples), mean=s.mean if s else None, median=s.median if s else None,
              p90=s.p90 if s else None, p99=s.p99 if s else None, min=s.min if s else None,
-             max=s.max if s else None, stdev=s.stdev if s else None, samples=list(m.samples))
+             max=s.max if s else None, stdev=s.stdev if s else None, samples=list(m.samples),
+             processes=m.processes if m.processes > 1 else None)  # NULL: one, as every row before 0009
         for m in scenario.metrics for s in [m.stats]
     ]
     if metric_rows:

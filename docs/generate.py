@@ -184,7 +184,7 @@ def parameters_page() -> str:
         "## Run keys",
         "",
         "Top-level keys of a configuration file (`--model`, `--device`, `--seed`, `--sample-interval-ms`,",
-        "`--inductor-cache` on the command line).",
+        "`--inductor-cache`, `--processes` on the command line; `processes`: [Running](../running.md)).",
         "",
         "| key | default | allowed |",
         "|---|---|---|",

@@ -272,3 +272,12 @@ def test_examples_in_the_repository_are_valid():
     for path in examples:
         cfg = build_config(load_config_file(path)).resolve("cpu")
         assert cfg.scenarios, path
+
+
+def test_ab_kinds_unset_is_left_out_of_the_stored_config_so_its_hash_does_not_move():
+    plain = build_config({})
+    assert "ab_kinds" not in plain.to_dict()
+    chosen = build_config({"ab_kinds": ["eager"]})
+    assert chosen.to_dict()["ab_kinds"] == ["eager"] and chosen.kinds_for_ab() == ["eager"]
+    assert plain.kinds_for_ab() == ["eager", "compiled_decode", "compiled_generate"]  # load gates nothing
+    assert BenchConfig.from_dict(chosen.resolve("cpu").to_dict()).ab_kinds == ["eager"]

@@ -17,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from benchmark.contracts.result import SEED_KEYS
+from benchmark.contracts.result import SEED_KEYS, Metric
 from db.migrate import SchemaError, current_revision, head_revision, upgrade
 from db.models import Base
 from db.session import make_engine, session_scope
@@ -50,6 +50,7 @@ EXPECTED_COLUMNS = {
     "metrics": {
         "metric_id", "benchmark_id", "scenario_run_id", "scenario", "name", "unit", "n", "mean",
         "median", "p90", "p99", "min", "max", "stdev", "samples", "series_key", "direction",
+        "processes",
     },
     "change_points": {
         "change_point_id", "repository", "branch", "series_key", "scenario", "figure", "gpu_name", "model_id",
@@ -567,3 +568,45 @@ def test_0008_masks_passwords_in_stored_commands_and_keeps_everything_else(engin
         {u: envs[u] for u in ("no-password", "no-command", "null")}
     assert pw not in repr(after)
     assert {t: len(rows) for t, rows in after.items()} == {t: len(rows) for t, rows in before.items()}
+
+
+def test_0009_processes_column_keeps_every_row_and_downgrades_only_when_nothing_needs_it(engine):
+    """Figures stored before 0009 keep every row and read as one process (NULL); a figure of
+    two processes stores 2 and reads back split by process; downgrading refuses while such
+    a row exists (0008 would read its repetitions as one process's), then drops only the column."""
+    from alembic import command
+
+    from db.figures_read import of_runs
+    from db.migrate import alembic_config
+
+    upgrade(engine, "0008")
+    ingest(engine, make_result())
+    before = snapshot(engine)
+    assert upgrade(engine) == head_revision()
+    after = snapshot(engine)
+    assert {t: len(rows) for t, rows in after.items()} == {t: len(rows) for t, rows in before.items()}
+    assert [r[:-1] for r in after["metrics"]] == before["metrics"] and all(r[-1] is None for r in after["metrics"])
+
+    two = make_result("0b6f8a4e-6a51-4f39-9a53-3c1f7f2f0e22")
+    eager = two.scenarios[0]
+    eager.params["repetitions"] = 2
+    eager.metrics = [Metric("eager_time_to_next_token_secs", "s", [1.0, 1.1, 2.0, 2.1], processes=2)]
+    ingest(engine, two)
+    with session_scope(engine) as s:
+        bid = s.execute(text("SELECT benchmark_id FROM benchmarks WHERE run_uid = :u"), {"u": two.run_uid}).scalar()
+        (sp,) = [sp for sp in of_runs(s, [bid]) if sp.scenario == "eager"]
+        assert sp.figures["eager_time_to_next_token_secs"].processes_reps == [[[1.0], [1.1]], [[2.0], [2.1]]]
+    cfg = alembic_config()
+    with pytest.raises(RuntimeError, match="1 metrics rows hold figures of several worker processes"):
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0008")
+    assert current_revision(engine) == head_revision()
+    with engine.begin() as conn:
+        for table in ("device_measurements", "model_measurements", "benchmarks"):  # metrics cascade
+            conn.execute(text(f"DELETE FROM {table} WHERE benchmark_id = :b"), {"b": bid})
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+    assert "processes" not in {c["name"] for c in sa.inspect(engine).get_columns("metrics")}
+    assert snapshot(engine)["metrics"] == before["metrics"]

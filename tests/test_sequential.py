@@ -117,6 +117,7 @@ def test_alpha_spending_shares_add_up_to_the_total_and_later_looks_get_more():
     ({"max_rounds": 2.5}, "max_rounds: must be an integer from 1 to 100, got 2.5"),
     ({"min_rounds": 5, "max_rounds": 4}, "min_rounds: must be at most max_rounds (4), got 5"),
     ({"threshold": 2}, "threshold: must be a fraction in (0, 1)"),
+    ({"gamma": float("nan")}, "gamma: must be a number from -20 to 20, got nan"),
 ])
 def test_bad_options_name_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -155,3 +156,9 @@ def test_on_synthetic_jobs_it_keeps_false_alarms_rare_and_catches_large_changes_
     assert statistics.median(o.rounds for o in null) <= 6
     big = [bench_ab.sequential(bench_ab.make_case(quiet, 0.10, rng, "10"), options) for _ in range(50)]
     assert all(o.verdict == "regression" for o in big) and statistics.median(o.rounds for o in big) <= 3
+
+
+def test_two_rounds_without_history_give_a_wide_but_finite_interval():
+    d = decide(rounds([1.0, 1.0], [1.3, 1.0]), "lower", SequentialOptions())
+    lo, hi = d.comparison.ci
+    assert d.decision == MORE and math.isfinite(hi) and lo > -1 and hi <= 99.0 * 1.3

@@ -21,7 +21,7 @@ from db import query
 from ..contracts import exitcodes
 from ..contracts.escapes import aligned, printable
 from ..contracts.figures import FIGURES
-from ..contracts.units import fmt, when
+from ..contracts.units import fmt, processes_note, when
 from ..flows.read import series_named
 from .common import READ_EXIT_CODES, CommandError, add_db_argument, pid_alive, reading
 from .errors import error
@@ -127,7 +127,8 @@ def _figure(session, args: argparse.Namespace) -> int:
                          p.status or "", (p.run_uid or "")[:8]])
             continue
         rows.append([(p.commit_id or "")[:12], when(p.commit_time or p.started_at), fmt(st.median, figure.unit),
-                     fmt(st.p90, figure.unit), fmt(st.min, figure.unit), str(st.n), _bar(st.median, hi),
+                     fmt(st.p90, figure.unit), fmt(st.min, figure.unit), str(st.n) + processes_note(p.processes),
+                     _bar(st.median, hi),
                      (p.run_uid or "")[:8]])
     table(rows)
     return exitcodes.OK

@@ -98,8 +98,13 @@ def _request(args: argparse.Namespace, original: RunResult) -> RunRequest:
 
 
 def _figures(result: RunResult) -> dict[tuple[str, str], tuple[str, list[list[float]]]]:
-    return {(s.name, m.name): (m.unit, repetitions(m.samples, s.params.get("repetitions")))
+    return {(s.name, m.name): (m.unit, repetitions(m.samples, _times(s.params.get("repetitions"), m.processes)))
             for s in result.scenarios for m in s.metrics if m.samples}
+
+
+def _times(repetitions: object, processes: int) -> int | None:
+    """A figure's repetitions over all its worker processes (`run --processes`)."""
+    return repetitions * processes if isinstance(repetitions, int) else None
 
 
 def print_side_by_side(original: RunResult, replay: RunResult) -> None:

@@ -12,7 +12,7 @@ from db.url import BadDatabaseURL, default_sqlite_path, resolve_url, validate_ur
 
 from ..contracts import exitcodes, inputs
 from ..contracts.escapes import printable
-from ..contracts.config import ConfigError, build_config, load_config_file
+from ..contracts.config import MAX_PROCESSES, ConfigError, build_config, load_config_file
 from ..flows.run import check_lengths, check_spool_dir, concrete_device
 from ..models import resolve_model
 from ..run import gitinfo
@@ -44,7 +44,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--commit-time", help="when the commit was made, unix seconds or ISO 8601 (default: its "
                    "committer date from git); history is ordered by it")
     g.add_argument("--parents", help="the commit's parent ids, comma-separated (default: from git)")
-    add_benchmark_options(p.add_argument_group("benchmark"))
+    b = p.add_argument_group("benchmark")
+    add_benchmark_options(b)
+    b.add_argument("--processes", type=int, help="worker processes per scenario, one after another, stored as one "
+                   "run whose repetitions carry their process: the run's own process-to-process spread, which "
+                   f"compare and detect use (1..{MAX_PROCESSES}, default 1; compile time is the first process's)")
     o = p.add_argument_group("output")
     o.add_argument("--db", help="database URL (default: $DATABASE_URL, else libpq PG* variables with "
                    f"database metrics, else SQLite at {default_sqlite_path()})")
@@ -90,7 +94,7 @@ def _request(args: argparse.Namespace) -> RunRequest:
     # [validity] says how the run is judged, not what is measured: outside the config and its hash
     rules = rules_from(data.pop("validity"), f"{config_path} [validity]") if "validity" in data \
         else default_rules()
-    cfg = build_config(data, {k: getattr(args, k) for k in OVERRIDES})
+    cfg = build_config(data, {k: getattr(args, k) for k in OVERRIDES} | {"processes": args.processes})
     cfg = cfg.resolve(concrete_device(cfg.device))
     model = resolve_model(cfg.model, cfg.device.startswith("cuda"))
     check_lengths(cfg.scenarios, model, cfg.device)

@@ -14,7 +14,7 @@ from typing import IO
 from ..contracts.escapes import printable
 from ..contracts.figures import SEED_KEYS
 from ..contracts.result import SKIPPED, SUCCEEDED, Metric, RunResult, Violation
-from ..contracts.units import fmt
+from ..contracts.units import fmt, processes_note
 from ..run.runner import RunOutcome
 
 
@@ -32,13 +32,14 @@ def metric_row(m: Metric) -> str:
     st = m.stats
     if st is None:  # stored as NULL: e.g. energy where NVML cannot read it
         return f"    {m.name:<40} {'not measured':>14}"
+    procs = processes_note(m.processes)
     if m.unit == "bool":
         true = sum(1 for v in m.samples if v)
-        return f"    {m.name:<40} {('yes' if true == st.n else 'NO') + f' {true}/{st.n}':>14}"
+        return f"    {m.name:<40} {('yes' if true == st.n else 'NO') + f' {true}/{st.n}':>14}{procs}"
     if st.n == 1 or m.unit == "count":
-        return f"    {m.name:<40} {fmt(st.median, m.unit):>14}" + (f"  n={st.n}" if st.n > 1 else "")
+        return f"    {m.name:<40} {fmt(st.median, m.unit):>14}" + (f"  n={st.n}{procs}" if st.n > 1 else "")
     return (f"    {m.name:<40} {fmt(st.median, m.unit):>14}  p90 {fmt(st.p90, m.unit):>12}"
-            f"  min {fmt(st.min, m.unit):>12}  sd {fmt(st.stdev, m.unit):>11}  n={st.n}")
+            f"  min {fmt(st.min, m.unit):>12}  sd {fmt(st.stdev, m.unit):>11}  n={st.n}{procs}")
 
 
 def print_result(result: RunResult, out: IO[str] | None = None, series: bool = False) -> None:
@@ -52,6 +53,8 @@ def print_result(result: RunResult, out: IO[str] | None = None, series: bool = F
     w(f"commitbench run {result.run_uid}: {result.status.upper()}")
     w(f"  {result.branch} @ {result.commit_id}  model {result.model_id}"
       f"{' (synthetic weights)' if result.synthetic else ''}  on {result.environment.get('gpu_name')}")
+    if (k := result.config.get("processes", 1)) != 1:
+        w(f"  each scenario in {k} worker processes, one after another (figures: all processes' samples)")
     for line in validity_lines(result):
         w(line)
     bandwidth, weights = result.memory_bandwidth_bytes_per_s, result.weight_bytes
@@ -68,7 +71,9 @@ def print_result(result: RunResult, out: IO[str] | None = None, series: bool = F
             w(metric_row(m))
         if "sampler" in s.info and s.info["sampler"].get("achieved_hz"):
             st = s.info["sampler"]
-            w(f"    {'device samples':<40} {st['n']:>14}  at {st['achieved_hz']:.1f} Hz"
+            label = f"device samples (process 1/{len(s.info['processes'])})" if "processes" in s.info \
+                else "device samples"
+            w(f"    {label:<40} {st['n']:>14}  at {st['achieved_hz']:.1f} Hz"
               f" (target {1 / st['interval_s']:.1f} Hz, late {st['late_fraction']:.1%})")
         for flag in s.flags:
             w(f"    WARNING: {flag}")

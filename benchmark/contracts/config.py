@@ -94,6 +94,7 @@ QUANTIZATIONS = ("none", "bnb-8bit", "bnb-4bit-nf4", "bnb-4bit-fp4")  # bitsandb
 MAX_SCENARIOS = 256  # a matrix larger than this is a typo, not a plan
 MAX_TIMEOUT_S = 7 * 24 * 3600.0
 MAX_SEED = 2**32 - 1  # what every seeded library (torch, numpy, random) accepts
+MAX_PROCESSES = 16  # worker processes per scenario: more is a typo, not a plan (each loads the model anew)
 SCENARIO_NAME_CHARS = 255  # scenario_runs.name
 
 
@@ -253,6 +254,9 @@ class BenchConfig:
     device: str = "auto"  # auto / cpu / cuda / cuda:N
     seed: int = 0
     sample_interval_ms: float = 100.0  # 0 turns the device sampler off
+    # worker processes per scenario, one after another, stored as one run (run/processes.py):
+    # the run's own process-to-process spread. Not a scenario parameter: it names no series.
+    processes: int = 1
     inductor_cache: str = "fresh"  # fresh: each scenario compiles cold, so compile time is comparable
     # the kinds `commitbench ab` measures (`run` ignores it); None: the run's kinds that gate
     ab_kinds: list[str] | None = None
@@ -268,6 +272,9 @@ class BenchConfig:
         ms = self.sample_interval_ms
         if not isinstance(ms, (int, float)) or isinstance(ms, bool) or not (ms == 0 or 1 <= ms <= 60000):
             raise ConfigError(f"sample_interval_ms must be 0 (off) or 1..60000, got {ms!r}")
+        k = self.processes
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_PROCESSES:
+            raise ConfigError(f"processes must be an integer from 1 to {MAX_PROCESSES}, got {k!r:.60}")
         _choice("inductor_cache", self.inductor_cache, ("fresh", "shared"))
         if self.ab_kinds is not None:
             if not isinstance(self.ab_kinds, list) or not self.ab_kinds or \
@@ -312,8 +319,14 @@ class BenchConfig:
         return cfg
 
     def to_dict(self) -> dict[str, Any]:
+        """Every key, less `processes` at 1 and `ab_kinds` unset: a config that does not use
+        them hashes and stores as it did before the keys existed."""
         d = asdict(self)
         d["scenarios"] = [s.to_dict() for s in self.scenarios]
+        if d["processes"] == 1:
+            del d["processes"]
+        if d["ab_kinds"] is None:
+            del d["ab_kinds"]
         return d
 
     @classmethod

@@ -41,8 +41,13 @@ class Metric:
     unit: str  # see figures.UNITS
     samples: list[float]
     stats: Stats | None = None
+    # worker processes whose samples these are, concatenated process by process in equal
+    # shares (`commitbench run --processes`; run/processes.py): stats.by_process splits them
+    processes: int = 1
 
     def __post_init__(self) -> None:
+        if isinstance(self.processes, bool) or not isinstance(self.processes, int) or self.processes < 1:
+            raise ValueError(f"processes: must be an integer >= 1, got {self.processes!r}")
         self.samples = [float(v) for v in self.samples]
         if self.stats is None and self.samples:
             self.stats = Stats.of(self.samples)

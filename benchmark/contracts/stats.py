@@ -47,3 +47,14 @@ def repetitions(samples: list[float], n: int | None) -> list[list[float]]:
         size = len(samples) // n
         return [samples[i:i + size] for i in range(0, len(samples), size)]
     return [[v] for v in samples]
+
+
+def by_process(reps: list[list[float]], processes: int | None) -> list[list[list[float]]]:
+    """A figure's repetitions (all processes', `repetitions(samples, repetitions * processes)`)
+    as each worker process's: `processes` equal shares in process order. One share when the
+    figure came from one process, or when the repetitions do not divide evenly."""
+    k = processes or 1
+    if k <= 1 or len(reps) < k or len(reps) % k:
+        return [reps]
+    size = len(reps) // k
+    return [reps[i:i + size] for i in range(0, len(reps), size)]

@@ -1,6 +1,7 @@
 """A figure's value as people read it, by its registered unit (figures.UNITS): times in ms
 or s, memory in MiB, fractions in %; and a moment, to the minute in UTC. The terminal table,
-`history` and the HTML report all use them."""
+`history` and the HTML report all use them; beside a sample count, the worker processes it
+came from."""
 
 from __future__ import annotations
 
@@ -28,3 +29,8 @@ def fmt(value: float, unit: str) -> str:
 def when(ts: float | None) -> str:
     """Unix seconds as "YYYY-MM-DD HH:MM" (UTC); "-" for unknown."""
     return "-" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def processes_note(processes: int) -> str:
+    """Beside a sample count: how many worker processes gave it (`run --processes`); nothing for one."""
+    return f" in {processes} processes" if processes > 1 else ""

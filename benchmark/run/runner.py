@@ -1,5 +1,6 @@
-"""One benchmark run: prepare the model, run each scenario in its own subprocess while
-the sampler watches it, store as it goes, and never lose the result.
+"""One benchmark run: prepare the model, run each scenario in its own subprocess (or in
+`processes` of them, one after another: run/processes.py) while the sampler watches it,
+store as it goes, and never lose the result.
 
 The runner returns a RunOutcome; printing it and choosing the exit code's words belong
 to the command (benchmark/cli/run.py).
@@ -28,10 +29,10 @@ from ..models import ModelSource, checkpoint_dir
 from ..trackers import environment
 from ..trackers.nvml import NvmlReader, nvml_target
 from ..trackers.sampler import Sampler
-from . import gitinfo
+from . import gitinfo, processes
 from .availability import unavailable
 from .keep import Kept, keep
-from .launcher import Cancel, Outcome, run_job, scratch_dir
+from .launcher import Cancel, run_job, scratch_dir
 from .storage import RunStore
 
 PREPARE_TIMEOUT_S = 3600.0
@@ -199,13 +200,21 @@ class Runner:
             return scenario
         job = ScenarioJob(params=params, model_path=model_path, device=req.device, seed=req.config.seed)
         workdir = self.workroot / f"scenario{len(result.scenarios)}"
-        with self._sampler() as sampler:  # started by the worker's "started" event, stopped on leaving
-            outcome = run_job(job, workdir=workdir, timeout_s=params.timeout_s, cancel=self.cancel,
-                              on_event=self._on_event(scenario.name, sampler), env=self._job_env(workdir))
-        if sampler is not None:
-            scenario.samples = sampler.samples
-            scenario.info["sampler"] = sampler.stats()
-        _apply(scenario, outcome)
+        k = req.config.processes
+        runs: list[processes.ProcessRun] = []
+        for i in range(1, k + 1):  # one after another; the first that does not measure ends the scenario
+            if k > 1:
+                self.say(f"    scenario {scenario.name} process {i}/{k}")
+            with self._sampler() as sampler:  # started by the worker's "started" event, stopped on leaving
+                outcome = run_job(job, workdir=workdir / f"process{i}" if k > 1 else workdir,
+                                  timeout_s=params.timeout_s, cancel=self.cancel,
+                                  on_event=self._on_event(scenario.name, sampler),
+                                  env=self._job_env(workdir))  # the processes share the scenario's cache
+            runs.append(processes.ProcessRun(outcome, sampler.samples if sampler else [],
+                                             sampler.stats() if sampler else None))
+            if not processes.goes_on(outcome) or self.cancel.requested is not None:
+                break
+        processes.apply(scenario, runs, k)
         return scenario
 
     def _add_roofline(self, scenario: ScenarioResult, result: RunResult) -> None:
@@ -218,6 +227,7 @@ class Runner:
             return
         samples = roofline.fractions(weight_bytes, self.bandwidth, throughput.samples, scenario.params["batch_size"])
         metric = Metric.of(roofline.FIGURE, samples)
+        metric.processes = throughput.processes  # a fraction per throughput sample: the same shares
         scenario.metrics.append(metric)
         bound = roofline.step_bound_s(weight_bytes, self.bandwidth)
         self.say(f"    decode roofline: {metric.value:.1%} of the {bound * 1e3:.3f} ms/step bound")
@@ -274,7 +284,8 @@ class Runner:
     def _job_env(self, workdir: Path) -> dict[str, str]:
         if self.req.config.inductor_cache != "fresh":
             return {}
-        # A cold cache per scenario: compile times stay comparable from commit to commit.
+        # A cold cache per scenario: compile times stay comparable from commit to commit. Its
+        # later processes (--processes) find it warm: their compile figures are not kept.
         return {"TORCHINDUCTOR_CACHE_DIR": str(workdir / "inductor"), "TRITON_CACHE_DIR": str(workdir / "triton")}
 
     def _report_scenario(self, s: ScenarioResult) -> None:
@@ -287,19 +298,3 @@ class Runner:
         else:
             self.say(f"    {s.status.upper()}: {s.error}")
 
-
-def _apply(scenario: ScenarioResult, outcome: Outcome) -> None:
-    scenario.status = outcome.status
-    scenario.error = outcome.error
-    scenario.exit_code = outcome.exit_code
-    scenario.signal = outcome.signal
-    scenario.started_at, scenario.finished_at = outcome.started_at, outcome.finished_at
-    scenario.phases = outcome.phases
-    if outcome.status != SUCCEEDED:
-        scenario.stderr_tail = outcome.stderr_tail
-    if outcome.output is not None:
-        scenario.metrics = outcome.output.metrics
-        scenario.info.update(outcome.output.info)
-        scenario.flags = list(outcome.output.flags)
-        if outcome.output.skipped is not None:  # the worker found the device cannot run it
-            scenario.status, scenario.error = SKIPPED, outcome.output.skipped

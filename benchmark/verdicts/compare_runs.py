@@ -1,8 +1,9 @@
 """`commitbench compare` without the printing: two REFs' stored runs -> a Report.
 
 Per series (the series key: same model, device and scenario parameters), every figure both
-sides have is compared by benchmark/analysis/compare.py at the level of runs: each stored
-run is one process, its repetitions the within-process samples, and the base branch's
+sides have is compared by benchmark/analysis/compare.py at the level of runs: each worker
+process of a stored run (one, or K with `run --processes K`) is one run, its repetitions the
+within-process samples, and the base branch's
 recent runs of the same series before the base commit (on the same runner where there are
 enough of them) estimate the run-to-run variance. Before any figure:
 
@@ -322,7 +323,7 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
             report.correctness += _correctness(name, ok_b, ok_h)
             continue
         threshold = thresholds.of(name)
-        history = [_run(sp.figures[name]) for sp in hist if name in sp.figures]
+        history = _process_runs(hist, name)
         decision = None
         if unit == "count":
             comparison = _tally(name, ok_b, ok_h, direction)
@@ -331,8 +332,8 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
                                paired, fig is not None and fig.compiles)
             comparison = decision.comparison
         else:
-            comparison = compare([_run(sp.figures[name]) for sp in ok_b], [_run(sp.figures[name]) for sp in ok_h],
-                                 direction, CompareOptions(threshold=threshold), history=history)
+            comparison = compare(_process_runs(ok_b, name), _process_runs(ok_h, name), direction,
+                                 CompareOptions(threshold=threshold), history=history)
         report.figures.append(FigureReport(name, unit, direction, threshold, comparison, thresholds.gates(name),
                                            decision=decision))
     return report
@@ -356,6 +357,13 @@ def _rounds(b: list[ScenarioPoints], h: list[ScenarioPoints], name: str) -> list
 
 def _run(p: Point) -> Run:
     return Run(reps=tuple(tuple(r) for r in p.reps))
+
+
+def _process_runs(points: list[ScenarioPoints], name: str) -> list[Run]:
+    """The figure's analysis Runs: one per worker process of each stored run (a run measured
+    with `--processes K` counts as K runs, its own process-to-process spread), in run order."""
+    return [Run(reps=tuple(tuple(r) for r in reps))
+            for sp in points if name in sp.figures for reps in sp.figures[name].processes_reps]
 
 
 def _correctness(name: str, b: list[ScenarioPoints], h: list[ScenarioPoints]) -> list[str]:
