@@ -16,12 +16,15 @@ skipped: this checkout's .venv goes on PATH, as the step would put it
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +34,15 @@ import yaml
 
 from benchmark import github as github_client
 from benchmark.cli import pr_comment
+from benchmark.run.worktrees import Side, Signals, Worktrees, resolve
+from gitrepo import DECODE, commit, commitbench_copy, git, slow_decode_step
 from github_stub import GitHubStub, run_command
 from grafana_stub import NotGrafana
 from helpers import REPO, child_env, table_counts
 
 WORKFLOWS = REPO / ".github" / "workflows"
 MARKER = "<!-- commitbench-compare -->"
+HISTORY = "compare with the baseline's history"  # commitbench.yml's step
 TOKEN = "ghs_stubtoken0123456789"
 # The first major of each action whose action.yml says `runs: using: node24` (GitHub removed
 # node20 from its runners in September 2026); the majors before run on node20.
@@ -396,6 +402,68 @@ def test_no_comment_job_for_a_fork_or_a_push():
     assert not condition(job["if"], {**ctx, "inputs": {"comment": False}, "github": _event("synchronize")}, "success")
 
 
+def _one_step(name: str, ctx: dict, env: dict[str, str], workspace: Path, temp: Path) -> Job:
+    """One step of the benchmark job, run as the runner runs it (run_job, below)."""
+    [step] = [s for s in load("commitbench.yml")["jobs"]["benchmark"]["steps"] if s["name"] == name]
+    temp.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": os.environ["PATH"], "HOME": str(temp), "RUNNER_TEMP": str(temp), "GITHUB_WORKSPACE": str(workspace),
+           "GITHUB_SERVER_URL": "https://github.com", "GITHUB_STEP_SUMMARY": str(temp / "summary.md"), **env}
+    return run_job({"steps": [step]}, ctx, env, workspace, temp / "artifacts")
+
+
+@pytest.mark.parametrize("verdict,ok", [("ab", True), ("history", True), ("AB", False), ("", False)])
+def test_pr_verdict_is_checked_before_anything_is_measured(tmp_path, verdict, ok):
+    ctx = {"github": _event("synchronize"), "inputs": {"pr-verdict": verdict, "model": "", "inductor-cache": "fresh"},
+           "matrix": {"runner": ["self-hosted", "gpu"]}}
+    (tmp_path / "benchmark").mkdir()
+    (tmp_path / "benchmark" / "models.py").write_text("")
+    job = _one_step("paths and cache keys", ctx, {}, tmp_path, tmp_path / "temp")
+    [step] = job.steps
+    if ok:
+        assert step.rc == 0, step.output
+    else:
+        assert step.rc == 2 and f"::error::input pr-verdict: '{verdict}' is not one of: ab, history" in step.output
+        assert not (tmp_path / "temp" / "commitbench").exists()  # nothing made
+
+
+def test_the_merge_base_is_found_from_the_checkouts_shallow_clone(tmp_path):
+    """The checkout holds the head and its parent (fetch-depth 2); main moved on by 150
+    commits since the pull request branched 120 commits ago: the step deepens both sides
+    until they meet, and answers the branch point, not main's tip."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    _git(origin, "init", "-q", "-b", "main")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "root")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "branch point")
+    fork = _git(origin, "rev-parse", "HEAD")
+    _git(origin, "checkout", "-q", "-b", "feature")
+    for i in range(120):
+        _git(origin, "commit", "-q", "--allow-empty", "-m", f"feature {i}")
+    head = _git(origin, "rev-parse", "HEAD")
+    _git(origin, "checkout", "-q", "main")
+    for i in range(150):
+        _git(origin, "commit", "-q", "--allow-empty", "-m", f"main {i}")
+    tip = _git(origin, "rev-parse", "HEAD")
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", "--depth=2", "--no-tags", "--branch", "feature", f"file://{origin}",
+                    str(work)], check=True, capture_output=True)
+    assert _git(work, "rev-parse", "--is-shallow-repository") == "true"
+    github = _event("synchronize")
+    github["event"]["pull_request"]["head"]["sha"] = head
+    ctx = {"github": {**github, "token": TOKEN}, "inputs": {"pr-verdict": "ab", "baseline-branch": "main"}}
+    job = _one_step("find the merge-base with the baseline branch", ctx, {}, work, tmp_path / "temp")
+    assert not job.failed, _explain(job)
+    assert job.outputs["merge-base"]["outputs"]["merge-base"] == fork != tip
+    assert _git(work, "rev-parse", "refs/remotes/origin/main") == tip
+    assert f"against its merge-base with main, {fork[:8]}" in job.steps[0].output
+    # a baseline with no commit in common: a one-line error, the step fails
+    _git(origin, "checkout", "-q", "--orphan", "unrelated")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "unrelated root")
+    ctx["inputs"]["baseline-branch"] = "unrelated"
+    job = _one_step("find the merge-base with the baseline branch", ctx, {}, work, tmp_path / "temp2")
+    assert job.steps[0].rc == 2 and "have no commit in common: nothing to A/B against" in job.steps[0].output
+
+
 # ---------------------------------------------------------------- commitbench pr-comment
 
 
@@ -675,23 +743,28 @@ class Pipeline:
     def __init__(self, root: Path, stub: GitHubStub) -> None:
         self.root, self.stub, self.runs = root, stub, 0
         self.workspace = root / "lib"
-        self.workspace.mkdir()
-        _git(self.workspace, "init", "-q", "-b", "main")
-        (self.workspace / "bench.toml").write_text(BENCH_TOML)
-        _git(self.workspace, "add", "bench.toml")
-        _git(self.workspace, "commit", "-q", "-m", "base: the library as on main")
-        self.base = _git(self.workspace, "rev-parse", "HEAD")
-        _git(self.workspace, "remote", "add", "origin", str(self.workspace))  # for the A/B fallback's fetch
-        _git(self.workspace, "checkout", "-q", "-b", "feature")
-        _git(self.workspace, "commit", "-q", "--allow-empty", "-m", "feature: a change under review")
-        self.head = _git(self.workspace, "rev-parse", "HEAD")
-        (self.workspace / ".commitbench").symlink_to(REPO)  # the step "check out commitbench"
         self.home = root / "home"
         self.db = f"sqlite:///{root / 'results.sqlite'}"
         self.doc = load("commitbench.yml")
         call = self.doc["on"]["workflow_call"]
         self.inputs = {k: v.get("default") for k, v in call["inputs"].items()}
         self.inputs.update({"config": "bench.toml", "commitbench-repository": "octo/commitbench"})
+        self.bin = REPO / ".venv" / "bin"  # what the skipped install step puts on PATH
+        self.make_library()
+        _git(self.workspace, "remote", "add", "origin", str(self.workspace))  # for the fetches of the baseline
+
+    def make_library(self) -> None:
+        """main with one commit (base), the pull request's branch feature with one more (head)."""
+        self.workspace.mkdir()
+        _git(self.workspace, "init", "-q", "-b", "main")
+        (self.workspace / "bench.toml").write_text(BENCH_TOML)
+        _git(self.workspace, "add", "bench.toml")
+        _git(self.workspace, "commit", "-q", "-m", "base: the library as on main")
+        self.base = _git(self.workspace, "rev-parse", "HEAD")
+        _git(self.workspace, "checkout", "-q", "-b", "feature")
+        _git(self.workspace, "commit", "-q", "--allow-empty", "-m", "feature: a change under review")
+        self.head = _git(self.workspace, "rev-parse", "HEAD")
+        (self.workspace / ".commitbench").symlink_to(REPO)  # the step "check out commitbench"
 
     def env(self, github: dict, temp: Path) -> dict[str, str]:
         env = child_env(self.home, self.home / ".cache" / "commitbench", tmpdir=self.root / "tmp")
@@ -714,7 +787,7 @@ class Pipeline:
         ctx = {"github": github, "inputs": {**self.inputs, **inputs}, "matrix": {"runner": self.RUNNER},
                "secrets": {"DATABASE_URL": self.db} if secrets is None else secrets}
         env = self.env(github, temp)
-        env["PATH"] = f"{REPO / '.venv' / 'bin'}:{env['PATH']}"  # what the skipped install step adds
+        env["PATH"] = f"{self.bin}:{env['PATH']}"  # what the skipped install step adds
         bench = run_job(self.doc["jobs"]["benchmark"], ctx, env, self.workspace, artifacts)
         ctx["needs"] = {"benchmark": {"result": "failure" if bench.failed else "success"}}
         comment = None
@@ -736,8 +809,18 @@ class Pipeline:
         _git(self.workspace, "commit", "-q", "--allow-empty", "-m", message)
         self.head = _git(self.workspace, "rev-parse", "HEAD")
 
-    def push(self) -> dict:
-        return {"event_name": "push", "ref_name": "main", "sha": self.base, "repository": "octo/lib", "event": {}}
+    def main_moves_on(self, message: str, files: dict[str, str] | None = None) -> str:
+        """A commit on main after the pull request branched; the pull request's branch stays out."""
+        _git(self.workspace, "checkout", "-q", "main")  # each run checks out the commit it needs
+        for name, text in (files or {}).items():
+            (self.workspace / name).write_text(text)
+            _git(self.workspace, "add", name)
+        _git(self.workspace, "commit", "-q", "--allow-empty", "-m", message)
+        return _git(self.workspace, "rev-parse", "HEAD")
+
+    def push(self, sha: str | None = None) -> dict:
+        return {"event_name": "push", "ref_name": "main", "sha": sha or self.base, "repository": "octo/lib",
+                "event": {}}
 
     def pull_request(self, action: str = "synchronize", **kw) -> dict:
         github = _event(action, **kw)
@@ -761,7 +844,7 @@ def test_push_to_main_runs_stores_and_detects(pipeline):
     assert not bench.failed, _explain(bench)
     assert comment is None  # no pull request, no comment
     ran = [s.name for s in bench.steps if s.ran]
-    assert "detect change points" in ran and "compare with the baseline" not in ran
+    assert "detect change points" in ran and not {HISTORY, "A/B against the merge-base"} & set(ran)
     assert bench.outputs["run"]["outputs"]["code"] == "0"
     summary = (here / "benchmark-temp" / "summary.md").read_text()
     detect = (pipeline.out(here) / "detect.md").read_text()
@@ -779,14 +862,15 @@ def test_push_to_main_runs_stores_and_detects(pipeline):
 def test_pull_request_compares_comments_once_and_fails_on_a_regression_only_at_the_end(pipeline):
     if pipeline.runs == 0:  # run alone: main's run first, the baseline
         assert not pipeline.run(pipeline.push())[0].failed
-    # One run a side and no history: compare cannot know the run-to-run noise (9), so the job
-    # A/Bs the pull request against main on this runner, and that decides.
-    bench, comment, here = pipeline.run(pipeline.pull_request("labeled"), **{"ab-rounds": 2})
+    # pr-verdict history (the old path): one run a side and no history, so compare cannot know
+    # the run-to-run noise (9); the job A/Bs the pull request against main on this runner, and that decides.
+    bench, comment, here = pipeline.run(pipeline.pull_request("labeled"), **{"pr-verdict": "history", "ab-rounds": 2})
     code = bench.outputs["compare"]["outputs"]["code"]
     assert bench.outputs["run"]["outputs"]["code"] == "0", _explain(bench)
     assert "compare could not decide against main: A/B against it on this runner (2 rounds)" \
-        in bench.step("compare with the baseline").output, _explain(bench)
-    assert "round 2/2: base" in bench.step("compare with the baseline").output
+        in bench.step(HISTORY).output, _explain(bench)
+    assert "round 2/2: base" in bench.step(HISTORY).output
+    assert not bench.step("A/B against the merge-base").ran
     assert code in ("0", "8", "9"), _explain(bench)  # figures are timings: any verdict is honest
     compare_md = (pipeline.out(here) / "compare.md").read_text()
     assert compare_md.startswith(MARKER) and "|" in compare_md
@@ -807,7 +891,7 @@ def test_pull_request_compares_comments_once_and_fails_on_a_regression_only_at_t
     [checkpoint] = (pipeline.home / ".cache" / "commitbench" / "models").glob("micro-llama-*/model.safetensors")
     checkpoint.write_bytes(b"not a safetensors file")
     try:
-        bench, comment, here = pipeline.run(pipeline.pull_request("synchronize"))
+        bench, comment, here = pipeline.run(pipeline.pull_request("synchronize"), **{"pr-verdict": "history"})
     finally:
         shutil.rmtree(checkpoint.parent)  # the next run builds it again
     assert bench.outputs["run"]["outputs"]["code"] == "1", _explain(bench)
@@ -835,7 +919,7 @@ def test_a_forks_pull_request_gets_no_secret_stores_apart_and_is_not_failed_for_
     before = table_counts(pipeline.db)
     comments = pipeline.stub.comments("octo/lib", 7)
     bench, comment, here = pipeline.run(pipeline.pull_request("labeled", fork=True, label="run-benchmark"),
-                                        secrets={})
+                                        secrets={}, **{"pr-verdict": "history"})
     assert bench.outputs["run"]["outputs"]["code"] == "0", _explain(bench)
     assert bench.outputs["compare"]["outputs"]["code"] == "9", _explain(bench)
     assert not bench.failed and "::warning::could not compare" in bench.step("verdict").output
@@ -844,3 +928,211 @@ def test_a_forks_pull_request_gets_no_secret_stores_apart_and_is_not_failed_for_
     assert (pipeline.artifact(here) / "commitbench.sqlite").is_file()
     assert comment is None and pipeline.stub.comments("octo/lib", 7) == comments
     assert table_counts(pipeline.db) == before
+
+
+# ---------------------------------------------------------------- pr-verdict ab: the A/B decides
+
+
+def _ab_is_sequential() -> bool:
+    """commitbench ab with --max-rounds, --min-rounds, --prior-branch (issue 18, item 2): what
+    pr-verdict ab runs."""
+    from benchmark.cli import ab
+    parser = argparse.ArgumentParser()
+    ab.add_arguments(parser)
+    return all(option in parser.format_help() for option in ("--max-rounds", "--min-rounds", "--prior-branch"))
+
+
+sequential_ab = pytest.mark.skipif(not _ab_is_sequential(), reason="commitbench ab has no --max-rounds, "
+                                   "--min-rounds, --prior-branch yet (issue 18, item 2)")
+MERGE_BASE, AB = "find the merge-base with the baseline branch", "A/B against the merge-base"
+ROUNDS_LINE = re.compile(r"^A/B: .*$", re.M)
+
+
+def _stored(db_url: str) -> set[tuple[str, str, str]]:
+    """(benchmark_id, branch, commit_id) of every stored run."""
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as db:
+        return set(db.execute("SELECT benchmark_id, branch, commit_id FROM benchmarks"))
+
+
+def _check_ab_job(pipeline: Pipeline, bench: Job, here: Path, merge_base: str, db_url: str,
+                  before: set) -> tuple[str, str]:
+    """What every pr-verdict ab job shows; (the A/B's exit code, its rounds line)."""
+    ran = {s.name for s in bench.steps if s.ran}
+    assert {HISTORY, MERGE_BASE, AB} <= ran, _explain(bench)
+    assert all(s.rc == 0 for s in bench.steps if s.name != "verdict"), _explain(bench)
+    assert bench.outputs["merge-base"]["outputs"]["merge-base"] == merge_base, _explain(bench)
+    code = bench.outputs["ab"]["outputs"]["code"]
+    assert code in ("0", "8", "9"), _explain(bench)
+    # the A/B measured the merge-base against the head, one run of each a round
+    new = _stored(db_url) - before
+    base = [c for _, b, c in new if b == "ab/base"]
+    head = [c for _, b, c in new if b == "ab/head"]
+    assert set(base) == {merge_base} and set(head) == {pipeline.head} and len(base) == len(head) >= 1, new
+    out = pipeline.out(here)
+    ab_md, history_md, compare_md = ((out / n).read_text() for n in ("ab.md", "history.md", "compare.md"))
+    [rounds] = ROUNDS_LINE.findall(ab_md)  # how many rounds ran and why they stopped
+    # the A/B's report first, the history compare beneath it, collapsed, as context
+    assert compare_md.startswith(ab_md) and compare_md.startswith(MARKER)
+    context = compare_md[len(ab_md):]
+    assert context.lstrip().startswith("<details><summary>Context, not the verdict: the head's run against "
+                                       "the history of main (commitbench compare: ") and context.rstrip().endswith("</details>")
+    assert "\n".join(line for line in history_md.splitlines() if line != MARKER).strip() in context
+    assert compare_md in (here / "benchmark-temp" / "summary.md").read_text()
+    # the A/B's exit code decides the check; the history compare's does not
+    verdict = bench.step("verdict")
+    assert verdict.rc == {"0": 0, "8": 8, "9": 0}[code], _explain(bench)
+    assert ("::warning::could not compare" in verdict.output) is (code == "9")
+    return code, rounds
+
+
+def _check_comment(pipeline: Pipeline, comment: Job | None, rounds: str) -> str:
+    assert comment is not None and not comment.failed, _explain(comment)
+    [c] = pipeline.stub.comments("octo/lib", 7)
+    body = c["body"]
+    assert body.startswith(MARKER) and body.count(MARKER) == 1 and "**runner: self-hosted-gpu**" in body
+    assert rounds in body and "<details><summary>Context, not the verdict" in body
+    assert "actions/runs/" + str(pipeline.runs) in body
+    return body
+
+
+@pytest.mark.slow
+@sequential_ab
+def test_pull_request_ab_against_the_merge_base_decides_with_the_history_beside_it(pipeline):
+    """The default: main moved on after the pull request branched, and the A/B's base is the
+    branch point, not main's tip; the history compare still runs (main has a run), as context."""
+    if pipeline.runs == 0:
+        assert not pipeline.run(pipeline.push())[0].failed
+    branch_point = _git(pipeline.workspace, "merge-base", pipeline.head, "main")
+    tip = pipeline.main_moves_on("main: a later change, not the pull request's")
+    assert tip != branch_point
+    before = _stored(pipeline.db)
+    bench, comment, here = pipeline.run(pipeline.pull_request("synchronize"), **{"ab-max-rounds": 2})
+    code, rounds = _check_ab_job(pipeline, bench, here, branch_point, pipeline.db, before)
+    assert bench.outputs["compare"]["outputs"]["code"] in ("0", "8", "9")  # it ran: main has runs
+    assert f"merge-base with main, {branch_point[:8]}" in bench.step(MERGE_BASE).output
+    _check_comment(pipeline, comment, rounds)
+
+
+@pytest.mark.slow
+@sequential_ab
+def test_a_forks_pull_request_ab_runs_into_its_own_database(pipeline):
+    """No database secret: the A/B still decides, stored in the job's own SQLite file (no
+    prior from main's runs); the history context says there was nothing to compare with."""
+    if pipeline.runs == 0:
+        assert not pipeline.run(pipeline.push())[0].failed
+    shared, comments = table_counts(pipeline.db), pipeline.stub.comments("octo/lib", 7)
+    branch_point = _git(pipeline.workspace, "merge-base", pipeline.head, "main")
+    bench, comment, here = pipeline.run(pipeline.pull_request("labeled", fork=True, label="run-benchmark"),
+                                        secrets={}, **{"ab-max-rounds": 2})
+    local = f"sqlite:///{pipeline.artifact(here) / 'commitbench.sqlite'}"
+    _check_ab_job(pipeline, bench, here, branch_point, local, set())
+    assert bench.outputs["compare"]["outputs"]["code"] == "9"
+    assert "no baseline to compare with" in (pipeline.out(here) / "history.md").read_text()
+    assert comment is None and pipeline.stub.comments("octo/lib", 7) == comments
+    assert table_counts(pipeline.db) == shared
+
+
+# The four answers of the PR path, end to end, with commitbench itself as the library under
+# test (so a pull request can change the code that is measured, each side in its own venv):
+# main's history is the copy of this working tree, then its benchmark config (where the pull
+# requests branch), then a commit that makes the eager decode step sleep 100 ms
+# (tests/gitrepo.py). Tiny model, one scenario, few rounds.
+LIBRARY_TOML = """\
+model = "micro-llama"
+[defaults]
+repetitions = 3
+warmup = 0
+new_tokens = 4
+prompt_length = 4
+[[scenarios]]
+kind = "eager"
+"""
+
+
+class CommitbenchPipeline(Pipeline):
+    """commitbench.yml in commitbench's own repository (commitbench-repository empty), main
+    run three times before the pull requests branch (the A/B's prior), and four pull requests' branches."""
+
+    def make_library(self) -> None:
+        ws = commitbench_copy(self.workspace)
+        # yardsticks/ is a package that pyproject does not install, so `commitbench ab` with its
+        # default install (pip install -e) finds it nowhere and refuses the revision
+        # (run/worktrees.code_packages): the library here goes without it
+        shutil.rmtree(ws / "yardsticks")
+        self.prior = commit(ws, "the benchmark config, and loose thresholds; no yardsticks",
+                            {"bench.toml": LIBRARY_TOML, "loose.toml": "default = 0.5\n"})
+        # main's runs of self.prior (the fixture's) are the A/B's noise prior: runs of main
+        # before the base, by commit time, which counts seconds
+        time.sleep(1.1)
+        self.base = commit(ws, "main: where the pull requests branch")
+        fast = (ws / DECODE).read_text()
+        git(ws, "checkout", "-q", "-b", "slower")
+        self.heads = {"regression": commit(ws, "feature: a slower decode step", slow_decode_step(ws))}
+        git(ws, "checkout", "-q", "main")
+        self.tip = commit(ws, "main: the slower decode step lands (after the pull request branched)",
+                          slow_decode_step(ws))
+        git(ws, "checkout", "-q", "-b", "faster")
+        self.heads["improvement"] = commit(ws, "feature: the decode step without the sleep", {DECODE: fast})
+        git(ws, "checkout", "-q", "-b", "nothing", self.tip)
+        self.heads["no-change"] = commit(ws, "feature: nothing that is measured")
+        git(ws, "checkout", "-q", "-b", "undecided", self.base)
+        self.heads["undecided"] = commit(ws, "feature: nothing that is measured, judged in two rounds")
+        self.merge_bases = {"regression": self.base, "improvement": self.tip, "no-change": self.tip,
+                            "undecided": self.base}
+        self.inputs["commitbench-repository"] = ""  # COMMITBENCH_DIR is the checkout
+        self.bin = self._install_the_checkout()
+
+    def env(self, github: dict, temp: Path) -> dict[str, str]:
+        # one intra-op thread, as in tests/test_ab.py: on 2 shared cores, spinning OpenMP
+        # threads make a 1 ms decode step 16 ms, and the processes' levels scatter
+        return {**super().env(github, temp), "OMP_NUM_THREADS": "1"}
+
+    def _install_the_checkout(self) -> Path:
+        """The install step the quick way: a venv over this environment's packages with the
+        checkout installed in it (pip install -e), whose bin goes on PATH, as
+        `$COMMITBENCH_DIR/.venv/bin` does on a runner: the single run of the benchmark step
+        measures the commit that is checked out, as there."""
+        side = Side("checkout", resolve(self.workspace, "HEAD"), root=self.root / "checkout")
+        side.root.mkdir()
+        with Worktrees(self.workspace, self.root / "scratch", Signals()) as trees:
+            trees._make_venv(side)  # as a revision's venv in `commitbench ab`
+        subprocess.run([side.python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e",
+                        str(self.workspace)], check=True, capture_output=True, env=side.env())
+        return side.python.parent
+
+
+@pytest.fixture(scope="module")
+def commitbench_pipeline(tmp_path_factory):
+    with GitHubStub(token=TOKEN, pulls={"octo/lib": [7]}) as stub:
+        p = CommitbenchPipeline(tmp_path_factory.mktemp("commitbench-workflow"), stub)
+        for _ in range(3):  # main's runs on this runner: the A/B's prior for the process-to-process noise
+            bench, _, _ = p.run(p.push(p.prior))
+            assert not bench.failed, _explain(bench)
+        yield p
+
+
+@pytest.mark.slow
+@sequential_ab
+@pytest.mark.parametrize("case,inputs,code", [
+    ("regression", {}, "8"),  # the head sleeps in the decode step, its merge-base does not
+    ("improvement", {}, "0"),  # the merge-base sleeps, the head does not
+    ("no-change", {"thresholds": "loose.toml"}, "0"),  # an empty change, judged with 50 % thresholds
+    ("undecided", {"ab-max-rounds": 2}, "9"),  # an empty change, two rounds, a database with no prior
+])
+def test_the_pr_comment_for_each_answer_of_the_ab(commitbench_pipeline, tmp_path, case, inputs, code):
+    p = commitbench_pipeline
+    p.head = p.heads[case]
+    db = p.db if case != "undecided" else f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    before = _stored(db) if case != "undecided" else set()
+    bench, comment, here = p.run(p.pull_request("synchronize"), secrets={"DATABASE_URL": db},
+                                 **{"ab-max-rounds": 4, **inputs})
+    got, rounds = _check_ab_job(p, bench, here, p.merge_bases[case], db, before)
+    body = _check_comment(p, comment, rounds)
+    if saved := os.environ.get("COMMITBENCH_TEST_COMMENTS"):  # the evidence: the comment as posted
+        Path(saved).mkdir(parents=True, exist_ok=True)
+        (Path(saved) / f"{case}.md").write_text(body)
+    print(body)
+    assert got == code, _explain(bench)
+    shown = {"regression": ":x:", "improvement": "| improvement |", "no-change": ":white_check_mark:",
+             "undecided": ":grey_question:"}[case]
+    assert shown in body.split("<details><summary>Context")[0], body
