@@ -63,12 +63,14 @@ class ClosedRun:
 
 
 class Store:
-    def __init__(self, url: str, copy_samples: bool = True) -> None:
+    def __init__(self, url: str, copy_samples: bool = True, read_only: bool = False) -> None:
         """`copy_samples=False` writes device samples with one executemany even where COPY is
         possible (PostgreSQL through psycopg2): the same rows, slower; it exists so that the
-        scale benchmark (yardsticks/bench_scale.py) can time both paths."""
+        scale benchmark (yardsticks/bench_scale.py) can time both paths. `read_only`: a
+        SQLite file is opened so that nothing can change it (db.session.make_engine)."""
         self.url = url
         self.copy_samples = copy_samples
+        self.read_only = read_only
         self._engine: Engine | None = None
 
     def where(self) -> str:
@@ -77,7 +79,7 @@ class Store:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.url)
+            self._engine = make_engine(self.url, self.read_only)
         return self._engine
 
     def open(self, auto_upgrade: bool) -> None:
