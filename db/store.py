@@ -8,7 +8,6 @@ text or jsonb, and a NUL in a crashed scenario's stderr must not cost the result
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from benchmark.contracts.inputs import SEED_MESSAGE_CHARS
 from benchmark.contracts.result import (ABANDONED, RUNNING, TERMINAL_STATUSES, DeviceSample, RunResult,
                                         ScenarioResult)
 from benchmark.contracts.secrets import masked_argv
+from db.locks import serialize
 from db.migrate import check_current, upgrade
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ModelMeasurement, ScenarioRun
 from db.query import last_seen, stale_reason
@@ -121,7 +121,7 @@ class Store:
         """Store a whole result idempotently: "inserted", "completed" (a partly stored or
         abandoned run), or ALREADY_STORED. Two ingests of one result at once store it once."""
         with session_scope(self.engine) as session:
-            _lock(session, result.run_uid)
+            serialize(session, result.run_uid)  # two ingests of one result store it once
             existing = _find(session, result.run_uid)
             if existing is not None and existing.status in TERMINAL_STATUSES \
                     and not (existing.error or "").startswith(ABANDONED):
@@ -162,13 +162,6 @@ def _first(*values: float | None) -> float | None:
 
 def _find(session: Session, run_uid: str) -> Benchmark | None:
     return session.scalar(select(Benchmark).where(Benchmark.run_uid == run_uid))
-
-
-def _lock(session: Session, run_uid: str) -> None:
-    """Serialize writers of one run_uid. SQLite's BEGIN IMMEDIATE already does."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(run_uid.encode()).digest()[:8], "big", signed=True)
-        session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def _save_run(session: Session, result: RunResult) -> int:
