@@ -8,13 +8,14 @@ Re-running a scan over the same data changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.locks import serialize
 from db.models import ChangePoint
 
 # detected: offline, over the whole history; suspected: the newest-commit mode's evidence so
@@ -80,7 +81,8 @@ def _existing(session: Session, where: Where) -> dict[str, ChangePoint]:
 
 
 def sync(session: Session, where: Where, found: Sequence[Found], states: Sequence[str] = (DETECTED,)) -> Changes:
-    """Store `found`; withdraw stored points in `states` that were not found again."""
+    """Store `found`; withdraw stored points in `states` that were not found again. Where two
+    processes may write at once, `lock_series` first."""
     now, existing = _now(), _existing(session, where)
     inserted = updated = withdrawn = 0
     for f in found:
@@ -103,6 +105,15 @@ def sync(session: Session, where: Where, found: Sequence[Found], states: Sequenc
             row.state, row.updated_at = WITHDRAWN, now
             withdrawn += 1
     return Changes(inserted, updated, withdrawn)
+
+
+def lock_series(session: Session, wheres: Iterable[Where]) -> None:
+    """Serialize the writers of these series' figures (their change points and reports): two
+    `detect` at once both inserted the same point, and the unique key failed one of them. The
+    second now waits for the first to commit, then finds its points. In sorted order (see
+    db.locks); the key leaves the detector out, as the reports do."""
+    for key in sorted({(w.repository, w.branch, w.series_key, w.figure) for w in wheres}):
+        serialize(session, "change_points", *key)
 
 
 def _differs(old: object, new: object) -> bool:

@@ -162,11 +162,14 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
     On SQLite, foreign keys are switched off for the duration: batch-mode table copies
     (DROP + RENAME of a referenced table) would otherwise cascade or fail. The pragma
     only works outside a transaction, hence on the raw driver connection before BEGIN.
-    Afterwards no foreign-key violation may have been added.
+    Afterwards no foreign-key violation may have been added. The file is put in WAL mode
+    here too (db.session says why), where commitbench makes it its own, and not on every
+    connection: a command that only reads, or refuses an older schema, changes no byte.
     """
     with engine.connect() as conn:
         raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
         if raw is not None:
+            raw.execute("PRAGMA journal_mode=WAL")
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():

@@ -8,7 +8,6 @@ text or jsonb, and a NUL in a crashed scenario's stderr must not cost the result
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from benchmark.contracts.inputs import SEED_MESSAGE_CHARS
 from benchmark.contracts.result import (ABANDONED, RUNNING, TERMINAL_STATUSES, DeviceSample, RunResult,
                                         ScenarioResult)
 from benchmark.contracts.secrets import masked_argv
+from db.locks import serialize
 from db.migrate import check_current, upgrade
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ModelMeasurement, ScenarioRun
 from db.query import last_seen, stale_reason
@@ -63,12 +63,14 @@ class ClosedRun:
 
 
 class Store:
-    def __init__(self, url: str, copy_samples: bool = True) -> None:
+    def __init__(self, url: str, copy_samples: bool = True, read_only: bool = False) -> None:
         """`copy_samples=False` writes device samples with one executemany even where COPY is
         possible (PostgreSQL through psycopg2): the same rows, slower; it exists so that the
-        scale benchmark (yardsticks/bench_scale.py) can time both paths."""
+        scale benchmark (yardsticks/bench_scale.py) can time both paths. `read_only`: a
+        SQLite file is opened so that nothing can change it (db.session.make_engine)."""
         self.url = url
         self.copy_samples = copy_samples
+        self.read_only = read_only
         self._engine: Engine | None = None
 
     def where(self) -> str:
@@ -77,7 +79,7 @@ class Store:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.url)
+            self._engine = make_engine(self.url, self.read_only)
         return self._engine
 
     def open(self, auto_upgrade: bool) -> None:
@@ -119,7 +121,7 @@ class Store:
         """Store a whole result idempotently: "inserted", "completed" (a partly stored or
         abandoned run), or ALREADY_STORED. Two ingests of one result at once store it once."""
         with session_scope(self.engine) as session:
-            _lock(session, result.run_uid)
+            serialize(session, result.run_uid)  # two ingests of one result store it once
             existing = _find(session, result.run_uid)
             if existing is not None and existing.status in TERMINAL_STATUSES \
                     and not (existing.error or "").startswith(ABANDONED):
@@ -160,13 +162,6 @@ def _first(*values: float | None) -> float | None:
 
 def _find(session: Session, run_uid: str) -> Benchmark | None:
     return session.scalar(select(Benchmark).where(Benchmark.run_uid == run_uid))
-
-
-def _lock(session: Session, run_uid: str) -> None:
-    """Serialize writers of one run_uid. SQLite's BEGIN IMMEDIATE already does."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(run_uid.encode()).digest()[:8], "big", signed=True)
-        session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def _save_run(session: Session, result: RunResult) -> int:

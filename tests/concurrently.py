@@ -2,7 +2,8 @@
 start together: `python tests/concurrently.py ACTION URL START [FILE]`. Prints the outcome.
 
 ACTION: upgrade | ingest (FILE: a result JSON) | runs (FILE: a run_uid prefix; saves 3 runs
-the way the runner does: the run's row, then each scenario)."""
+the way the runner does: the run's row, then each scenario) | detect (`commitbench detect`:
+its output, and its exit code as the process's)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def main(action: str, url: str, start: float, arg: str | None) -> None:
 
     store = Store(url)
     store.engine.connect().close()  # connect before the start, so the start is the work
+    if action == "detect":
+        from benchmark.cli import command_module, main
+
+        command_module("detect")  # imported before the start, too
+        time.sleep(max(0.0, start - time.time()))
+        sys.exit(main(["detect", "--db", url]))
     time.sleep(max(0.0, start - time.time()))
     if action == "upgrade":
         print(upgrade(make_engine(url)))

@@ -106,6 +106,49 @@ def test_two_upgrades_at_once_both_end_at_head(pg_url):
         admin.dispose()
 
 
+def test_two_detects_at_once_both_store_and_exit_0(pg_url):
+    """Two `detect` over the same history at once stored the right rows, but one of them exited 3
+    in about half the trials, with SQLAlchemy's autoflush note as its message (both inserted the
+    same change point; the unique key refused the second). An advisory lock per series
+    serializes them: the second finds the first one's points and changes nothing."""
+    from sqlalchemy import text
+
+    from verdict_data import history, store_all
+
+    store_all(pg_url, history(40, step_at=20, step=0.10))
+    engine = make_engine(pg_url)
+
+    def stored() -> list[tuple]:
+        with engine.connect() as conn:
+            points = conn.execute(text("SELECT repository, branch, series_key, figure, detector, commit_id, state "
+                                       "FROM change_points ORDER BY 1, 2, 3, 4, 5, 6")).all()
+            reports = conn.execute(text("SELECT repository, branch, series_key, figure, commit_id, state "
+                                        "FROM regression_reports ORDER BY 1, 2, 3, 4, 5")).all()
+        return points + reports
+
+    def forget() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM regression_reports"))
+            conn.execute(text("DELETE FROM change_points"))
+
+    try:
+        alone = together(1, "detect", pg_url)[0]
+        assert alone.returncode == 0 and "stored: 4 new" in alone.stdout, alone.stdout + alone.stderr
+        expected = stored()
+        assert len(expected) == 8  # 4 change points, 4 reports
+        for _ in range(6):
+            forget()
+            outcomes = together(2, "detect", pg_url)
+            for r in outcomes:
+                assert r.returncode == 0, r.stdout + r.stderr[-2000:]
+            assert sorted(r.stdout.splitlines()[0].split("; stored: ")[1] for r in outcomes) == [
+                "0 new, 0 updated, 0 withdrawn; reports: 0 opened, 0 confirmed, 0 fixed, 0 withdrawn, 0 reopened",
+                "4 new, 0 updated, 0 withdrawn; reports: 4 opened, 0 confirmed, 0 fixed, 0 withdrawn, 0 reopened"]
+            assert stored() == expected
+    finally:
+        engine.dispose()
+
+
 def _build(out: str) -> str:
     from benchmark.models import build_synthetic
 

@@ -42,8 +42,8 @@ def add_db_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="database URL (same defaults as `commitbench run`)")
 
 
-def store_for(args: argparse.Namespace):
-    return opening.store_for(args.db)
+def store_for(args: argparse.Namespace, read_only: bool = False):
+    return opening.store_for(args.db, read_only)
 
 
 def reading(args: argparse.Namespace, write: bool = False):

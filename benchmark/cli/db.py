@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return error(f"--older-than must be a number of seconds in (0, {MAX_OLDER_THAN_S:g}], got {args.older_than:g}",
                      exitcodes.BAD_INPUT)
     try:
-        store = store_for(args)
+        store = store_for(args, read_only=args.action == "current")
         if args.action != "upgrade":
             require_existing(store)
     except CommandError as e:

@@ -79,7 +79,10 @@ def _stored(args: argparse.Namespace) -> int:
             raise CommandError(f"no runs stored for branch {args.branch!r}", exitcodes.BAD_INPUT)
         for repository, branch in groups:
             invalid += detect_runs.invalid_runs(session, repository, branch)
-            for s in detect_runs.histories(session, repository, branch):
+            series = detect_runs.histories(session, repository, branch)
+            if not args.dry_run:  # a detect storing them at the same time finishes first
+                detect_runs.lock(session, series)
+            for s in series:
                 scanned += 1
                 if args.newest:
                     found = detect_runs.suspect(s)

@@ -18,7 +18,6 @@ from db.store import Store
 from db.url import BadDatabaseURL, display_url, resolve_url, validate_url
 
 from ..contracts import exitcodes
-from ..run.storage import embedded
 from .errors import Failure
 
 
@@ -35,14 +34,15 @@ def first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
-def store_for(db: str | None) -> Store:
-    """The store --db names (else $DATABASE_URL, ...); a bad URL is bad input."""
+def store_for(db: str | None, read_only: bool = False) -> Store:
+    """The store --db names (else $DATABASE_URL, ...); a bad URL is bad input. `read_only`:
+    a SQLite file opened so that nothing can change it (db.session.make_engine)."""
     url, _ = resolve_url(db)
     try:
         validate_url(url)
     except BadDatabaseURL as e:
         raise Failure(str(e), exitcodes.BAD_INPUT) from None
-    return Store(url)
+    return Store(url, read_only=read_only)
 
 
 @contextmanager
@@ -64,13 +64,15 @@ def unavailable(where: str, schema_code: int | None = exitcodes.DB_UNAVAILABLE,
 def reading(db: str | None, write: bool = False) -> Iterator[Session]:
     """A read-only session on the database at head (with `write`, one that commits at the
     end, for what a read-side command stores, such as change points). A SQLite file that
-    does not exist is an error (reading must not create one); an older one is migrated, as
-    `run` would."""
-    store = store_for(db)
+    does not exist is an error (reading must not create one). Without `write` a SQLite file
+    is opened read-only, so a read-only file or directory reads as well as any. A database at
+    an older schema is never migrated here, on either backend: the command exits 3 with the
+    way out, `commitbench db upgrade` (only `run`, `ingest` and `db upgrade` migrate)."""
+    store = store_for(db, read_only=not write)
     try:
         require_existing(store)
         with unavailable(display_url(store.url)):
-            store.open(auto_upgrade=embedded(store.url))
+            store.open(auto_upgrade=False)
             with (session_scope(store.engine) if write else store.reading()) as session:
                 yield session
     finally:

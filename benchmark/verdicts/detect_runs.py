@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db import reports
-from db.change_points import CONFIRMED, DETECTED, SUSPECTED, Changes, Found, Where, sync
+from db.change_points import CONFIRMED, DETECTED, SUSPECTED, Changes, Found, Where, lock_series, sync
 from db.figures_read import ScenarioPoints, scenario_points
 from db.models import Benchmark
 
@@ -186,6 +186,11 @@ def _level(commits: list[Commit]) -> float:
     """The median of these commits' values (NaN where none has one)."""
     values = [v for c in commits if (v := c.value) is not None]
     return statistics.median(values) if values else float("nan")
+
+
+def lock(session: Session, series: Iterable[Series]) -> None:
+    """Before storing any of them: wait for another detect storing these series (PostgreSQL)."""
+    lock_series(session, (s.where for s in series))
 
 
 def store_offline(session: Session, s: Series, found: list[Found]) -> Changes:
