@@ -281,3 +281,24 @@ def test_ab_kinds_unset_is_left_out_of_the_stored_config_so_its_hash_does_not_mo
     assert chosen.to_dict()["ab_kinds"] == ["eager"] and chosen.kinds_for_ab() == ["eager"]
     assert plain.kinds_for_ab() == ["eager", "compiled_decode", "compiled_generate"]  # load gates nothing
     assert BenchConfig.from_dict(chosen.resolve("cpu").to_dict()).ab_kinds == ["eager"]
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_stored_config_with_a_kind_without_model_parameters_reads_back(device):
+    # resolve() stores every scenario's dtype resolved, a selftest's too (#19 item 8)
+    cfg = build_config({"scenarios": [{"kind": "eager"}, {"kind": "selftest_error"}, {"kind": "load"}]})
+    stored = json.loads(json.dumps(cfg.resolve(device).to_dict()))
+    assert stored["scenarios"][1]["dtype"] == ("float32" if device == "cpu" else "float16")
+    back = BenchConfig.from_dict(stored)
+    assert back.resolve(device).to_dict() == stored and back.resolve(device).hash() == cfg.resolve(device).hash()
+    assert [s.name(device) for s in back.scenarios] == ["eager", "selftest_error", "load"]
+
+
+def test_a_stored_config_still_refuses_an_unknown_kind_or_field():
+    stored = build_config({"scenarios": [{"kind": "load"}]}).resolve("cpu").to_dict()
+    with pytest.raises(ConfigError, match="unknown scenario kind 'bogus'"):
+        BenchConfig.from_dict({**stored, "scenarios": [{**stored["scenarios"][0], "kind": "bogus"}]})
+    with pytest.raises(ConfigError, match="unknown scenario kind"):
+        BenchConfig.from_dict({**stored, "scenarios": [{**stored["scenarios"][0], "kind": ["load"]}]})
+    with pytest.raises(ConfigError, match="unknown field"):
+        BenchConfig.from_dict({**stored, "scenarios": [{**stored["scenarios"][0], "colour": 1}]})
