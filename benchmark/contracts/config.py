@@ -447,6 +447,12 @@ def _check_keys(table: dict[str, Any], where: str) -> None:
     allowed = set(SCENARIO_FIELDS) - ({"kind"} if where == "[defaults]" else set())
     if unknown := set(table) - allowed:
         raise ConfigError(f"unknown scenario parameter(s) in {where}: {', '.join(sorted(unknown))}")
+    # every value in the file, whether or not a kind of this run uses it: a typo must not
+    # wait for the day a kind does (a list is a matrix axis: each of its values)
+    for param, value in table.items():
+        if param != "kind":
+            for one in value if isinstance(value, list) else [value]:
+                PARAMS[param].check(param, one)
 
 
 def expand(entry: dict[str, Any]) -> list[ScenarioParams]:
