@@ -223,10 +223,15 @@ class Runner:
         if result.weight_bytes is None and isinstance(weight_bytes, int):
             result.weight_bytes = weight_bytes  # the run's: the first scenario that loaded the model
         throughput = scenario.metric(roofline.THROUGHPUT_FIGURE.get(scenario.kind, ""))
-        if throughput is None or not weight_bytes or not self.bandwidth:
+        if throughput is None or not throughput.samples or not weight_bytes or not self.bandwidth:
             return
-        samples = roofline.fractions(weight_bytes, self.bandwidth, throughput.samples, scenario.params["batch_size"])
-        metric = Metric.of(roofline.FIGURE, samples)
+        batch = scenario.params["batch_size"]
+        if why := roofline.unbounded(weight_bytes, self.bandwidth, throughput.samples, batch):
+            scenario.metrics.append(Metric.of(roofline.FIGURE, []))  # NULL, as a worker's add_unmeasured
+            scenario.info[f"{roofline.FIGURE}_unmeasured"] = why
+            self.say(f"    decode roofline: not stored: {why}")
+            return
+        metric = Metric.of(roofline.FIGURE, roofline.fractions(weight_bytes, self.bandwidth, throughput.samples, batch))
         metric.processes = throughput.processes  # a fraction per throughput sample: the same shares
         scenario.metrics.append(metric)
         bound = roofline.step_bound_s(weight_bytes, self.bandwidth)
