@@ -181,9 +181,12 @@ class Runner:
             self.gpu = NvmlReader.open(nvml_target(index, os.environ.get("CUDA_VISIBLE_DEVICES"),
                                                    probe.uuid if probe else None))
         own = gitinfo.own_revision()
+        checkout = gitinfo.toplevel()
         return environment.collect(device, self.gpu, probe) | {
             "model": self.req.source.to_dict(), "command": list(masked_argv(self.req.command)),
-            "commitbench_commit": own.commit if own else None, "commitbench_dirty": own.dirty if own else None}
+            "commitbench_commit": own.commit if own else None, "commitbench_dirty": own.dirty if own else None,
+            # the packages built from the checkout: their version change is the code change
+            "code_under_test": environment.code_under_test(checkout) if checkout else []}
 
     # -- one scenario ------------------------------------------------------------------
     def _run_scenario(self, params: ScenarioParams, result: RunResult) -> ScenarioResult:
