@@ -150,9 +150,12 @@ class Sampler:
                 with proc.oneshot():
                     if pid not in new:  # just primed: no interval to make a rate of yet
                         cpu += proc.cpu_percent(None)
-                    rss += proc.memory_info().rss / 2**20
+                    mem = proc.memory_info().rss
             except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                 continue  # a compile worker that has just exited
+            if mem == 0 and proc is self._root:
+                return False  # exited since the status check above: a zombie's RSS reads 0
+            rss += mem / 2**20
         cpu = min(cpu, 100.0 * self._cores)  # whole ticks per process: see the module's docstring
         system = psutil.cpu_percent(None) * self._cores  # in percent of one core, as `cpu`
         gpu = self.gpu.read(set(self._tree)) if self.gpu is not None else {}
