@@ -57,6 +57,8 @@ class RunSummary:
     finished_at: float | None
     valid: bool | None = None  # None: not evaluated (migration 0007)
     invalid_reasons: list[dict[str, Any]] | None = None
+    torch: str | None = None  # the versions the run used (its stored environment)
+    transformers: str | None = None
 
 
 @dataclass
@@ -122,7 +124,12 @@ def _summary(row: Benchmark, now: datetime, host: str | None, alive: Callable[[i
         commit_time=unix(row.commit_time), repository=row.repository, model_id=row.model_id,
         gpu_name=row.gpu_name, status=row.status, state=STALE if stale else row.status, error=row.error,
         started_at=unix(row.started_at), finished_at=unix(row.finished_at), valid=row.valid,
-        invalid_reasons=row.invalid_reasons)
+        invalid_reasons=row.invalid_reasons, torch=_env(row, "torch"), transformers=_env(row, "transformers"))
+
+
+def _env(row: Benchmark, key: str) -> str | None:
+    value = row.environment.get(key) if isinstance(row.environment, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _now() -> datetime:

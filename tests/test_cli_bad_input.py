@@ -119,6 +119,14 @@ def _case(tmp, name):
         return [*_ident(), *fast, "--spool-dir", str(tmp / "afile" / "spool")]
     if name == "override-used-by-no-scenario":  # compile_mode means nothing to load
         return [*_ident(), *fast, "--compile-mode", "default"]
+    if name == "config-unused-compile-mode":  # #19 item 23: only load runs, which takes no compile_mode
+        (tmp / "c.toml").write_text('model = "micro-llama"\n[defaults]\ncompile_mode = "bogus"\n'
+                                    '[[scenarios]]\nkind = "load"\n')
+        return [*_ident(), "--config", str(tmp / "c.toml")]
+    if name == "config-unused-fullgraph":
+        (tmp / "c.toml").write_text('model = "micro-llama"\n[defaults]\nfullgraph = "yes"\n'
+                                    '[[scenarios]]\nkind = "load"\n')
+        return [*_ident(), "--config", str(tmp / "c.toml")]
     if name == "commit-time":
         return [*_ident(), *fast, "--commit-time", "last tuesday"]
     if name == "parents":
@@ -134,7 +142,7 @@ CASES = ["empty-commit", "bad-commit", "long-commit", "empty-branch", "multiline
          "timeout-1e10", "config-empty-scenarios", "config-huge-matrix", "config-latin1", "config-deep-json",
          "seed-2**64", "prompt-longer-than-model", "db-in-memory", "db-empty", "message-blank",
          "repository-too-long", "model-path-too-long", "spool-dir-under-a-file", "override-used-by-no-scenario",
-         "commit-time", "parents", "config-bad-validity"]
+         "commit-time", "parents", "config-bad-validity", "config-unused-compile-mode", "config-unused-fullgraph"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -164,7 +172,9 @@ def test_bad_input_messages_say_what_is_wrong(cb):
               "spool-dir-under-a-file": "is not a directory",
               "override-used-by-no-scenario": "compile_mode applies to no scenario of this run",
               "seed-2**64": "seed must be an integer from 0 to 4294967295",
-              "config-bad-validity": "c.toml [validity] sm_clock_min_share must be a number from 0 to 1"}
+              "config-bad-validity": "c.toml [validity] sm_clock_min_share must be a number from 0 to 1",
+              "config-unused-compile-mode": "compile_mode must be one of default, reduce-overhead",
+              "config-unused-fullgraph": "fullgraph must be true or false, got 'yes'"}
     for case, text in expect.items():
         r = cli_in_process(["run", *_case(files, case)], cb.env, cwd=files)
         assert r.returncode == 2 and text in r.stderr, (case, r.stderr)

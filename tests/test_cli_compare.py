@@ -496,3 +496,16 @@ def test_base_and_head_in_different_environments_are_labelled(sqlite_url, capsys
     store_all(sqlite_url, [run_of("feed" + "1" * 36, 21, branch="pr-2")])  # no torch recorded: no claim
     code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-2", "--db", sqlite_url)
     assert "differ besides the code" not in out
+
+
+def test_the_code_under_tests_own_version_is_not_an_environment_change(sqlite_url, capsys):
+    """#19 item 13: benchmarking transformers' checkout, its version moves with the commit."""
+    runs = history(12)
+    for r in runs:
+        r.environment = r.environment | {"torch": "2.12.0", "transformers": "4.57.0", "code_under_test": ["transformers"]}
+    head = run_of(HEAD, 20, branch="pr-1", level=0.0115)
+    head.environment = head.environment | {"torch": "2.12.0", "transformers": "4.58.0.dev0",
+                                           "code_under_test": ["transformers"]}
+    store_all(sqlite_url, runs + [head])
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", sqlite_url)
+    assert code == 8 and "differ besides the code" not in out

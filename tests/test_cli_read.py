@@ -28,6 +28,7 @@ def filled(cb, tmp_path):
                                                  ("99999999-run", "ffffffff", 9, 0.5, "pr-7")):
         r = make_result(uid)
         r.branch, r.commit_id, r.commit_time = branch, commit_id, T0 + hours * HOUR
+        r.environment["transformers"] = f"4.{46 + hours}.0"
         m = r.scenarios[1].metrics[1]
         r.scenarios[1].metrics[1] = type(m).of(m.name, [ttnt, ttnt * 1.1, ttnt * 0.9])
         path = tmp_path / f"{uid}.json"
@@ -42,8 +43,11 @@ def test_history_of_runs(cb, filled):
     r = cli_in_process(["history", "--branch", "main"], cb.env)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["COMMIT", "COMMITTED", "(UTC)", "BRANCH", "STATE", "MODEL", "DEVICE", "RUN", "MESSAGE"]
+    assert lines[0].split() == ["COMMIT", "COMMITTED", "(UTC)", "BRANCH", "STATE", "MODEL", "DEVICE", "TORCH",
+                                "TRANSFORMERS", "RUN", "MESSAGE"]
     assert [line.split()[0] for line in lines[1:]] == ["c3c3c3c3", "c2c2c2c2", "c1c1c1c1"]  # commit order
+    # the versions each run used (#19 item 16)
+    assert [line.split()[7:9] for line in lines[1:]] == [["2.11.0", "4.49.0"], ["2.11.0", "4.48.0"], ["2.11.0", "4.47.0"]]
     assert all(" succeeded " in line for line in lines[1:])
     assert lines[1].split()[1:3] == ["2025-01-01", "03:00"]
     everything = cli_in_process(["history", "--limit", "0"], cb.env).stdout.splitlines()
@@ -105,6 +109,7 @@ def test_show(cb, filled):
     assert r.returncode == 0, r.stderr
     result = filled["33333333-run"]
     assert f"commitbench run {result.run_uid}: SUCCEEDED" in r.stdout
+    assert "\n  torch 2.11.0, transformers 4.49.0, python -\n" in r.stdout  # #19 item 16; python not stored here
     for sc in result.scenarios:
         assert f"(series {result.series_key(sc)})" in r.stdout
     assert cli_in_process(["show", "latest", "--branch", "main"], cb.env).stdout == r.stdout

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import create_engine, text
 
-from helpers import FAST, IDENT, cli_in_process, read_run, run_cli, run_uid
+from helpers import FAST, IDENT, cli_in_process, read_run, run_cli, run_uid, upgrade_db
 
 ROW = re.compile(r"^  (\S+)\s+(\S+)\s+.*\s(within|outside|no spread|missing)$", re.M)
 
@@ -81,3 +81,25 @@ def _runs(url: str) -> int:
             return conn.execute(text("SELECT count(*) FROM benchmarks")).scalar()
     finally:
         engine.dispose()
+
+
+def test_replay_of_a_stored_run_with_a_kind_without_model_parameters(cb):
+    # #19 item 8: the stored config resolves every scenario's dtype, selftest_error's too
+    import json
+
+    from benchmark.contracts.config import build_config
+
+    cfg = build_config({"model": "micro-llama", "scenarios": [{"kind": "eager"}, {"kind": "selftest_error"}]})
+    stored = cfg.resolve("cpu")
+    url = cb.default_url
+    upgrade_db(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO benchmarks (run_uid, branch, commit_id, config, config_hash) VALUES "
+                          "('00000000-0000-0000-0000-0000000000e8', 'main', 'abcd1234', :config, :hash)"),
+                     {"config": json.dumps(stored.to_dict()), "hash": stored.hash()})
+    engine.dispose()
+    r = cli_in_process(["replay", "00000000", "--db", url, "--dry-run"], cb.env)
+    assert r.returncode == 0, r.stderr
+    assert f"2 scenario(s), config {stored.hash()[:12]} (stored {stored.hash()[:12]})" in r.stdout
+    assert r.stdout.splitlines()[1:] == ["  eager", "  selftest_error"]

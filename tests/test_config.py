@@ -193,6 +193,12 @@ BAD = [
     ({"defaults": {"timeout_s": float("inf")}}, "timeout_s must be a number of seconds"),
     ({"defaults": {"timeout_s": 1e10}}, "timeout_s must be a number of seconds in (0, 604800]"),
     ({"scenarios": [{"kind": "load"}, {"kind": "load", "repetitions": 2}]}, "appears twice"),
+    # #19 item 23: a value no kind of this run uses is still checked
+    ({"defaults": {"compile_mode": "bogus"}, "scenarios": [{"kind": "load"}]}, "compile_mode must be one of"),
+    ({"defaults": {"fullgraph": "yes"}, "scenarios": [{"kind": "load"}]}, "fullgraph must be true or false"),
+    ({"defaults": {"compile_mode": ["default", "bogus"]}, "scenarios": [{"kind": "eager"}]},
+     "compile_mode must be one of"),
+    ({"defaults": {"draft_layers": 0}}, "draft_layers must be an integer from 1"),
 ]
 
 
@@ -281,3 +287,32 @@ def test_ab_kinds_unset_is_left_out_of_the_stored_config_so_its_hash_does_not_mo
     assert chosen.to_dict()["ab_kinds"] == ["eager"] and chosen.kinds_for_ab() == ["eager"]
     assert plain.kinds_for_ab() == ["eager", "compiled_decode", "compiled_generate"]  # load gates nothing
     assert BenchConfig.from_dict(chosen.resolve("cpu").to_dict()).ab_kinds == ["eager"]
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_stored_config_with_a_kind_without_model_parameters_reads_back(device):
+    # resolve() stores every scenario's dtype resolved, a selftest's too (#19 item 8)
+    cfg = build_config({"scenarios": [{"kind": "eager"}, {"kind": "selftest_error"}, {"kind": "load"}]})
+    stored = json.loads(json.dumps(cfg.resolve(device).to_dict()))
+    assert stored["scenarios"][1]["dtype"] == ("float32" if device == "cpu" else "float16")
+    back = BenchConfig.from_dict(stored)
+    assert back.resolve(device).to_dict() == stored and back.resolve(device).hash() == cfg.resolve(device).hash()
+    assert [s.name(device) for s in back.scenarios] == ["eager", "selftest_error", "load"]
+
+
+def test_a_stored_config_still_refuses_an_unknown_kind_or_field():
+    stored = build_config({"scenarios": [{"kind": "load"}]}).resolve("cpu").to_dict()
+    with pytest.raises(ConfigError, match="unknown scenario kind 'bogus'"):
+        BenchConfig.from_dict({**stored, "scenarios": [{**stored["scenarios"][0], "kind": "bogus"}]})
+    with pytest.raises(ConfigError, match="unknown scenario kind"):
+        BenchConfig.from_dict({**stored, "scenarios": [{**stored["scenarios"][0], "kind": ["load"]}]})
+    with pytest.raises(ConfigError, match="unknown field"):
+        BenchConfig.from_dict({**stored, "scenarios": [{**stored["scenarios"][0], "colour": 1}]})
+
+
+def test_a_bad_value_in_an_entry_the_kinds_filter_leaves_out_is_refused():
+    # #19 item 23: `run --scenarios load` with a file whose compiled entry has a typo
+    data = {"scenarios": [{"kind": "load"}, {"kind": "compiled_decode", "compile_mode": "bogus"}]}
+    with pytest.raises(ConfigError, match="compile_mode must be one of"):
+        build_config(data, {"kinds": ["load"]})
+    assert names(build_config({**data, "scenarios": data["scenarios"][:1]}, {"kinds": ["load"]})) == ["load"]

@@ -39,3 +39,17 @@ def test_between_sides_compares_the_sets_of_values():
     assert between_sides(base, head) == [Change("torch", "torch", "2.12.0/2.12.1", "2.13.0")]
     assert between_sides(base, base[::-1]) == []
     assert between_sides(base, [facts(None, {})]) == []  # nothing recorded on head: no claim
+
+
+def test_the_code_under_test_is_no_environment_change():
+    # #19 item 13: benchmarking transformers' own checkout, its version is the commit's change
+    base = [facts("0" * 64, env(code_under_test=["transformers"]))]
+    head = [facts("0" * 64, env(transformers="4.58.0.dev0", torch="2.13.0", code_under_test=["transformers"]))]
+    assert base[0]["transformers"] is None
+    assert between_sides(base, head) == [Change("torch", "torch", "2.12.0", "2.13.0")]
+    assert changes(base[0], head[0]) == [Change("torch", "torch", "2.12.0", "2.13.0")]
+    # a run that names no code under test (stored before the key, or a plain run) keeps the note
+    assert between_sides([facts("0" * 64, env())], [facts("0" * 64, env(transformers="4.58.0"))]) == \
+        [Change("transformers", "transformers", "4.57.0", "4.58.0")]
+    assert facts(None, env(code_under_test="transformers"))["transformers"] == "4.57.0"  # not a list: ignored
+    assert facts(None, env(code_under_test=[{"x": 1}, "torch"]))["torch"] is None

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from benchmark.contracts import roofline
+from benchmark.contracts.result import Metric
 from benchmark.trackers.bandwidth import copy_bandwidth
 
 
@@ -36,3 +37,45 @@ def test_copy_bandwidth_on_cpu_is_a_rate():
     # a small copy: the real probe copies 1 GiB; this checks the arithmetic runs, not the speed
     bw = copy_bandwidth(torch.device("cpu"), 2**24, copies=2)
     assert math.isfinite(bw) and bw > 0
+
+
+def test_a_bound_above_the_fastest_measured_step_bounds_nothing():
+    # #19 item 17: a copy slowed on a shared machine put the "lower bound" (11.75 ms) above a
+    # measured step (6.89 ms); bound 10 ms here, steps of 1/145 s = 6.9 ms and 1/100 s = 10 ms
+    why = roofline.unbounded(10**9, 1e11, [100.0, 145.0], 1)
+    assert why == ("the bound 10 ms/step (1000000000 weight bytes at the copy's 100 GB/s) is above the fastest "
+                   "measured step 6.9 ms: the copy was slowed, so it bounds nothing")
+    assert roofline.unbounded(10**9, 1e11, [100.0, 99.0], 1) is None  # the bound is a step's own time: still a bound
+    assert roofline.unbounded(10**9, 1e11, [145.0], 2) is None  # at batch 2 a step is 13.8 ms
+
+
+def test_the_runner_stores_an_unbounded_fraction_as_null_with_its_reason():
+    from types import SimpleNamespace
+
+    from benchmark.run.runner import Runner
+    from results import make_result
+
+    said = []
+    result = make_result()
+    eager = next(s for s in result.scenarios if s.kind == "eager")
+    eager.info["weight_bytes"] = 10**9
+    eager.metrics.append(Metric.of("eager_decode_tokens_per_sec", [100.0, 145.0]))
+    Runner._add_roofline(SimpleNamespace(bandwidth=1e11, say=said.append), eager, result)
+    stored = eager.metric(roofline.FIGURE)
+    assert stored is not None and stored.samples == [] and stored.stats is None  # NULL
+    assert eager.info[f"{roofline.FIGURE}_unmeasured"].startswith("the bound 10 ms/step")
+    assert said == [f"    decode roofline: not stored: {eager.info[f'{roofline.FIGURE}_unmeasured']}"]
+
+    eager.metrics.remove(stored)  # a copy that was not slowed: the fractions, as before
+    Runner._add_roofline(SimpleNamespace(bandwidth=1e12, say=said.append), eager, result)
+    assert eager.metric(roofline.FIGURE).samples == pytest.approx([0.1, 0.145])
+
+
+def test_copy_bandwidth_copies_in_rounds_apart():
+    # rounds separated by a pause, so one busy moment on a shared machine cannot slow every
+    # copy: 3 rounds take at least the 2 pauses between them (a sleep is never shorter)
+    import time
+
+    start = time.monotonic()
+    bw = copy_bandwidth(torch.device("cpu"), 2**20, copies=1, rounds=3, pause_s=0.25)
+    assert time.monotonic() - start >= 0.5 and math.isfinite(bw) and bw > 0

@@ -170,6 +170,7 @@ def test_a_run_stores_its_provenance_and_validity(tmp_path, sqlite_url, bench_ca
     from helpers import REPO, read_run
 
     monkeypatch.setenv("COMMITBENCH_CACHE", str(bench_cache))
+    monkeypatch.chdir(REPO)  # benchmarking commitbench's own checkout, which is installed from it (pip -e)
     command = ("commitbench", "run", "--scenarios", "load", "--db", "postgresql://bench:hunter2-S3cret@db/metrics")
     outcome = Runner(_request(tmp_path, sqlite_url, ["load"], rules=Rules(max_other_cpu_share=None),
                               command=command), lambda line: None).execute()
@@ -181,6 +182,7 @@ def test_a_run_stores_its_provenance_and_validity(tmp_path, sqlite_url, bench_ca
     assert env["commitbench_commit"] == head and isinstance(env["commitbench_dirty"], bool)
     for key in ("torch", "transformers", "commitbench", "hostname", "cpu_count"):
         assert env[key], key
+    assert env["code_under_test"] == ["commitbench"]  # #19 item 13: its version is the code's, not the environment's
 
 
 @pytest.mark.slow

@@ -190,7 +190,7 @@ def test_tests_workflow_runs_the_fast_tier_on_every_push_and_both_tiers_on_pull_
     """Both through the README's test command, whose arguments go to pytest."""
     doc = load("tests.yml")
     assert set(doc["on"]) == {"push", "pull_request"} and not doc["on"]["push"]  # every branch
-    steps = [s for job in doc["jobs"].values() for s in job["steps"] if "run" in s]
+    steps = [s for s in doc["jobs"]["tests"]["steps"] if "run" in s]
 
     def runs(event: str) -> list[str]:
         return [s["run"] for s in steps if condition(s.get("if"), {"github": {"event_name": event}}, "success")]
@@ -198,6 +198,20 @@ def test_tests_workflow_runs_the_fast_tier_on_every_push_and_both_tiers_on_pull_
     assert runs("push") == ['bash tests/run.sh -m "not slow"']
     assert runs("pull_request") == ["bash tests/run.sh"]
     assert re.search(r'^exec python -m pytest tests .*"\$@"', (REPO / "tests" / "run.sh").read_text(), re.M)
+
+
+def test_a_job_tests_the_worker_on_the_lowest_transformers_the_pyproject_names():
+    """#19 item 12: pyproject's floor is tested, pinned, not only the newest release."""
+    import tomllib
+
+    floor = next(d for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+                 if d.startswith("transformers"))
+    job = load("tests.yml")["jobs"]["lowest-transformers"]
+    script = "\n".join(s["run"] for s in job["steps"] if "run" in s)
+    pinned = re.search(r"pip install transformers==(\d+)\.(\d+)\.(\d+)$", script, re.M)
+    assert pinned and floor == f"transformers>={pinned[1]}.{pinned[2]}", (floor, script)
+    assert "bash benchmark/install.sh test" in script and script.index("install.sh") < script.index("==")
+    assert re.search(r"pytest tests/test_compat\.py .*tests/test_decode\.py", script)
 
 
 def _event(action: str, labels=("run-benchmark",), fork=False, label=None) -> dict:

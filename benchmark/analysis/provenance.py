@@ -6,6 +6,11 @@ runtime), the driver and commitbench's own version. A value counts as changed on
 both runs recorded it: a run stored before a key was recorded is not an "upgrade". The
 overview dashboard's annotation (dashboards/queries.env_changes_annotation) applies the
 same rule in SQL, over the same WATCHED keys.
+
+The code under test is no environment: where the benchmarked repository is an installed
+package (transformers' own checkout, `pip install -e .`), the runner stores its name in
+`environment.code_under_test`, and that package's version is left out of the run's facts
+(its change is the commit's change, not an upgrade beside it).
 """
 
 from __future__ import annotations
@@ -36,9 +41,11 @@ class Change:
 def facts(config_hash: str | None, environment: Mapping[str, Any] | None) -> dict[str, str | None]:
     """The watched values of one run, as text (a hash shortened)."""
     env = environment or {}
+    code = env.get("code_under_test")
+    code = {c for c in code if isinstance(c, str)} if isinstance(code, list) else set()
     out: dict[str, str | None] = {}
     for key, _ in WATCHED:
-        value = config_hash if key == CONFIG else env.get(key)
+        value = config_hash if key == CONFIG else None if key in code else env.get(key)
         out[key] = None if value is None else str(value)[:HASH_CHARS] if key == CONFIG else str(value)
     return out
 

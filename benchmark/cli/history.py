@@ -76,12 +76,13 @@ def _runs(session, args: argparse.Namespace) -> int:
     if not found:
         print("no runs stored" + (f" for branch {args.branch}" if args.branch else ""))
         return exitcodes.OK
-    rows = [["COMMIT", "COMMITTED (UTC)", "BRANCH", "STATE", "MODEL", "DEVICE", "RUN", "MESSAGE"]]
+    rows = [["COMMIT", "COMMITTED (UTC)", "BRANCH", "STATE", "MODEL", "DEVICE", "TORCH", "TRANSFORMERS", "RUN",
+             "MESSAGE"]]
     for r in found:
         message = (r.commit_message or "").splitlines()[0] if r.commit_message else ""
         rows.append([(r.commit_id or "")[:12], when(r.commit_time or r.started_at), r.branch or "",
                      (r.state or "") + (" INVALID" if r.valid is False else ""), r.model_id or "", r.gpu_name or "",
-                     (r.run_uid or f"#{r.benchmark_id}")[:8],
+                     r.torch or "-", r.transformers or "-", (r.run_uid or f"#{r.benchmark_id}")[:8],
                      message[:50]])
     table(rows)
     invalid = [r for r in found if r.valid is False]

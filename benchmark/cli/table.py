@@ -53,6 +53,7 @@ def print_result(result: RunResult, out: IO[str] | None = None, series: bool = F
     w(f"commitbench run {result.run_uid}: {result.status.upper()}")
     w(f"  {result.branch} @ {result.commit_id}  model {result.model_id}"
       f"{' (synthetic weights)' if result.synthetic else ''}  on {result.environment.get('gpu_name')}")
+    w("  " + ", ".join(f"{lib} {result.environment.get(lib) or '-'}" for lib in ("torch", "transformers", "python")))
     if (k := result.config.get("processes", 1)) != 1:
         w(f"  each scenario in {k} worker processes, one after another (figures: all processes' samples)")
     for line in validity_lines(result):

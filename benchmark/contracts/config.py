@@ -129,7 +129,7 @@ class ScenarioParams:
     quantization: str = "none"  # bitsandbytes weights (worker/quantization.py)
 
     def validate(self) -> None:
-        if self.kind not in KINDS:
+        if not isinstance(self.kind, str) or self.kind not in KINDS:
             raise ConfigError(f"unknown scenario kind {self.kind!r} (one of {', '.join(KINDS)})")
         for param in PARAMS.values():
             param.check(param.name, getattr(self, param.name))
@@ -333,7 +333,9 @@ class BenchConfig:
     def from_dict(cls, data: Any) -> BenchConfig:
         """A stored resolved config (`to_dict`) back, validated: what `commitbench replay`
         runs again. Every scenario field is explicit there, so it is not read as a config
-        file (where a parameter a kind does not use is an error)."""
+        file (where a parameter a kind does not use is an error): each scenario is rebuilt
+        from its own kind's parameters, since `resolve` stored even an unused `auto` dtype
+        resolved (a `selftest_error` with dtype = float32)."""
         if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
             raise ConfigError("stored config: not a commitbench configuration (no scenarios)")
         run_keys = {f.name for f in fields(cls)} - {"scenarios"}
@@ -344,8 +346,10 @@ class BenchConfig:
             if not isinstance(s, dict) or (bad := set(s) - set(SCENARIO_FIELDS)):
                 raise ConfigError(f"stored config: scenario {i} has unknown field(s) "
                                   f"{', '.join(sorted(bad)) if isinstance(s, dict) else type(s).__name__}")
+            kind = KINDS.get(s["kind"]) if isinstance(s.get("kind"), str) else None  # validate() refuses
             try:
-                scenarios.append(ScenarioParams(**s))
+                scenarios.append(ScenarioParams(**{k: v for k, v in s.items()
+                                                   if kind is None or k == "kind" or kind.takes(k)}))
             except TypeError as e:  # no kind
                 raise ConfigError(f"stored config: scenario {i}: {e}") from None
         cfg = cls(**{k: v for k, v in data.items() if k in run_keys}, scenarios=scenarios)
@@ -443,6 +447,12 @@ def _check_keys(table: dict[str, Any], where: str) -> None:
     allowed = set(SCENARIO_FIELDS) - ({"kind"} if where == "[defaults]" else set())
     if unknown := set(table) - allowed:
         raise ConfigError(f"unknown scenario parameter(s) in {where}: {', '.join(sorted(unknown))}")
+    # every value in the file, whether or not a kind of this run uses it: a typo must not
+    # wait for the day a kind does (a list is a matrix axis: each of its values)
+    for param, value in table.items():
+        if param != "kind":
+            for one in value if isinstance(value, list) else [value]:
+                PARAMS[param].check(param, one)
 
 
 def expand(entry: dict[str, Any]) -> list[ScenarioParams]:

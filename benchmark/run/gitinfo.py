@@ -49,6 +49,12 @@ def read(cwd: Path | None = None) -> GitInfo:
                    message=_git(["log", "-1", "--format=%B"], cwd), repository=repository)
 
 
+def toplevel(cwd: Path | None = None) -> Path | None:
+    """The root of the git work tree we run in, or None outside one."""
+    top = _git(["rev-parse", "--show-toplevel"], cwd or Path.cwd())
+    return Path(top) if top else None
+
+
 def commit_facts(commit: str, cwd: Path | None = None) -> CommitFacts | None:
     """Time, parents and message of `commit`, or None where this checkout does not have it."""
     out = _git(["show", "-s", "--format=%ct%x00%P%x00%B", f"{commit}^{{commit}}", "--"], cwd or Path.cwd())

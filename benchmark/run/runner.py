@@ -181,9 +181,12 @@ class Runner:
             self.gpu = NvmlReader.open(nvml_target(index, os.environ.get("CUDA_VISIBLE_DEVICES"),
                                                    probe.uuid if probe else None))
         own = gitinfo.own_revision()
+        checkout = gitinfo.toplevel()
         return environment.collect(device, self.gpu, probe) | {
             "model": self.req.source.to_dict(), "command": list(masked_argv(self.req.command)),
-            "commitbench_commit": own.commit if own else None, "commitbench_dirty": own.dirty if own else None}
+            "commitbench_commit": own.commit if own else None, "commitbench_dirty": own.dirty if own else None,
+            # the packages built from the checkout: their version change is the code change
+            "code_under_test": environment.code_under_test(checkout) if checkout else []}
 
     # -- one scenario ------------------------------------------------------------------
     def _run_scenario(self, params: ScenarioParams, result: RunResult) -> ScenarioResult:
@@ -223,10 +226,15 @@ class Runner:
         if result.weight_bytes is None and isinstance(weight_bytes, int):
             result.weight_bytes = weight_bytes  # the run's: the first scenario that loaded the model
         throughput = scenario.metric(roofline.THROUGHPUT_FIGURE.get(scenario.kind, ""))
-        if throughput is None or not weight_bytes or not self.bandwidth:
+        if throughput is None or not throughput.samples or not weight_bytes or not self.bandwidth:
             return
-        samples = roofline.fractions(weight_bytes, self.bandwidth, throughput.samples, scenario.params["batch_size"])
-        metric = Metric.of(roofline.FIGURE, samples)
+        batch = scenario.params["batch_size"]
+        if why := roofline.unbounded(weight_bytes, self.bandwidth, throughput.samples, batch):
+            scenario.metrics.append(Metric.of(roofline.FIGURE, []))  # NULL, as a worker's add_unmeasured
+            scenario.info[f"{roofline.FIGURE}_unmeasured"] = why
+            self.say(f"    decode roofline: not stored: {why}")
+            return
+        metric = Metric.of(roofline.FIGURE, roofline.fractions(weight_bytes, self.bandwidth, throughput.samples, batch))
         metric.processes = throughput.processes  # a fraction per throughput sample: the same shares
         scenario.metrics.append(metric)
         bound = roofline.step_bound_s(weight_bytes, self.bandwidth)

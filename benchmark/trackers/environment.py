@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import re
 import socket
 import sys
 from importlib import metadata
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from ..contracts.jobs import ProbeOutput
 from .nvml import NvmlReader
@@ -61,3 +65,28 @@ def collect(device: str, gpu: NvmlReader | None = None, probe: ProbeOutput | Non
     if gpu is not None:
         env.update({k: v for k, v in gpu.info().items() if v is not None})
     return env
+
+
+def code_under_test(checkout: Path) -> list[str]:
+    """The installed distributions built from `checkout` (the git work tree being benchmarked):
+    those whose PEP 610 direct_url.json points into it (`pip install -e .` or `pip install .`).
+    Their versions are the code under test, not the environment: benchmarking transformers'
+    own repository, its version moves with every commit (analysis/provenance.py)."""
+    root = checkout.resolve()
+    found = set()
+    for dist in metadata.distributions():
+        try:
+            url = json.loads(dist.read_text("direct_url.json") or "{}").get("url", "")
+        except (ValueError, AttributeError, OSError):
+            continue  # an unreadable record names nothing
+        if not isinstance(url, str) or not url.startswith("file://"):
+            continue
+        path = Path(unquote(urlparse(url).path)).resolve()
+        if path == root or root in path.parents:
+            found.add(_normalized(dist.metadata["Name"] or ""))
+    return sorted(n for n in found if n)
+
+
+def _normalized(name: str) -> str:
+    """PEP 503's normal form, as the environment's keys (`transformers`, `torch`) are spelled."""
+    return re.sub(r"[-_.]+", "-", name).lower()

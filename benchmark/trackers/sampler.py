@@ -3,6 +3,11 @@ scenario's CPU % and RSS (psutil) and the GPU (NVML) at a fixed interval.
 
 CPU % and RSS are summed over the worker's process tree, so inductor's compile workers
 count during the compile phase (RSS counts pages shared between them once per process).
+A process new to the tree is primed and counts from the next sample on: read in the same
+sample, its rate was one clock tick of CPU time (10 ms) over the fraction of a millisecond
+since priming, tens of cores (#19: 1,863 % on 2 cores during a compile). The sum is capped at
+every core busy, since each process's CPU time is whole ticks and a tree of many processes can
+read up to a tick per process above its true rate.
 Beside them, what else loads the machine, for the validity rules: other processes' CPU
 (system-wide busy time minus the tree's, in the same percent-of-one-core unit) and the
 other compute processes on the GPU.
@@ -108,15 +113,16 @@ class Sampler:
                 self.missed += behind - k
                 k = behind
 
-    def _refresh_tree(self) -> None:
-        """Add the worker's new descendants (primed: they count from the next sample), drop
-        the ones that are gone. A Process equals another only with the same pid and start
-        time, so a reused pid is a new process."""
+    def _refresh_tree(self) -> set[int]:
+        """Add the worker's new descendants, primed, and drop the ones that are gone; returns
+        the new pids, whose CPU counts from the next sample. A Process equals another only with
+        the same pid and start time, so a reused pid is a new process."""
         try:
             current = {p.pid: p for p in self._root.children(recursive=True)}
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
-            return
+            return set()
         current[self._root.pid] = self._root
+        new = set()
         for pid, proc in current.items():
             if self._tree.get(pid) != proc:
                 try:
@@ -124,9 +130,11 @@ class Sampler:
                 except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                     continue
                 self._tree[pid] = proc
+                new.add(pid)
         for pid in set(self._tree) - set(current):
             del self._tree[pid]
         self._tree_at = time.monotonic()
+        return new
 
     def _read(self) -> bool:
         now = time.time()
@@ -135,16 +143,20 @@ class Sampler:
                 return False  # exited, not yet reaped: Linux reports its RSS as 0
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             return False
-        if time.monotonic() - self._tree_at >= TREE_REFRESH_S:
-            self._refresh_tree()
+        new = self._refresh_tree() if time.monotonic() - self._tree_at >= TREE_REFRESH_S else set()
         cpu = rss = 0.0
-        for proc in list(self._tree.values()):
+        for pid, proc in list(self._tree.items()):
             try:
                 with proc.oneshot():
-                    cpu += proc.cpu_percent(None)
-                    rss += proc.memory_info().rss / 2**20
+                    if pid not in new:  # just primed: no interval to make a rate of yet
+                        cpu += proc.cpu_percent(None)
+                    mem = proc.memory_info().rss
             except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                 continue  # a compile worker that has just exited
+            if mem == 0 and proc is self._root:
+                return False  # exited since the status check above: a zombie's RSS reads 0
+            rss += mem / 2**20
+        cpu = min(cpu, 100.0 * self._cores)  # whole ticks per process: see the module's docstring
         system = psutil.cpu_percent(None) * self._cores  # in percent of one core, as `cpu`
         gpu = self.gpu.read(set(self._tree)) if self.gpu is not None else {}
         self.samples.append(DeviceSample(time=now, scenario=self._scenario, phase=self._phase,

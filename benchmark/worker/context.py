@@ -121,12 +121,17 @@ def calls_needed(p: ScenarioParams, seed_calls: int) -> int:
     return max(seed_calls, 1 + p.warmup + p.repetitions)
 
 
-def generation_config(p: ScenarioParams):
-    """Greedy, exactly `new_tokens` tokens (no end-of-sequence id: see no_end_of_sequence)."""
+def generation_config(p: ScenarioParams, default_cache: bool = False):
+    """Greedy, exactly `new_tokens` tokens (no end-of-sequence id: see no_end_of_sequence), with
+    the scenario's cache implementation or (`default_cache`) transformers' default one."""
     from transformers import GenerationConfig
 
-    return GenerationConfig(max_new_tokens=p.new_tokens, do_sample=False, eos_token_id=None,
-                            cache_implementation=p.cache_implementation, pad_token_id=0)
+    from .compat import generation_cache
+
+    cache = generation_cache(None if default_cache else p.cache_implementation, p.batch_size,
+                             p.prompt_length + p.new_tokens)
+    return GenerationConfig(max_new_tokens=p.new_tokens, do_sample=False, eos_token_id=None, pad_token_id=0,
+                            **cache)
 
 
 def tokens_match(a: torch.Tensor, b: torch.Tensor) -> tuple[bool, int | None]:

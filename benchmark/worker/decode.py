@@ -7,24 +7,19 @@ tokens stay on the device until the region has ended.
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 
 from ..trackers.timing import Timer
+from .compat import forward_cache_kwargs, static_cache_kwargs
 
 
 def make_cache(model, batch_size: int, max_len: int, implementation: str):
-    """A KV cache in whatever form the installed transformers takes it."""
+    """A KV cache in whatever form the installed transformers takes it (compat.py)."""
     from transformers import DynamicCache, StaticCache
 
     if implementation == "dynamic":
         return DynamicCache()
-    params = inspect.signature(StaticCache.__init__).parameters
-    kwargs = {"config": model.config, "max_cache_len": max_len}
-    if "batch_size" in params:  # transformers 4.x allocates eagerly and wants these
-        kwargs.update(batch_size=batch_size, device=model.device, dtype=model.dtype)
-    return StaticCache(**kwargs)
+    return StaticCache(**static_cache_kwargs(model, batch_size, max_len))
 
 
 def reset_cache(cache):
@@ -42,11 +37,8 @@ def _dynamic_cache_type():
 
 
 def _forward(model, input_ids, positions, cache):
-    takes = _forward_params(model)
-    kwargs = {"cache" if "cache" in takes else "past_key_values": cache}  # renamed in transformers 5.2x
-    if "cache_position" in takes:  # transformers < 5 addresses the static cache by it
-        kwargs["cache_position"] = positions[0]
-    out = model(input_ids=input_ids, position_ids=positions, use_cache=True, **kwargs)
+    out = model(input_ids=input_ids, position_ids=positions, use_cache=True,
+                **forward_cache_kwargs(model, cache, positions[0]))
     return out.logits[:, -1].argmax(dim=-1, keepdim=True)
 
 
@@ -94,13 +86,3 @@ def timed_generate(model, prompt, cache, new_tokens: int, step, timer: Timer,
             timer.mark()
         intervals = timer.stop()
     return torch.cat(tokens, dim=1), intervals
-
-
-_FORWARD_PARAMS: dict[type, frozenset[str]] = {}
-
-
-def _forward_params(model) -> frozenset[str]:
-    cls = type(model)
-    if cls not in _FORWARD_PARAMS:
-        _FORWARD_PARAMS[cls] = frozenset(inspect.signature(cls.forward).parameters)
-    return _FORWARD_PARAMS[cls]

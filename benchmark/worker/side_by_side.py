@@ -26,8 +26,7 @@ class SideBySide:
 
 
 def plain_config(p):
-    gc = generation_config(p)
-    gc.cache_implementation = None
+    gc = generation_config(p, default_cache=True)
     gc.disable_compile = True
     return gc
 

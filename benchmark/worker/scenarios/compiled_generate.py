@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from ...trackers.compile_stats import CompileCounters, cudagraphs_applied
+from ..compat import compile_config
 from ..context import calls_needed, generation_config, split_warm, tokens_match
 
 SEED_KEYS = ("first", "second", "third", "fourth")
@@ -60,9 +61,8 @@ def run(ctx) -> None:
 def _enable_compile(model, gc, p, device) -> str:
     """transformers' own path where it exists (it compiles the decode forward only);
     on older versions the seed's recipe, compiling `model.forward` by hand."""
-    try:
-        from transformers import CompileConfig
-    except ImportError:
+    CompileConfig = compile_config()
+    if CompileConfig is None:
         model.forward = torch.compile(model.forward, mode=p.compile_mode, fullgraph=p.fullgraph)
         return "model.forward"
     gc.compile_config = CompileConfig(fullgraph=p.fullgraph, mode=p.compile_mode)
