@@ -136,6 +136,26 @@ def test_default_install_puts_each_revision_in_front_of_the_current_environment(
     assert worktrees_of(repo) == [] and list((tmp_path / "wd").iterdir()) == []
 
 
+@pytest.mark.slow
+def test_a_package_the_install_leaves_out_is_not_refused_but_one_found_nowhere_at_all_is(tmp_path):
+    """commitbench's own yardsticks/ is a top-level package pyproject does not install: the
+    side imports it from nowhere, so no other copy can be measured instead of it."""
+    repo = init(tmp_path / "repo")
+    commit(repo, "a library with its tools beside it", {
+        "tinypkg/__init__.py": "VERSION = 1\n", "tools_not_installed/__init__.py": "",
+        "pyproject.toml": ('[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+                           '[project]\nname = "tinypkg"\nversion = "0"\n[tool.setuptools]\npackages = ["tinypkg"]\n')})
+    signals = Signals()
+    with signals.installed(), Worktrees(repo, tmp_path / "wd", signals, say=lambda line: None) as trees:
+        side = trees.add("base", resolve(repo, "HEAD"), None)
+        assert list(side.imports) == ["tinypkg"] and Path(side.imports["tinypkg"]).is_relative_to(side.worktree)
+    lonely = init(tmp_path / "lonely")
+    commit(lonely, "a package nothing installs", {"zz_nowhere_pkg/__init__.py": ""})
+    with pytest.raises(SetupError, match=r"its python finds none of zz_nowhere_pkg \(check --install\)"):
+        with Worktrees(lonely, tmp_path / "wd2", signals, say=lambda line: None) as trees:
+            trees.add("base", resolve(lonely, "HEAD"), "{python} -c pass")
+
+
 def test_a_side_that_imports_another_copy_of_the_code_is_refused(tmp_path):
     """A custom install that installs nothing: `benchmark` then comes from this environment's
     own commitbench, which would measure the wrong code."""

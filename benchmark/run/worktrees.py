@@ -275,12 +275,17 @@ class Worktrees:
             raise SetupError(f"{side.label} {side.revision.short}: its python failed to look up {', '.join(modules)}: "
                              f"{(out.stderr.strip() or '?').splitlines()[-1]}")
         found: dict[str, str | None] = json.loads(out.stdout)
+        if all(origin is None for origin in found.values()):
+            raise SetupError(f"{side.label} {side.revision.short}: its python finds none of {', '.join(found)} "
+                             "(check --install)")
         tree = side.worktree.resolve()
         for name, origin in found.items():
-            if origin is None or not Path(origin).resolve().is_relative_to(tree):
+            if origin is not None and not Path(origin).resolve().is_relative_to(tree):
                 raise SetupError(f"{side.label} {side.revision.short}: its python imports {name} from {origin}, "
                                  f"not from its worktree {side.worktree} (check --install)")
-        return found
+        # A package found nowhere is one the install leaves out (a repository's tools, like
+        # commitbench's yardsticks/): no other copy of it can be measured instead.
+        return {name: origin for name, origin in found.items() if origin is not None}
 
     def remove(self, side: Side) -> None:
         """Remove one side's worktree and venv (bisect is done with a commit once measured)."""
