@@ -98,3 +98,18 @@ def test_the_plan_refuses_bad_input(repo, kw, error, message):
 def test_bad_rounds_name_their_option(kw, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         flow.Rounds(**kw)
+
+
+def test_a_sides_run_is_told_its_worktree_so_the_packages_built_from_it_are_the_code_under_test(tmp_path, monkeypatch):
+    from benchmark.flows.measure import Measurer
+    from benchmark.run import gitinfo
+    from benchmark.run.worktrees import Revision, Side, Signals
+
+    side = Side("base", Revision("a" * 40, "one", 0, ()), tmp_path / "side")
+    env = Measurer(Signals(), "sqlite:///x.sqlite", [], None).env(side)
+    assert env[gitinfo.CHECKOUT_ENV] == str(side.worktree) and env["DATABASE_URL"] == "sqlite:///x.sqlite"
+    monkeypatch.setenv(gitinfo.CHECKOUT_ENV, str(side.worktree))
+    assert gitinfo.checkout() == side.worktree
+    monkeypatch.delenv(gitinfo.CHECKOUT_ENV)
+    monkeypatch.chdir(tmp_path)
+    assert gitinfo.checkout() is None  # not in a git work tree

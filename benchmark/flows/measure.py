@@ -66,8 +66,13 @@ class Measurer:
             argv.append(f"--repository={self.repository}")
         return argv + self.options + list(extra)
 
-    def measure(self, side: Side, branch: str, extra: list[str] = (), env: dict[str, str] | None = None) -> int:
+    def env(self, side: Side, extra: dict[str, str] | None = None) -> dict[str, str]:
         # The database goes by environment, not argv, so its password is not in `ps`. The run
-        # starts in the side's directory, where no other copy of the code can shadow its own.
-        env = side.env({**(env or {}), "DATABASE_URL": self.db_url})
+        # starts in the side's directory, where no other copy of the code can shadow its own,
+        # and is told where the side's git worktree is: the packages installed from it are the
+        # code under test (trackers/environment.code_under_test), not the environment.
+        return side.env({**(extra or {}), "DATABASE_URL": self.db_url, gitinfo.CHECKOUT_ENV: str(side.worktree)})
+
+    def measure(self, side: Side, branch: str, extra: list[str] = (), env: dict[str, str] | None = None) -> int:
+        env = self.env(side, env)
         return self.signals.run(self.argv(side, branch, extra), cwd=side.root, env=env, stdout=self.output)

@@ -49,6 +49,16 @@ def read(cwd: Path | None = None) -> GitInfo:
                    message=_git(["log", "-1", "--format=%B"], cwd), repository=repository)
 
 
+CHECKOUT_ENV = "COMMITBENCH_CHECKOUT"  # the code under test's work tree, where a run does not start in it
+
+
+def checkout() -> Path | None:
+    """The git work tree of the code under test: $COMMITBENCH_CHECKOUT where ab or bisect names
+    a revision's worktree (their runs start outside it), else the one we run in."""
+    named = os.environ.get(CHECKOUT_ENV)
+    return Path(named) if named else toplevel()
+
+
 def toplevel(cwd: Path | None = None) -> Path | None:
     """The root of the git work tree we run in, or None outside one."""
     top = _git(["rev-parse", "--show-toplevel"], cwd or Path.cwd())

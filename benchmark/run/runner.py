@@ -181,7 +181,8 @@ class Runner:
             self.gpu = NvmlReader.open(nvml_target(index, os.environ.get("CUDA_VISIBLE_DEVICES"),
                                                    probe.uuid if probe else None))
         own = gitinfo.own_revision()
-        checkout = gitinfo.toplevel()
+        # ab and bisect run each revision from outside its worktree, and name the worktree here
+        checkout = gitinfo.checkout()
         return environment.collect(device, self.gpu, probe) | {
             "model": self.req.source.to_dict(), "command": list(masked_argv(self.req.command)),
             "commitbench_commit": own.commit if own else None, "commitbench_dirty": own.dirty if own else None,
