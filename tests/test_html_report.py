@@ -96,13 +96,15 @@ def test_report_shows_the_stored_figures(store, filled):
     assert "commitbench <span class=\"branch\">main</span>" in page
     assert "40.000 ms" in page and "10.000 ms" in page  # hover text of the history plots
     assert "median 102.5 tok/s" in page  # eager_generate_tokens_per_sec, as the terminal shows it
-    # compare: base c2, head c3; the decode scenario failed in c2, so its figures are new
+    # compare: the latest commit (c3) against the previous one (c2), as `commitbench compare`
+    # judges them: verdict classes, never a bare change of the median coloured at 2 %
     compare = page[page.index('id="compare"'):page.index('id="history"')]
-    assert "base c2c2c2c2" in compare and "head c3c3c3c3" in compare
-    row = re.search(r"<code>time_to_next_token_mean_secs</code>.*?</tr>", compare).group(0)
-    assert "40.000 ms" in row and ">new<" in row
+    assert "head c3c3c3c3 vs base c2c2c2c2" in compare
+    assert "commitbench compare --base c2c2c2c2d2 --head c3c3c3c3d3" in compare
     row = re.search(r"<code>eager_generate_tokens_per_sec</code>.*?</tr>", compare).group(0)
-    assert row.count("102.5 tok/s") == 2 and "+0.0%" in row and "chg same" in row
+    assert row.count("102.5 tok/s") == 2 and "+0.0 %" in row and '"verdict chg same"' in row and ">noisy<" in row
+    assert f"{DECODE}: failed on base: nothing to compare" in compare  # c2's decode failed
+    assert "worse" not in compare and "2 %" not in compare.replace("2 % (", "")
     # a failed scenario is a red band with its reason, never a silent gap
     history = page[page.index('id="history"'):page.index('id="timeline"')]
     assert f"{DECODE} failed in run 2222aaaa: timed out after 3 s" in history
@@ -124,10 +126,10 @@ def test_report_shows_the_stored_figures(store, filled):
 def test_report_of_another_branch_and_limit(store, filled):
     page = build(store, branch="pr-7")
     assert "ffffffff" in page and "c3c3c3c3" not in page
-    assert "No earlier run of pr-7 to compare with yet." in page
+    assert "no earlier commit of pr-7 with a finished valid run to compare with yet." in page
     page = build(store, branch="main", limit=1)
     assert "c3c3c3c3" in page and ">c1c1c1c1<" not in page
-    assert "base c2c2c2c2" in page  # the previous run is compared even when not plotted
+    assert "head c3c3c3c3 vs base c2c2c2c2" in page  # the previous commit is compared even when not plotted
 
 
 def test_a_cancelled_run_is_marked_at_its_commit(sqlite_store):
@@ -149,20 +151,34 @@ def test_a_cancelled_run_is_marked_at_its_commit(sqlite_store):
     assert f"before {CRASHED} ran" not in history  # not in that run's matrix
     assert ">c4c4c4c4<" in history
     compare = page[page.index('id="compare"'):page.index('id="history"')]
-    row = re.search(r"<code>eager_generate_tokens_per_sec</code>.*?</tr>", compare).group(0)
-    assert "102.5 tok/s" in row and '<td class="num chg bad">cancelled</td>' in row  # c3 had it, c4 none
+    assert "head c4c4c4c4 vs base c3c3c3c3" in compare and "worse" not in compare
+    assert "<li><code>eager</code>: absent in head" in compare  # c3 had it, c4 cancelled it: missing
+
+
+PHASES = [(s, p) for s in ("eager", DECODE, "load") for p in ("forward", "generate", "decode", "prefill")][:11]
+
+
+def busy(phases=PHASES) -> list[dict]:
+    """What a shared machine stores: cpu_load broken in every measured phase (here 11)."""
+    return [{"rule": "cpu_load", "detail": f"other processes used {1.5 + i / 100:.2f} of 2 cores (median of 40 "
+             "samples), above 0.5 of the machine <x>", "scenario": s, "phase": p} for i, (s, p) in enumerate(phases)]
 
 
 def test_an_invalid_latest_run_says_why_in_the_header(sqlite_store):
+    """Once per run, not once per phase: the rule, its worst value and where, how many phases,
+    and what to do, in one line (it was eleven lines, one per phase)."""
     r = make_result("5555aaaa-run")
     r.branch, r.commit_id, r.commit_time = "main", "c5c5c5c5d5", T0 + 5 * HOUR
-    r.valid, r.invalid_reasons = False, [{"rule": "cpu_load", "detail": "other processes used 1.80 of 2 cores <x>",
-                                          "scenario": "eager", "phase": "eager_decode"}]
+    r.valid, r.invalid_reasons = False, busy()
     sqlite_store.ingest(r)
     header = build(sqlite_store).split('id="compare"')[0]
-    assert ('<p class="alert invalid">invalid: cpu_load: other processes used 1.80 of 2 cores &lt;x&gt; '
-            "(eager, eager_decode) (left out of compare and detect; <code>commitbench validate</code> judges it "
-            "again)</p>") in header
+    alerts = re.findall(r'<p class="alert invalid">(.*?)</p>', header)
+    assert len(alerts) == 1 and alerts[0].count("cpu_load") == 1 and alerts[0].count("other processes") == 1
+    assert alerts[0].startswith("INVALID (left out of compare and detect): cpu_load in 11 phases (eager/forward, "
+                                "eager/generate, eager/decode and 8 more), worst: other processes used 1.60 of 2 "
+                                "cores (median of 40 samples), above 0.5 of the machine &lt;x&gt; (load/decode);")
+    assert "quieter runner" in alerts[0] and "commitbench validate --rules FILE" in alerts[0]
+    assert len(alerts[0]) < 450
 
 
 def test_units_and_escaping():
@@ -233,21 +249,59 @@ def test_nothing_stored(cb, tmp_path):
 
 
 def test_after_run_never_fails_the_run(sqlite_store, sqlite_url, tmp_path, capsys):
-    """What `commitbench run` calls: beside the SQLite file; a report that cannot be written
-    (here report.html is a directory) is a warning line, not an exception."""
+    """What `commitbench run` calls: beside the SQLite file, named after it; a report that
+    cannot be written (here it is a directory) is a warning line, not an exception."""
     from benchmark.cli.run import after_run
 
+    report = tmp_path / "bench-report.html"  # sqlite_url is bench.sqlite
     after_run(sqlite_url, "main")
-    assert capsys.readouterr().out == f"  report: {tmp_path / 'report.html'} (open it in a browser)\n"
-    assert "c3c3c3c3" in (tmp_path / "report.html").read_text()
-    (tmp_path / "report.html").unlink()
-    (tmp_path / "report.html").mkdir()
+    assert capsys.readouterr().out == f"  report: {report} (open it in a browser)\n"
+    assert "c3c3c3c3" in report.read_text()
+    report.unlink()
+    report.mkdir()
     after_run(sqlite_url, "main")
     out = capsys.readouterr().out
-    assert out.startswith(f"  warning: could not write the report {tmp_path / 'report.html'}: ") and \
-        len(out.splitlines()) == 1
+    assert out.startswith(f"  warning: could not write the report {report}: ") and len(out.splitlines()) == 1
     after_run("postgresql+psycopg2://nobody@127.0.0.1:1/x", "main")  # a server: no report, no connection
     assert capsys.readouterr().out == ""
+
+
+def test_two_databases_in_one_folder_keep_their_own_report(tmp_path, capsys):
+    """Each report is named after its database file: a.sqlite's never overwrites b.sqlite's."""
+    from benchmark.cli.run import after_run
+    from db.store import Store
+
+    for name, branch in (("a", "main"), ("b", "pr-7")):
+        store = Store(f"sqlite:///{tmp_path / name}.sqlite")
+        store.open(auto_upgrade=True)
+        fill(store)
+        store.close()
+        after_run(f"sqlite:///{tmp_path / name}.sqlite", branch)
+    assert sorted(p.name for p in tmp_path.glob("*.html")) == ["a-report.html", "b-report.html"]
+    assert "ffffffff" not in (tmp_path / "a-report.html").read_text()
+    assert "ffffffff" in (tmp_path / "b-report.html").read_text()
+    assert capsys.readouterr().out.count("  report: ") == 2
+
+
+def test_report_without_o_writes_beside_the_database_never_the_cwd(cb, sqlite_store, sqlite_url, tmp_path):
+    """No -o: beside the SQLite file named by --db (or the default database), and it says where;
+    the working directory (usually a checkout) gets nothing."""
+    cwd = tmp_path / "checkout"
+    cwd.mkdir()
+    r = cli_in_process(["report", "--db", sqlite_url], cb.env, cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"wrote report: {tmp_path / 'bench-report.html'}\n"
+    assert "c3c3c3c3" in (tmp_path / "bench-report.html").read_text() and list(cwd.iterdir()) == []
+    from db.store import Store
+
+    cb.home.mkdir(parents=True, exist_ok=True)
+    store = Store(f"sqlite:///{cb.home / 'commitbench.sqlite'}")  # the default database ($COMMITBENCH_HOME)
+    store.open(auto_upgrade=True)
+    fill(store)
+    store.close()
+    r = cli_in_process(["report"], cb.env, cwd=cwd)
+    assert r.returncode == 0 and r.stdout == f"wrote report: {cb.home.resolve() / 'commitbench-report.html'}\n"
+    assert list(cwd.iterdir()) == []
 
 
 @pytest.mark.slow
@@ -255,7 +309,7 @@ def test_run_prints_where_the_report_is(cb):
     """The README's first command: `commitbench run` on the embedded SQLite default."""
     r = run_cli(["run", *IDENT, "--model", "micro-llama", "--scenarios", "load", "--repetitions", "1"], cb.env)
     assert r.returncode == 0, r.stderr
-    report = cb.home / "report.html"
+    report = cb.home / "commitbench-report.html"
     assert r.stdout.endswith(f"  report: {report} (open it in a browser)\n")
     page = report.read_text(encoding="utf-8")
     assert "model_load_time" in page and "abcd1234" in page and "test message" in page

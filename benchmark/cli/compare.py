@@ -83,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError("give --base REF and --head REF (or --input FILE)", exitcodes.BAD_INPUT)
         compared = flow.between(args.db, Request(args.base, args.head, args.threshold, args.thresholds,
                                                  args.context, args.history, args.repository))
+    except flow.NotCompared as e:  # JSON asked for: the document says why, every run left out included
+        if args.format == "json":
+            write_output(args.output, e.as_json())
+        return error(str(e), e.code)
     except CommandError as e:
         return error(str(e), e.code)
     write_output(args.output, flow.rendered(compared, args.format, args.full_report))
