@@ -73,6 +73,7 @@ def test_throttled_run_is_invalid_and_left_out_of_compare_and_detect(db_url, cap
     code, out, err = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", db_url)
     assert code == 0, out + err
     assert f"vs base main ({sha(11)[:8]})" in out
+    assert "from the base history of up to 10 runs and the runs themselves" in out and "the the" not in out
     assert "left out base run" in out and f"({bad[:8]}): invalid: throttle in 2 phases (eager/decode, compiled_decode/decode), worst: sw_power_cap in 3 of 3 samples (eager/decode)" in out
     code, out, err = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "markdown",
                          "--db", db_url)

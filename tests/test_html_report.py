@@ -429,3 +429,135 @@ def test_the_report_opens_in_chromium_and_every_plot_draws(sqlite_store, tmp_pat
             for colour in ("#2563eb", "#7c3aed"):  # CPU, RSS
                 assert sum(1 for p in pixels if near(p, colour)) > 30, f"no {colour} line in the timeline"
             assert sum(1 for p in pixels if near(p, "#dbeafe", 4)) > 500  # the first phase's shade
+
+
+# -- one story with `commitbench compare` (#19 items 14, 20) --------------------------------
+
+
+def compare_json(cb, url: str, base: str, head: str) -> dict:
+    import json
+
+    r = cli_in_process(["compare", "--db", url, "--base", base, "--head", head, "--format", "json"], cb.env)
+    assert r.returncode in (0, 8, 9), r.stderr
+    return json.loads(r.stdout)
+
+
+def shown_counts(compare: str) -> dict[str, int]:
+    return {v.replace(" ", "_"): int(n) for n, v in re.findall(r'class="chg \w+ count">(\d+) ([a-z ]+)</span>', compare)}
+
+
+def test_the_report_compares_commits_as_compare_does(cb, sqlite_store, sqlite_url):
+    """A second run of the latest commit is a replicate, not "the previous one": the report
+    judges the latest commit against the previous commit, with compare's verdicts and counts
+    (it compared run against run and coloured noise "worse" at 2 %)."""
+    again = make_result("3b3b3b3b-run")  # c3 again: the same code, other numbers (noise)
+    again.branch, again.commit_id, again.commit_time = "main", "c3c3c3c3d3", T0 + 3 * HOUR
+    again.started_at = T0 + 3 * HOUR + 500
+    for m in again.scenarios[0].metrics:
+        m.samples = [v * 1.1 for v in m.samples]
+    sqlite_store.ingest(again)
+    page = build(sqlite_store)
+    compare = page[page.index('id="compare"'):page.index('id="history"')]
+    assert "head c3c3c3c3 vs base c2c2c2c2" in compare  # not c3 against c3
+    doc = compare_json(cb, sqlite_url, "c2c2c2c2d2", "c3c3c3c3d3")
+    assert doc["head"]["runs"] == 2 and shown_counts(compare) == doc["counts"]
+    for s in doc["series"]:
+        for f in s["figures"]:
+            row = re.search(rf'<td class="scenario" title="{re.escape(s["scenario"])}">[^<]*</td><td><code>'
+                            rf'{f["figure"]}</code>.*?</tr>', compare).group(0)
+            assert f'>{f["verdict"].replace("_", " ")}<' in row or (f["verdict"] == "regression" and ">REGRESSION" in row)
+    assert "worse" not in compare and "by 2 % or more" not in page
+
+
+def test_scenarios_the_newer_run_lacks_are_missing_not_worse(cb, sqlite_store, sqlite_url):
+    """A head run of fewer scenarios: what it did not run is "missing", as compare counts it."""
+    r = make_result("4444aaaa-run")
+    r.branch, r.commit_id, r.commit_time = "main", "c4c4c4c4d4", T0 + 4 * HOUR
+    del r.scenarios[1:]  # only eager
+    sqlite_store.ingest(r)
+    compare = build(sqlite_store)
+    compare = compare[compare.index('id="compare"'):compare.index('id="history"')]
+    counts = shown_counts(compare)
+    assert counts == compare_json(cb, sqlite_url, "c3c3c3c3d3", "c4c4c4c4d4")["counts"]
+    assert counts["missing"] == 2 and counts["regression"] == 0
+    assert f"<li><code>{DECODE}</code>: absent in head" in compare and "worse" not in compare
+
+
+def test_an_invalid_run_is_a_hollow_point_where_its_numbers_are(sqlite_store):
+    """Shown, but not like a valid run: each of its points is hollow, and its hover says why."""
+    r = make_result("5555aaaa-run")
+    r.branch, r.commit_id, r.commit_time = "main", "c5c5c5c5d5", T0 + 5 * HOUR
+    r.valid, r.invalid_reasons = False, busy()
+    sqlite_store.ingest(r)
+    history = build(sqlite_store)
+    history = history[history.index('id="history"'):history.index('id="timeline"')]
+    hollow = history.count('fill="#fff" stroke="#2563eb" stroke-width="1.5"/>')
+    solid = history.count('fill="#2563eb" stroke="#fff" stroke-width="1"/>')
+    assert hollow == 6 and solid == 4 * 3 + 2 * 2  # c5's 6 figures; eager 4 at 3 commits, decode 2 at 2
+    assert "run 5555aaaa (succeeded, INVALID): median" in history
+    assert "INVALID: cpu_load in 11 phases" in history and "hollow point is an invalid run" in history
+
+
+LONG = "eager[attn_implementation=sdpa,batch_size=8,cache_implementation=static,dtype=bfloat16,new_tokens=128]"
+
+
+@pytest.mark.slow
+def test_a_long_scenario_name_stays_in_its_column_in_chromium(sqlite_store, tmp_path):
+    """The compare table's scenario cell wraps a long name inside its column (it ran over the
+    figure beside it) and keeps the whole name as its tooltip. Measured by Chromium's layout: a
+    copy of the page, its CSP relaxed for one measuring script, dumped after it ran."""
+    again = make_result("3b3b3b3b-run")
+    again.branch, again.commit_id, again.commit_time = "main", "c3c3c3c3d3", T0 + 3 * HOUR
+    sqlite_store.ingest(again)
+    page = build(sqlite_store).replace(">eager<", f">{LONG}<").replace('title="eager"', f'title="{LONG}"')
+    probe = """<script>
+      const bad = [];
+      const cells = document.querySelectorAll('#compare .scenario');
+      for (const c of cells) {
+        const next = c.nextElementSibling.getBoundingClientRect(), box = c.getBoundingClientRect();
+        if (c.scrollWidth > c.clientWidth + 1 || box.right > next.left + 1) bad.push(c.textContent);
+      }
+      document.body.setAttribute('data-cells', cells.length);
+      document.body.setAttribute('data-overflowing', bad.length);
+    </script>"""
+    path = tmp_path / "measured.html"
+    path.write_text(page.replace("default-src 'none'", "default-src 'none'; script-src 'unsafe-inline'")
+                    .replace("</body>", probe + "</body>"), encoding="utf-8")
+    r = browse(tmp_path, path, "--dump-dom", "--window-size=1280,900")
+    assert r.returncode == 0, r.stderr[-2000:]
+    cells = int(re.search(r'data-cells="(\d+)"', r.stdout).group(1))
+    assert cells >= 4 and 'data-overflowing="0"' in r.stdout, re.search(r"<body[^>]*>", r.stdout).group(0)
+    assert f'<td class="scenario" title="{LONG}">{LONG}</td>' in page  # the whole name on hover
+    shot = tmp_path / "page.png"
+    r = browse(tmp_path, tmp_path / "measured.html", f"--screenshot={shot}", "--window-size=1280,1400")
+    assert r.returncode == 0 and shot.exists()
+
+
+def test_compare_of_an_all_invalid_commit_is_one_short_line_and_json_says_why(cb, sqlite_store, sqlite_url,
+                                                                             tmp_path):
+    """Three invalid runs of c5, each broken in 11 phases: the terminal gets one short line (the
+    count and the first run's reasons, once per rule); --format json -o writes every run and why."""
+    import json
+
+    for i in range(3):
+        r = make_result(f"5{i}5{i}aaaa-run")
+        r.branch, r.commit_id, r.commit_time = "main", "c5c5c5c5d5", T0 + 5 * HOUR
+        r.valid, r.invalid_reasons = False, busy()
+        sqlite_store.ingest(r)
+    out = tmp_path / "compare.json"
+    r = cli_in_process(["compare", "--db", sqlite_url, "--base", "c3c3c3c3d3", "--head", "c5c5c5c5d5",
+                        "--format", "json", "-o", out], cb.env)
+    assert r.returncode == 9 and r.stdout == ""
+    written, error = r.stderr.splitlines()
+    line = error.removeprefix("commitbench: error: ")
+    assert written == f"written: {out}" and len(line) < 400, len(line)
+    assert line.startswith("could not compare: c5c5c5c5: all 3 run(s) invalid, left out (run 5050aaaa: cpu_load in "
+                           "11 phases") and line.endswith("; and 2 more)")
+    doc = json.loads(out.read_text())
+    assert doc["verdict"] == "insufficient" and doc["error"] == line
+    assert [x["run"] for x in doc["left_out"]] == ["5050aaaa", "5151aaaa", "5252aaaa"]
+    assert all(len(x["reasons"]) == 1 and x["reasons"][0].startswith("cpu_load in 11 phases")
+               for x in doc["left_out"])
+    r = cli_in_process(["compare", "--db", sqlite_url, "--base", "c3c3c3c3d3", "--head", "c5c5c5c5d5"], cb.env)
+    assert r.returncode == 9 and r.stdout == "" and len(r.stderr.splitlines()) == 1  # text: the line alone
+
