@@ -110,8 +110,8 @@ def section(judged: Judged) -> str:
     if judged.report is None:
         return "".join(out) + f'<p class="muted">{esc(judged.note)}.</p></section>'
     report = judged.report
-    counts = "".join(f'<span class="chg {CSS_CLASS[v]} count">{n} {esc(v.replace("_", " "))}</span> '
-                     for v, n in report.counts().items())
+    counts = "".join(f'<span class="chg {CSS_CLASS[v] if n else "same"} count">{n} {esc(v.replace("_", " "))}</span> '
+                     for v, n in report.counts().items())  # a class none has is not coloured
     out.append(f"<p class=\"headline\"><b>{esc(render.title(report))}</b></p>"
                f'<p class="counts">{counts}<span class="muted">figures per verdict, as <code>'
                f"{esc(judged.command)}</code> counts them</span></p>")

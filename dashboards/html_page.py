@@ -38,7 +38,7 @@ ul.missing{margin:4px 0 8px;padding-left:20px;font-size:13px}
 .chg.good{color:var(--good);background:var(--good-bg)}
 .chg.bad{color:var(--bad);background:var(--bad-bg)}
 .chg.info,.chg.same{color:var(--muted)}
-span.chg{border-radius:4px;padding:0 4px}
+span.chg{border-radius:4px;padding:0 4px;white-space:nowrap}
 .series{border-top:1px solid var(--line);margin-top:14px}
 .series:first-of-type{border-top:0}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(370px,1fr));gap:10px 14px}
