@@ -75,7 +75,9 @@ def _plot(data: ReportData, s: Series, name: str) -> str:
            '<span class="muted">not in the latest run</span>')
     if head is not None:  # and compare's verdict on it (the latest commit against the previous), if it judged it
         judged = data.compared.figure(s.key, name)
-        now = f'<span class="now">{esc(value_text(head))}</span>' + (f" {verdict_chip(judged)}" if judged else "")
+        invalid = ' <span class="muted">(invalid run)</span>' if data.runs[-1].valid is False else ""
+        now = (f'<span class="now">{esc(value_text(head))}</span>{invalid}'
+               + (f" {verdict_chip(judged)}" if judged else ""))  # the verdict judges the commit's valid runs
     described = FIGURES[name].description if name in FIGURES else ""
     legend = ('<span class="legend"><i class="l50"></i>p50 <i class="l90"></i>p90 <i class="l99"></i>p99</span>'
               if name in PERCENTILES else "")

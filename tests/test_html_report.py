@@ -496,6 +496,7 @@ def test_an_invalid_run_is_a_hollow_point_where_its_numbers_are(sqlite_store):
     assert hollow == 6 and solid == 4 * 3 + 2 * 2  # c5's 6 figures; eager 4 at 3 commits, decode 2 at 2
     assert "run 5555aaaa (succeeded, INVALID): median" in history
     assert "INVALID: cpu_load in 11 phases" in history and "hollow point is an invalid run" in history
+    assert history.count('<span class="now">') == history.count('(invalid run)</span>') == 6  # c5's values
 
 
 LONG = "eager[attn_implementation=sdpa,batch_size=8,cache_implementation=static,dtype=bfloat16,new_tokens=128]"
