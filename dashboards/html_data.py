@@ -2,7 +2,8 @@
 itself (`html_report.render`) is a pure function of it.
 
 The runs are those of one branch (the latest run's, unless one is given), the newest
-`limit` of them, in commit order (db.query.runs). Their figures and scenario outcomes are
+`limit` of them, in commit order (db.query.runs); the latest commit is judged against the
+previous one by compare itself (html_compare.judge). Their figures and scenario outcomes are
 read in two column-only queries (statistics, not the raw samples); the latest run, which
 the device timeline shows, is read whole (db.query.load_result).
 """
@@ -19,6 +20,8 @@ from benchmark.contracts.config import SCENARIO_FIELDS, ScenarioParams
 from benchmark.contracts.result import RunResult
 from db import query
 from db.models import Benchmark, MetricRow, ScenarioRun
+
+from .html_compare import Judged, judge
 
 KIND_ORDER = ("load", "eager", "compiled_decode", "compiled_generate")
 CHUNK = 500  # ids per IN (...): well under every backend's limit on bound parameters
@@ -72,10 +75,9 @@ class Series:
 class ReportData:
     branch: str | None
     runs: list[query.RunSummary]  # oldest commit first; the last is the latest run
-    series: list[Series]  # those of the shown runs (and of `previous`, for the compare table)
+    series: list[Series]  # those of the shown runs
     latest: RunResult
-    previous: query.RunSummary | None  # the run before the latest on this branch
-    previous_values: dict[tuple[str, str], Value]  # (series key, figure) -> value, of `previous`
+    compared: Judged  # the latest commit against the previous one, as `commitbench compare` judges it
     generated_at: float
     planned: dict[int, set[str] | None] = field(default_factory=dict)  # benchmark_id -> its scenarios' names
 
@@ -94,38 +96,33 @@ def collect(session: Session, branch: str | None = None, limit: int = 20, now: f
             branch = query.latest(session).branch
         except query.NotFound:
             raise NothingToReport("no runs stored") from None
-    newest = query.runs(session, branch=branch, limit=limit + 1)
+    newest = query.runs(session, branch=branch, limit=limit)
     if not newest:
         raise NothingToReport("no runs stored" + (f" for branch {branch!r}" if branch is not None else ""))
-    shown, previous = newest[:limit][::-1], (newest[1] if len(newest) > 1 else None)
+    shown = newest[::-1]
     by_id = {r.benchmark_id: r for r in shown}
     position = {r.benchmark_id: i for i, r in enumerate(shown)}
-    everyone = {**({previous.benchmark_id: previous} if previous else {}), **by_id}
     series: dict[str, Series] = {}
     named: dict[str, int] = {}  # series key -> the position of the run its name comes from
-    for bid, name, kind, key, status, error, exit_code, signal, stderr in _scenarios(session, list(everyone)):
-        run = everyone[bid]
+    for bid, name, kind, key, status, error, exit_code, signal, stderr in _scenarios(session, list(by_id)):
+        run = by_id[bid]
         key = key or f"name:{name}"
         s = series.get(key)
         if s is None:
             s = series[key] = Series(key, name, kind or "", run.model_id, run.gpu_name)
-        if position.get(bid, -1) >= named.get(key, -1):  # the newest run's name of the series
-            s.name, named[key] = name, position.get(bid, -1)
-        if bid in by_id:
-            s.outcomes[bid] = Outcome(bid, name, kind or "", status or "", error, exit_code, signal, stderr)
-    previous_values: dict[tuple[str, str], Value] = {}
-    for bid, key, scenario, name, value in _metrics(session, list(everyone)):
+        if position[bid] >= named.get(key, -1):  # the newest run's name of the series
+            s.name, named[key] = name, position[bid]
+        s.outcomes[bid] = Outcome(bid, name, kind or "", status or "", error, exit_code, signal, stderr)
+    for bid, key, scenario, name, value in _metrics(session, list(by_id)):
         key = key or f"name:{scenario}"
-        if previous is not None and bid == previous.benchmark_id:
-            previous_values[(key, name)] = value
-        if bid in by_id and key in series:
+        if key in series:
             series[key].figures.setdefault(name, {})[bid] = value
     ordered = sorted(series.values(), key=lambda s: (KIND_ORDER.index(s.kind) if s.kind in KIND_ORDER
                                                      else len(KIND_ORDER), s.name, s.model_id or "", s.key))
     latest_row = session.get(Benchmark, shown[-1].benchmark_id)
     assert latest_row is not None
     return ReportData(branch=branch, runs=shown, series=ordered, latest=query.load_result(session, latest_row),
-                      previous=previous, previous_values=previous_values, generated_at=now,
+                      compared=judge(session, branch, shown[-1]), generated_at=now,
                       planned=_planned(session, list(by_id)))
 
 

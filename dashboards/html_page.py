@@ -30,13 +30,15 @@ dd{margin:0;font-weight:500}
 table.compare{border-collapse:collapse;width:100%;font-size:13px}
 .compare th,.compare td{border-bottom:1px solid var(--line);padding:3px 10px;text-align:left;vertical-align:top}
 .compare thead th{position:sticky;top:0;background:#f1f5f9;font-weight:600}
-.compare th.scenario{font-weight:600;background:#fafafa;max-width:260px}
-.compare th.scenario span{display:block;font-weight:400;font-size:12px}
+.compare td.scenario{max-width:240px;overflow-wrap:anywhere}
+.chg.warn{color:#92400e;background:#fef3c7}
+.counts .count{margin-right:4px;white-space:nowrap}
+ul.missing{margin:4px 0 8px;padding-left:20px;font-size:13px}
 .num{text-align:right!important;font-variant-numeric:tabular-nums;white-space:nowrap}
 .chg.good{color:var(--good);background:var(--good-bg)}
 .chg.bad{color:var(--bad);background:var(--bad-bg)}
 .chg.info,.chg.same{color:var(--muted)}
-span.chg{border-radius:4px;padding:0 4px}
+span.chg{border-radius:4px;padding:0 4px;white-space:nowrap}
 .series{border-top:1px solid var(--line);margin-top:14px}
 .series:first-of-type{border-top:0}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(370px,1fr));gap:10px 14px}

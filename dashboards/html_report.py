@@ -2,10 +2,11 @@
 
 `build(session, branch, limit)` returns the page for the newest `limit` runs of a branch:
 
-- the latest run against the previous run of the branch, figure by figure, coloured by
-  which way is better (contracts/figures.py);
+- the latest commit against the previous commit of the branch, as `commitbench compare`
+  judges them (html_compare: verdict classes, intervals, the noise band);
 - each series' key figures, the median per commit in commit order (p90 and p99 for the
-  pooled decode steps), with a red band where a run of it failed or was cancelled;
+  pooled decode steps), an invalid run's point hollow, with a red band where a run of it
+  failed or was cancelled;
 - the latest run's device timeline (CPU, RSS, and the GPU's readings where stored) over its
   scenarios and their phases;
 - the failed scenarios of the shown runs, with their reasons and the tail of their stderr.
@@ -22,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from benchmark.contracts.result import CANCELLED, FAILED, SUCCEEDED
 from benchmark.contracts.units import when
+from benchmark.contracts.violations import line as invalid_line
 
-from . import html_sections
+from . import html_compare, html_sections
 from .html_data import ReportData, collect
 from .html_page import CSS
 from .html_svg import esc
@@ -38,7 +40,8 @@ def build(session: Session, branch: str | None = None, limit: int = 20, now: flo
 def render(data: ReportData) -> str:
     latest = data.latest
     title = f"commitbench: {data.branch or 'all branches'} @ {short(latest.commit_id)}"
-    parts = [_header(data), html_sections.compare(data), html_sections.history(data), html_sections.timeline(latest),
+    parts = [_header(data), html_compare.section(data.compared), html_sections.history(data),
+             html_sections.timeline(latest),
              html_sections.failures(data)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -72,10 +75,8 @@ def _header(data: ReportData) -> str:
              + ' (<a href="#failures">reasons</a>)</p>') if failed else ""
     if r.status != SUCCEEDED and r.error and not failed:
         alert = f'<p class="alert">run {esc(r.status)}: {esc(first_line(r.error, 300))}</p>'
-    if r.valid is False:  # kept and shown, but compare and detect leave it out
-        alert += ('<p class="alert invalid">invalid: '
-                  + "; ".join(esc(_violation(v)) for v in r.invalid_reasons)
-                  + " (left out of compare and detect; <code>commitbench validate</code> judges it again)</p>")
+    if r.valid is False:  # kept and shown, but compare and detect leave it out; once per rule, not per phase
+        alert += f'<p class="alert invalid">{esc(invalid_line(r.invalid_reasons))}</p>'
     return ("<header><h1>commitbench <span class=\"branch\">"
             f"{esc(data.branch if data.branch is not None else 'all branches')}</span></h1>"
             f"<p class=\"latest\">latest: <code>{esc(short(r.commit_id))}</code> {badge(r.status)} "
@@ -86,7 +87,3 @@ def _header(data: ReportData) -> str:
             '<a href="#compare">compare</a> · <a href="#history">history</a> · <a href="#timeline">device '
             'timeline</a> · <a href="#failures">failures</a></p></header>')
 
-
-def _violation(v: dict) -> str:
-    where = ", ".join(x for x in (v.get("scenario"), v.get("phase")) if x)
-    return f"{v.get('rule')}: {v.get('detail')}" + (f" ({where})" if where else "")

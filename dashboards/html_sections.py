@@ -1,17 +1,19 @@
-"""The sections of the HTML report below its header: compare, history, device timeline,
-failures. Each is a function of the report's data that returns its HTML."""
+"""The sections of the HTML report below its header: history, device timeline, failures
+(compare is html_compare's). Each is a function of the report's data that returns its HTML."""
 
 from __future__ import annotations
 
-from benchmark.contracts.figures import FIGURES, HIGHER, LOWER
+from benchmark.contracts.figures import FIGURES
 from benchmark.contracts.result import CANCELLED, FAILED, RunResult
 from benchmark.contracts.units import fmt, when
 
+from benchmark.contracts.violations import summary
+
+from .html_compare import verdict_chip
 from .html_data import ReportData, Series
 from .html_svg import PHASE_COLOURS, Point, Slot, esc, history_svg, status_svg
 from .html_text import (
-    BAD_STATES, NOISE, PERCENTILES, badge, better_text, change, direction, figure_order, first_line, is_key,
-    short, uid, value_text,
+    BAD_STATES, PERCENTILES, badge, better_text, direction, figure_order, first_line, is_key, short, uid, value_text,
 )
 from .html_timeline import Region, Track, timeline_svg
 
@@ -23,55 +25,6 @@ TRACKS = (("cpu_util", "CPU", "%", "#2563eb", "CPU: percent of one core, summed 
           ("power_watts", "GPU power", " W", "#d97706", "GPU power draw (NVML)"),
           ("sm_clock_mhz", "SM clock", " MHz", "#db2777", "GPU SM clock (NVML)"),
           ("temperature_c", "GPU temp.", " °C", "#dc2626", "GPU temperature (NVML)"))
-
-
-def compare(data: ReportData) -> str:
-    head_run, base_run = data.runs[-1], data.previous
-    out = ['<section id="compare"><h2>Latest run against the previous one</h2>']
-    if base_run is None:
-        out.append(f"<p class=\"muted\">No earlier run of {esc(data.branch or 'this branch')} to compare "
-                   "with yet.</p></section>")
-        return "".join(out)
-    tally: dict[str, int] = {}
-    key_rows, more_rows = [], []
-    for s in data.series:
-        head_values = {n: v[head_run.benchmark_id] for n, v in s.figures.items() if head_run.benchmark_id in v}
-        base_values = {n: v for (k, n), v in data.previous_values.items() if k == s.key}
-        outcome = s.outcomes.get(head_run.benchmark_id)
-        names = figure_order(sorted(set(head_values) | set(base_values)))
-        for rows, group in ((key_rows, [n for n in names if is_key(n)]),
-                            (more_rows, [n for n in names if not is_key(n)])):
-            for i, name in enumerate(group):
-                base, head = base_values.get(name), head_values.get(name)
-                text, cls = change(name, base, head)
-                if head is None and outcome is not None and outcome.status in (FAILED, CANCELLED):
-                    text = outcome.status
-                tally[cls] = tally.get(cls, 0) + 1
-                d = direction(name, head or base)
-                scenario = (f'<th rowspan="{len(group)}" class="scenario">{esc(s.name)}'
-                            f'<span class="muted">{esc(s.model_id or "")} on {esc(s.device or "?")}</span></th>'
-                            if i == 0 else "")
-                arrow = {LOWER: "↓", HIGHER: "↑"}.get(d, "")
-                rows.append(f"<tr>{scenario}<td class=\"fig\" title=\"{esc(better_text(d))}\"><code>{esc(name)}"
-                            f"</code> <span class=\"muted\">{arrow}</span></td>"
-                            f"<td class=\"num\">{esc(value_text(base)) if base else '—'}</td>"
-                            f"<td class=\"num\">{esc(value_text(head)) if head else '—'}</td>"
-                            f"<td class=\"num chg {cls}\">{esc(text)}</td></tr>")
-    thead = ("<thead><tr><th>scenario</th><th>figure</th>"
-             f"<th class=\"num\">base {esc(short(base_run.commit_id))}</th>"
-             f"<th class=\"num\">head {esc(short(head_run.commit_id))}</th><th class=\"num\">change</th></tr></thead>")
-    out.append(f"<p><code>{esc(short(base_run.commit_id))}</code> {badge(base_run.state)} "
-               f"(run {esc(uid(base_run))}, {esc(when(base_run.commit_time or base_run.started_at))}) → "
-               f"<code>{esc(short(head_run.commit_id))}</code> {badge(head_run.state)} "
-               f"(run {esc(uid(head_run))}): <span class=\"chg bad\">{tally.get('bad', 0)} worse</span>, "
-               f"<span class=\"chg good\">{tally.get('good', 0)} better</span> by {NOISE:.0%} or more "
-               "(of every figure; smaller changes are not coloured). ↓ lower is better, ↑ higher is better.</p>")
-    if key_rows:
-        out.append(f'<table class="compare">{thead}<tbody>{"".join(key_rows)}</tbody></table>')
-    if more_rows:
-        out.append(f"<details><summary>{len(more_rows)} more figures</summary>"
-                   f'<table class="compare">{thead}<tbody>{"".join(more_rows)}</tbody></table></details>')
-    return "".join(out) + "</section>"
 
 
 def _slots(data: ReportData, s: Series, name: str | None) -> list[Slot]:
@@ -91,10 +44,13 @@ def _slots(data: ReportData, s: Series, name: str | None) -> list[Slot]:
             stats = ", ".join(f"{k} {fmt(x, v.unit)}" for k, x in (("p90", v.p90), ("p99", v.p99), ("min", v.min))
                               if x is not None and v.unit != "bool" and v.n > 1)
             shown = value_text(v) if v.unit == "bool" else f"median {fmt(v.median, v.unit)}"
+            invalid = run.valid is False  # drawn hollow: kept and shown, left out of compare and detect
             slot.points.append(Point(median=v.mean if v.unit == "bool" and v.mean is not None else v.median,
-                                     p90=v.p90, p99=v.p99,
-                                     tip=f"run {uid(run)} ({run.state}): {shown}"
-                                         + (f", {stats}" if stats else "") + f", n {v.n}"))
+                                     p90=v.p90, p99=v.p99, invalid=invalid,
+                                     tip=f"run {uid(run)} ({run.state}{', INVALID' if invalid else ''}): {shown}"
+                                         + (f", {stats}" if stats else "") + f", n {v.n}"
+                                         + (f"\nINVALID: {summary(run.invalid_reasons or []) or 'no reason stored'}"
+                                            if invalid else "")))
         outcome = s.outcomes.get(run.benchmark_id)
         reason = None
         if outcome is not None and outcome.status in (FAILED, CANCELLED):
@@ -112,16 +68,16 @@ def _plot(data: ReportData, s: Series, name: str) -> str:
     values = s.figures[name]
     unit = next(iter(values.values())).unit
     head = values.get(data.runs[-1].benchmark_id)
-    base = values.get(data.previous.benchmark_id) if data.previous else None
     d = direction(name, head)
     outcome = s.outcomes.get(data.runs[-1].benchmark_id)
     now = ('<span class="chg bad">' + esc(outcome.status) + " in the latest run</span>"
            if outcome is not None and outcome.status in (FAILED, CANCELLED) else
            '<span class="muted">not in the latest run</span>')
-    if head is not None:
-        text, cls = change(name, base, head) if base is not None else ("", "same")
-        now = (f'<span class="now">{esc(value_text(head))}</span>'
-               + (f' <span class="chg {cls}">{esc(text)}</span>' if text else ""))
+    if head is not None:  # and compare's verdict on it (the latest commit against the previous), if it judged it
+        judged = data.compared.figure(s.key, name)
+        invalid = ' <span class="muted">(invalid run)</span>' if data.runs[-1].valid is False else ""
+        now = (f'<span class="now">{esc(value_text(head))}</span>{invalid}'
+               + (f" {verdict_chip(judged)}" if judged else ""))  # the verdict judges the commit's valid runs
     described = FIGURES[name].description if name in FIGURES else ""
     legend = ('<span class="legend"><i class="l50"></i>p50 <i class="l90"></i>p90 <i class="l99"></i>p99</span>'
               if name in PERCENTILES else "")
@@ -133,9 +89,10 @@ def _plot(data: ReportData, s: Series, name: str) -> str:
 
 def history(data: ReportData) -> str:
     out = ['<section id="history"><h2>History, per commit</h2><p class="muted">The median of each run, '
-           "oldest commit left, from a zero baseline. A red band marks a commit where the scenario failed or "
-           "the run was cancelled (hover it for the reason); a red commit id, a run that failed somewhere."
-           "</p>"]
+           "oldest commit left, from a zero baseline. A hollow point is an invalid run (kept and shown, left out "
+           "of compare and detect; hover it for why). A red band marks a commit where the scenario failed or "
+           "the run was cancelled (hover it for the reason); a red commit id, a run that failed somewhere. "
+           "Beside each figure: its latest value and compare's verdict on it.</p>"]
     shown = [s for s in data.series if s.outcomes]
     if not shown:
         out.append("<p class=\"muted\">No scenarios stored for these runs.</p>")

@@ -94,6 +94,7 @@ class Point:
     p90: float | None = None
     p99: float | None = None
     tip: str = ""
+    invalid: bool = False  # an invalid run's (validity rules): drawn hollow
 
 
 @dataclass
@@ -159,11 +160,12 @@ def history_svg(slots: Sequence[Slot], unit: str, label: str, percentiles: bool 
             if len(segment) > 1:
                 out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="{width}" '
                            f'stroke-linejoin="round"{dash}/>')
-    for i, s in enumerate(slots):  # dots: one per run
+    for i, s in enumerate(slots):  # dots: one per run, hollow for an invalid run
         for p in s.points:
-            bad = unit == "bool" and p.median < 1
-            out.append(f'<circle cx="{px(x(i))}" cy="{px(y(p.median))}" r="3" fill="{FAIL if bad else LINE}" '
-                       f'stroke="#fff" stroke-width="1"/>')
+            colour = FAIL if unit == "bool" and p.median < 1 else LINE
+            fill, stroke, width = ("#fff", colour, 1.5) if p.invalid else (colour, "#fff", 1)
+            out.append(f'<circle cx="{px(x(i))}" cy="{px(y(p.median))}" r="3" fill="{fill}" '
+                       f'stroke="{stroke}" stroke-width="{width}"/>')
     every = max(1, math.ceil(len(slots) / (pw / 11)))  # rotated labels need ~11 px each
     for i, s in enumerate(slots):
         if i % every and i != len(slots) - 1:

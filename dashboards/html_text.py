@@ -22,7 +22,6 @@ KEY_FIGURES = (
     "tokens_match_eager", "decode_matches_generate",
 )
 PERCENTILES = ("time_to_next_token_secs", "eager_time_to_next_token_secs")  # pooled decode steps
-NOISE = 0.02  # changes smaller than this are not coloured
 BAD_STATES = (FAILED, CANCELLED, STALE)
 
 def short(commit: str | None) -> str:
@@ -58,30 +57,6 @@ def badge(state: str | None) -> str:
     state = state or "unknown"
     cls = "ok" if state == SUCCEEDED else "bad" if state in BAD_STATES else "neutral"
     return f'<span class="badge {cls}">{esc(state)}</span>'
-
-
-def change(name: str, base: Value | None, head: Value | None) -> tuple[str, str]:
-    """(text, css class: good / bad / same / info) of head against base."""
-    if head is None or base is None:
-        return ("new", "info") if base is None else ("missing", "bad")
-    d = direction(name, head)
-    if head.unit == "bool":
-        was, now = base.passed == base.n, head.passed == head.n
-        return ("now failing", "bad") if was and not now else ("now passing", "good") if now and not was \
-            else ("", "same")
-    delta = head.median - base.median
-    if base.median == 0:
-        if delta == 0:
-            return "0 %", "same"
-        text, rel = ("+" if delta > 0 else "-") + fmt(abs(delta), head.unit), float("inf")
-    else:
-        rel = delta / abs(base.median)
-        text = f"{rel:+.1%}".replace("-", "\u2212")
-    if d == INFO:
-        return text, "info"
-    if abs(rel) < NOISE:
-        return text, "same"
-    return text, "good" if (delta < 0) == (d == LOWER) else "bad"
 
 
 def figure_order(names: list[str]) -> list[str]:

@@ -24,8 +24,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from benchmark.contracts.result import SUCCEEDED, Violation
+from benchmark.contracts.result import SUCCEEDED
 from benchmark.contracts.stats import by_process, repetitions
+from benchmark.contracts.violations import summary
 from db.models import Benchmark, DeviceMeasurement, MetricRow, ScenarioRun
 from db.query import commit_order, unix
 
@@ -135,7 +136,7 @@ class LeftOut:
 
     label: str  # short run id
     commit_id: str | None
-    reasons: list[str]  # "rule: detail (scenario/phase)"
+    reasons: list[str]  # its violations once per rule (contracts/violations.summary); [] if none stored
 
 
 @dataclass
@@ -158,7 +159,12 @@ HEX = set("0123456789abcdef")
 
 class NoRuns(LookupError):
     """A well-formed REF with nothing stored under it (a branch never benchmarked yet):
-    nothing to compare, which is not the same as a malformed REF."""
+    nothing to compare, which is not the same as a malformed REF. `left_out`: where every
+    run it named is invalid, those runs and why (the message names only the first)."""
+
+    def __init__(self, message: str, left_out: Sequence[LeftOut] = ()) -> None:
+        super().__init__(message)
+        self.left_out = list(left_out)
 
 
 def resolve_ref(session: Session, ref: str, repository: str | None = None) -> RefRuns:
@@ -172,16 +178,18 @@ def resolve_ref(session: Session, ref: str, repository: str | None = None) -> Re
         Benchmark.benchmark_id.in_(found.benchmark_ids)))}
     found.left_out += [_left_out(rows[i]) for i in found.benchmark_ids if rows[i].valid is False]
     found.benchmark_ids = [i for i in found.benchmark_ids if rows[i].valid is not False]
-    if not found.benchmark_ids:
-        why = "; ".join(f"run {x.label}: {', '.join(x.reasons) or 'no reason stored'}" for x in found.left_out)
-        raise NoRuns(f"{found.label}: every run is invalid, left out ({why})")
+    if not found.benchmark_ids:  # one line: the count and the first run's reasons (all of them: NoRuns.left_out)
+        first = found.left_out[0]
+        more = f"; and {len(found.left_out) - 1} more" if len(found.left_out) > 1 else ""
+        raise NoRuns(f"{found.label}: all {len(found.left_out)} run(s) invalid, left out (run {first.label}: "
+                     f"{'; '.join(first.reasons) or 'no reason stored'}{more})", found.left_out)
     found.provenance = [(rows[i].config_hash, dict(rows[i].environment or {})) for i in found.benchmark_ids]
     return found
 
 
 def _left_out(row: Benchmark) -> LeftOut:
-    return LeftOut((row.run_uid or f"#{row.benchmark_id}")[:8], row.commit_id,
-                   [Violation.of(v).line() for v in row.invalid_reasons or []])
+    said = summary(row.invalid_reasons or [])  # once per rule, not once per phase
+    return LeftOut((row.run_uid or f"#{row.benchmark_id}")[:8], row.commit_id, [said] if said else [])
 
 
 def _resolve(session: Session, ref: str, repository: str | None) -> RefRuns:

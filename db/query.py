@@ -78,6 +78,7 @@ class HistoryPoint:
     stats: Stats | None
     samples: list[float]
     processes: int = 1  # worker processes the samples come from (metrics.processes)
+    valid: bool | None = None  # the run's: False for an invalid run (shown, left out of compare and detect)
 
 
 @dataclass
@@ -276,7 +277,7 @@ def series_history(session: Session, series_key: str, metric: str, branch: str |
         HistoryPoint(run_uid=b.run_uid, branch=b.branch, commit_id=b.commit_id, commit_time=unix(b.commit_time),
                      started_at=unix(b.started_at), scenario=m.scenario or "", status=status, metric=m.name,
                      unit=m.unit, direction=m.direction, stats=_stats(m), samples=list(m.samples or []),
-                     processes=m.processes or 1)
+                     processes=m.processes or 1, valid=b.valid)
         for m, status, b in session.execute(stmt)
     ]
     return points[::-1]

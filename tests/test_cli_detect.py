@@ -4,6 +4,7 @@ storing idempotently on SQLite and PostgreSQL, the newest-commit mode and --inpu
 from __future__ import annotations
 
 import json
+import re
 import random
 
 import pytest
@@ -101,6 +102,10 @@ def test_newest_commit_mode(sqlite_url, capsys):
     assert ("time_to_next_token_mean_secs", sha(30), "suspected") in flagged or \
         ("time_to_next_token_mean_secs", sha(30), "confirmed") in flagged
     assert {r[5] for r in stored(sqlite_url)} == {"commitbench-newest/1"}
+    code, out, _ = cli(capsys, "detect", "--newest", "--branch", "main", "--dry-run", "--db", sqlite_url)
+    first = out.splitlines()[0]  # the noun takes the plural: "changes at the newest commits", never "commitss"
+    assert code == 0 and "commitss" not in out and re.search(r"; (1 suspected change|\d+ suspected changes) at the "
+                                                             r"newest commits$", first), first
 
 
 def test_dry_run_stores_nothing(sqlite_url, capsys):

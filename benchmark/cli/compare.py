@@ -86,6 +86,13 @@ def run(args: argparse.Namespace) -> int:
         compared = flow.between(args.db, Request(args.base, args.head, args.threshold, args.thresholds,
                                                  args.context, args.history, args.repository))
         write_output(args.output, flow.rendered(compared, args.format, args.full_report))
+    except flow.NotCompared as e:  # JSON asked for: the document says why, every run left out included
+        if args.format == "json":
+            try:
+                write_output(args.output, e.as_json())
+            except CommandError as w:
+                error(str(w), w.code)
+        return error(str(e), e.code)
     except CommandError as e:
         return error(str(e), e.code)
     return compare_exit_code(compared.verdict)

@@ -102,8 +102,9 @@ def _stored(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
-def _what(args: argparse.Namespace) -> str:
-    return "suspected change at the newest commits" if args.newest else "change point"
+def _what(args: argparse.Namespace, count: int = 1) -> str:
+    s = "s" if count != 1 else ""  # on the noun: "suspected changes at the newest commits", never "commitss"
+    return f"suspected change{s} at the newest commits" if args.newest else f"change point{s}"
 
 
 def _left_out(invalid: int) -> list[str]:
@@ -112,7 +113,7 @@ def _left_out(invalid: int) -> list[str]:
 
 
 def _text(args, flagged: list, changes: Changes, reported: ReportChanges, scanned: int, invalid: int) -> str:
-    out = [f"{scanned} series-figures scanned; {len(flagged)} {_what(args)}{'s' if len(flagged) != 1 else ''}"
+    out = [f"{scanned} series-figures scanned; {len(flagged)} {_what(args, len(flagged))}"
            + ("" if args.dry_run else f"; stored: {changes.inserted} new, {changes.updated} updated, "
                                       f"{changes.withdrawn} withdrawn; " + _reports(reported))] + _left_out(invalid)
     rows = [["BRANCH", "SCENARIO", "FIGURE", "COMMIT", "CHANGE", "VERDICT", "STATE", "SCORE"]]

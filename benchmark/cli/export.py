@@ -18,6 +18,7 @@ import argparse
 import csv
 import io
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -77,11 +78,24 @@ def _row(run_uid, branch, commit_id, commit_time, scenario, series_key, metric, 
             figure.direction if figure else "", *values, " ".join(repr(v) for v in samples)]
 
 
+# OWASP's CSV injection rule: a text cell a spreadsheet would run as a formula (a branch named
+# `=HYPERLINK(...)`) is written with a leading single quote. Our own numbers (a negative mean,
+# the samples' list) are numbers, not formulas, and are left as they are.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBERS = re.compile(r"-?(?:\d[\d.e+-]*|inf|nan)(?: -?(?:\d[\d.e+-]*|inf|nan))*")
+
+
+def cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBERS.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _csv(rows: list[list]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
-    writer.writerows(rows)
+    writer.writerows([cell(v) for v in row] for row in rows)
     return buf.getvalue()
 
 

@@ -31,6 +31,7 @@ EXIT_CODES = READ_EXIT_CODES  # docs/reference/exit-codes.md
 
 BAR = 24  # characters of the widest bar
 MAX_LIMIT = 1_000_000  # runs: more than any history holds, and far inside 64 bits
+INVALID_NOTE = "INVALID runs are left out of compare and detect (`commitbench show RUN` says why)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -85,9 +86,8 @@ def _runs(session, args: argparse.Namespace) -> int:
                      r.torch or "-", r.transformers or "-", (r.run_uid or f"#{r.benchmark_id}")[:8],
                      message[:50]])
     table(rows)
-    invalid = [r for r in found if r.valid is False]
-    if invalid:
-        print("INVALID runs are left out of compare and detect (`commitbench show RUN` says why)")
+    if any(r.valid is False for r in found):
+        print(INVALID_NOTE)
     return exitcodes.OK
 
 
@@ -121,18 +121,21 @@ def _figure(session, args: argparse.Namespace) -> int:
         return exitcodes.OK
     medians = [p.stats.median for p in points if p.stats is not None]
     hi = max(medians, default=0.0)
-    rows = [["COMMIT", "COMMITTED (UTC)", "MEDIAN", "P90", "MIN", "N", "", "RUN"]]
+    rows = [["COMMIT", "COMMITTED (UTC)", "MEDIAN", "P90", "MIN", "N", "", "RUN", "VALID"]]
     for p in points:
         st = p.stats
+        valid = "INVALID" if p.valid is False else ""  # as plain `history` marks the run
         if st is None:
             rows.append([(p.commit_id or "")[:12], when(p.commit_time or p.started_at), "-", "-", "-", "0",
-                         p.status or "", (p.run_uid or "")[:8]])
+                         p.status or "", (p.run_uid or "")[:8], valid])
             continue
         rows.append([(p.commit_id or "")[:12], when(p.commit_time or p.started_at), fmt(st.median, figure.unit),
                      fmt(st.p90, figure.unit), fmt(st.min, figure.unit), str(st.n) + processes_note(p.processes),
                      _bar(st.median, hi),
-                     (p.run_uid or "")[:8]])
+                     (p.run_uid or "")[:8], valid])
     table(rows)
+    if any(p.valid is False for p in points):
+        print(INVALID_NOTE)
     return exitcodes.OK
 
 

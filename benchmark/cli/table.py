@@ -13,8 +13,9 @@ from typing import IO
 
 from ..contracts.escapes import printable
 from ..contracts.figures import SEED_KEYS
-from ..contracts.result import SKIPPED, SUCCEEDED, Metric, RunResult, Violation
+from ..contracts.result import SKIPPED, SUCCEEDED, Metric, RunResult
 from ..contracts.units import fmt, processes_note
+from ..contracts.violations import line as invalid_line
 from ..run.runner import RunOutcome
 
 
@@ -98,8 +99,7 @@ def validity_lines(result: RunResult) -> list[str]:
         return out + ["  validity: not evaluated (no measured device samples)"]
     if result.valid:
         return out + ["  validity: valid (no rule broken)"]
-    out.append("  INVALID: left out of compare and detect (kept and shown):")
-    return out + [f"    {Violation.of(v).line()}" for v in result.invalid_reasons]
+    return out + ["  " + invalid_line(result.invalid_reasons)]  # once per rule, not once per phase
 
 
 def print_outcome(outcome: RunOutcome, out: IO[str] | None = None) -> None:

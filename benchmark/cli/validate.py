@@ -24,6 +24,7 @@ from ..contracts import exitcodes
 from ..contracts.config import ConfigError
 from ..contracts.escapes import printable
 from ..contracts.result import Violation
+from ..contracts.violations import summary
 from .common import CommandError, add_db_argument, default_rules, reading, rules_file
 from .errors import error
 
@@ -85,5 +86,5 @@ def _say(row, before: bool | None, after: bool | None, violations: list[Violatio
     change = "" if before == after else f" (was {shown[before]})"
     head = f"{(row.run_uid or f'#{row.benchmark_id}')[:8]} {row.branch} @ {(row.commit_id or '')[:8]}: {shown[after]}"
     print(printable(head + change))
-    for v in violations:
-        print(printable(f"  {v.line()}"))
+    if violations:  # once per rule (its worst value and the phases it broke), not once per phase
+        print(printable(f"  {summary(violations)}"))

@@ -4,7 +4,7 @@
 base branch's open regression reports in one read session; `rendered` renders it once in
 a format, the baseline notes included. `cases` judges `--input` JSON lines. Used by
 `commitbench compare` and `commitbench ab`; neither prints here: they get a `Compared` or
-a `Failure` (2 bad input, 3 database unavailable, 9 nothing to compare)."""
+a `Failure` (2 bad input, 3 database unavailable, 9 nothing to compare: `NotCompared`)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from db import query
-from db.figures_read import NoRuns, resolve_ref
+from db.figures_read import LeftOut, NoRuns, resolve_ref
 
 from ..analysis.compare import CompareOptions, compare, from_json, to_json
 from ..contracts import exitcodes
 from ..contracts.escapes import printable
 from ..verdicts import baseline, render
-from ..verdicts.compare_runs import Paired, Report, build
+from ..verdicts.compare_runs import INSUFFICIENT, Paired, Report, build
 from ..verdicts.thresholds import Thresholds, ThresholdError, from_options
 from . import lines
 from .errors import Failure
@@ -90,6 +90,20 @@ class Compared:
         return self.report.verdict
 
 
+class NotCompared(Failure):
+    """Nothing to compare (exit 9): the message is one short line; `as_json` is the whole
+    story for `--format json` (every invalid run left out, with its reasons)."""
+
+    def __init__(self, message: str, left_out: list[LeftOut]) -> None:
+        super().__init__(message, exitcodes.NOT_COMPARABLE)
+        self.left_out = left_out
+
+    def as_json(self) -> str:
+        return json.dumps({"format": "commitbench.compare/1", "verdict": INSUFFICIENT, "error": str(self),
+                           "left_out": [{"run": x.label, "commit_id": x.commit_id, "reasons": x.reasons}
+                                        for x in self.left_out]}, indent=2) + "\n"
+
+
 def thresholds(threshold: float | None, file: Path | None, context: str) -> Thresholds:
     """The thresholds options name; bad input (Failure) for a bad value or file."""
     try:
@@ -115,7 +129,7 @@ def between(db: str | None, request: Request, paired: Paired | None = None) -> C
         except query.NotFound as e:
             raise Failure(str(e), exitcodes.BAD_INPUT) from None
         except NoRuns as e:
-            raise Failure(f"could not compare: {e}", exitcodes.NOT_COMPARABLE) from None
+            raise NotCompared(f"could not compare: {e}", e.left_out) from None
         report = build(session, base, head, judged_by, history=request.history, paired=paired)
         drift = baseline.drifts(session, report)
     return Compared(request, report, drift)

@@ -25,6 +25,7 @@ from ..contracts.config import BenchConfig, ScenarioParams
 from ..contracts.jobs import BANDWIDTH_BYTES, PrepareJob, ProbeJob, ProbeOutput, ScenarioJob
 from ..contracts.result import CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED, Metric, RunResult, ScenarioResult
 from ..contracts.secrets import masked_argv
+from ..contracts.violations import line as invalid_line
 from ..models import ModelSource, checkpoint_dir
 from ..trackers import environment
 from ..trackers.nvml import NvmlReader, nvml_target
@@ -153,8 +154,7 @@ class Runner:
         verdict = validity.judge(result.scenarios, req.rules, env.get("cpu_count"))
         result.valid, result.invalid_reasons, result.validity_rules = verdict.stored(req.rules)
         if verdict.violations:
-            self.say("INVALID run (left out of compare and detect): "
-                     + "; ".join(v.line() for v in verdict.violations))
+            self.say(invalid_line(verdict.violations, "INVALID run"))  # once per rule, not per phase
         self.store.save_run(result)
         kept = keep(result, req.json_path, None if self.store.available else req.spool_dir)
         return RunOutcome(result=result, store=self.store, kept=kept, cancelled_by=self.cancel.requested)

@@ -87,12 +87,12 @@ def baseline(report: Report) -> str:
 def noise_band(report: Report) -> str:
     noises = sorted(f.comparison.noise for s in report.series for f in s.figures if f.comparison.noise is not None)
     hist = max((f.comparison.history_runs for s in report.series for f in s.figures), default=0)
-    where = f"base history of up to {hist} runs and the runs themselves" if hist else "the runs themselves"
+    where = f"the base history of up to {hist} runs and the runs themselves" if hist else "the runs themselves"
     if not noises:
         band = "run-to-run noise unknown (one run a side and no history: nothing estimates it)"
     else:
         band = (f"run-to-run noise {noises[0] * 100:.1f}-{noises[-1] * 100:.1f} % "
-                f"(median {statistics.median(noises) * 100:.1f} %) over {len(noises)} figures, from the {where}")
+                f"(median {statistics.median(noises) * 100:.1f} %) over {len(noises)} figures, from {where}")
     thresholds = sorted({f.threshold for s in report.series for f in s.figures if f.unit != "count"})
     thr = "/".join(f"{t:.0%}" for t in thresholds) or "-"
     return f"{band}; {CONFIDENCE:.0%} intervals; thresholds {thr} ({report.context} context)"
@@ -164,7 +164,7 @@ def text(report: Report) -> str:
         out += aligned(table)
     out += [printable(f"evidence, {line}") for line in evidence_lines(rows(report))]
     out += [printable(f"missing: {missing_name(m)}: {m.reason}") for m in report.missing]
-    out += _left_out(report, printable)
+    out += left_out(report, printable)
     return "\n".join(out) + "\n"
 
 
@@ -192,7 +192,7 @@ def _threshold(f: FigureReport) -> str:
     return "any" if f.unit == "count" else f"{f.threshold:.0%}"
 
 
-def _left_out(report: Report, esc) -> list[str]:
+def left_out(report: Report, esc) -> list[str]:
     """What was not compared, and why (the missing ones are listed as missing)."""
     out = [esc(f"{s.scenario}: {s.note}") for s in report.series if s.note and not s.missing]
     if report.only_base:
@@ -281,7 +281,7 @@ def _markdown(report: Report, regressed: list, others: list, unchanged: list, ke
     if kept:
         out += [f"<details><summary>{len(kept)} figure{'s' if len(kept) != 1 else ''} with no change</summary>", ""] \
             + TABLE_HEAD + [_md_row(*r) for r in kept] + ["", "</details>", ""]
-    out += [f"- {md(x)}" for x in _left_out(report, lambda s: s)]
+    out += [f"- {md(x)}" for x in left_out(report, lambda s: s)]
     omitted = len(problems(report)) + len(regressed) + len(others) + len(report.missing) + len(unchanged) - keep
     if omitted > 0:
         where = md(full_report) if full_report else "the JSON report (the command below with `--format json`)"
