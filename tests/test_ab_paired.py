@@ -60,6 +60,8 @@ def test_without_a_prior_two_rounds_decide_nothing_and_the_last_look_cannot_deci
     assert {f.decision.decision for _, f in compared.report.gating_measured} == {MORE}
     final = look(with_main, final=True, prior="no-such-branch")
     assert final.report.decided and final.verdict == INSUFFICIENT  # exit 9: every gating figure noisy
+    text = flow.rendered(final, "text")
+    assert "(would be decided by more rounds (a larger `--max-rounds` or `--budget-minutes`)" in text
     assert {f.decision.stopped for _, f in final.report.gating_measured} == {"the budget ran out after 2 rounds"}
 
 
@@ -159,3 +161,15 @@ def test_compile_times_are_judged_on_the_first_rounds_cold_compile_when_later_ro
     # judged over every round, the warm rounds would hide the cold compile's regression
     every = flow.between(sqlite_url, Request(BASE, HEAD), Paired(options, prior_branch="main"))
     assert figure(every, "compiled_decode", "compile_decode_step_time_secs").verdict != REGRESSION
+
+
+def test_a_run_of_the_base_commit_stored_on_main_is_no_round(with_main):
+    """main measured the merge-base itself before the A/B: every run of a commit is a replicate
+    for compare, but the A/B pairs only its own rounds, each head run with the base run beside it."""
+    store_all(with_main, [run_of(BASE, 15, branch="main", level=0.013)])  # far off: would pair with round 1
+    ab_rounds(with_main, 3, slowdown=1.10)
+    paired = Paired(SequentialOptions(), prior_branch="main", branches=("ab/base", "ab/head"))
+    compared = flow.between(with_main, Request(BASE, HEAD), paired)
+    f = figure(compared, "compiled_decode", TTNT)
+    assert f.decision.rounds == 3 and f.comparison.base_runs == 3 and f.verdict == REGRESSION
+    assert abs(f.comparison.change - 0.10) < 0.02

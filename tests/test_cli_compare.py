@@ -268,7 +268,7 @@ def test_every_gating_timing_noisy_cannot_decide_whatever_informational_figures_
     assert "model_weight_bytes" not in lines[1]
     assert lines[1].endswith("(would be decided by more runs on each side, or base history on the same runner: "
                              f"`commitbench ab --base c00000070000 --head {HEAD[:12]}` runs both interleaved on one "
-                             "machine (more `--rounds` where it already did))")
+                             "machine)")
     code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "markdown",
                        "--db", sqlite_url)
     assert code == 9 and ":grey_question:" in out and "could not decide" in out

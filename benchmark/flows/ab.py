@@ -130,7 +130,8 @@ def _cache(plan: Plan, side: Side) -> tuple[list[str], dict[str, str]]:
 
 def _look(plan: Plan, r: int, final: bool) -> compare.Compared:
     paired = Paired(SequentialOptions(min_rounds=plan.rounds.min, max_rounds=plan.rounds.max), final=final,
-                    prior_branch=plan.prior_branch, warm_after_first=plan.side_cache)
+                    prior_branch=plan.prior_branch, warm_after_first=plan.side_cache,
+                    branches=(BRANCHES["base"], BRANCHES["head"]))
     return compare.between(plan.db_url, plan.compare, paired)
 
 

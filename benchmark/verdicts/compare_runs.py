@@ -84,6 +84,7 @@ class Paired:
     # later rounds reused their revision's inductor cache: a figure that includes compilation
     # (Figure.compiles) is judged on the first round's cold compile alone, as one final look
     warm_after_first: bool = False
+    branches: tuple[str, str] | None = None  # (base's, head's): the branches the A/B stored its runs on
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,7 @@ def _series(key: str, b: list[ScenarioPoints], h: list[ScenarioPoints], hist: li
         if unit == "count":
             comparison = _tally(name, ok_b, ok_h, direction)
         elif paired is not None:
-            decision = _paired(_rounds(b, h, name), direction, replace(paired.options, threshold=threshold), history,
+            decision = _paired(_rounds(b, h, name, paired.branches), direction, replace(paired.options, threshold=threshold), history,
                                paired, fig is not None and fig.compiles)
             comparison = decision.comparison
         else:
@@ -346,13 +347,28 @@ def _paired(rounds: list[Round], direction: str, options: SequentialOptions, his
     return decide(rounds, direction, options, history, final=paired.final)
 
 
-def _rounds(b: list[ScenarioPoints], h: list[ScenarioPoints], name: str) -> list[Round]:
-    """The i-th base and i-th head run of the series, in the order they ran, as round i (AB
-    when i is odd, as `commitbench ab` runs them); a round where either side failed or lacks
-    the figure counts as a round without a valid pair."""
+def _rounds(b: list[ScenarioPoints], h: list[ScenarioPoints], name: str, branches: tuple[str, str] | None
+            ) -> list[Round]:
+    """The A/B's rounds: its own runs only (on `branches`, where given: a run of the same
+    commit stored on main is no round), each head run paired with the base run stored next to
+    it (the nearest unused benchmark id: a round's two runs are stored one after the other),
+    in the order they ran. A round where either side failed or lacks the figure counts as a
+    round without a valid pair; a run with no partner is left out."""
+    if branches is not None:
+        b, h = [sp for sp in b if sp.branch == branches[0]], [sp for sp in h if sp.branch == branches[1]]
+
     def run(sp: ScenarioPoints) -> Run:
         return _run(sp.figures[name]) if sp.succeeded and name in sp.figures else Run(reps=(), valid=False)
-    return [Round(run(x), run(y), "AB" if i % 2 == 0 else "BA") for i, (x, y) in enumerate(zip(b, h))]
+
+    free, rounds = sorted(b, key=lambda sp: sp.benchmark_id), []
+    for y in sorted(h, key=lambda sp: sp.benchmark_id):
+        if not free:
+            break
+        x = min(free, key=lambda sp: abs(sp.benchmark_id - y.benchmark_id))
+        free.remove(x)
+        rounds.append((x, y))
+    rounds.sort(key=lambda pair: min(pair[0].benchmark_id, pair[1].benchmark_id))
+    return [Round(run(x), run(y), "AB" if x.benchmark_id < y.benchmark_id else "BA") for x, y in rounds]
 
 
 def _run(p: Point) -> Run:

@@ -133,8 +133,11 @@ def _more_runs(report: Report) -> str:
     ab = "commitbench ab"
     if report.base.commit_id and report.head.commit_id:
         ab += f" --base {report.base.commit_id[:12]} --head {report.head.commit_id[:12]}"
+    if report.paired is not None:  # this was an A/B: its rounds ran out
+        return (f"more rounds (a larger `--max-rounds` or `--budget-minutes`), or main's history on this runner "
+                f"as the noise prior (`--prior-branch`): `{ab} --max-rounds N`")
     return (f"more runs on each side, or base history on the same runner: `{ab}` runs both interleaved on one "
-            "machine (more `--rounds` where it already did)")
+            "machine")
 
 
 def problems(report: Report) -> list[str]:
