@@ -125,3 +125,26 @@ def test_the_runner_keeps_the_trace_beside_the_result(tmp_path):
     scenario.info["profile"]["trace"] = str(kept)
     assert traces.keep(scenario, blocked, "uid-2", 0) is None
     assert scenario.info["profile"]["trace"] is None and traces.TRACE_ERROR in scenario.info
+
+
+@pytest.mark.slow
+def test_a_profiled_compiled_decode_profiles_the_compiled_step(tmp_path, checkpoint, inductor_cache, monkeypatch):
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(inductor_cache))
+    params = ScenarioParams(kind="compiled_decode", new_tokens=NEW_TOKENS, prompt_length=8, repetitions=REPETITIONS,
+                            warmup=1, dtype="float32", compile_mode="default")
+    job = ScenarioJob(params=params, model_path=str(checkpoint), device="cpu", seed=0,
+                      profile_dir=str(tmp_path / "profile"))
+    (tmp_path / "spec.json").write_text(json.dumps(encode_job(job)))
+    rng = torch.random.get_rng_state()
+    try:
+        assert main([str(tmp_path / "spec.json"), str(tmp_path / "out.json")]) == 0
+    finally:
+        torch.random.set_rng_state(rng)
+    out = codec.loads(ScenarioOutput, (tmp_path / "out.json").read_text())
+    summary = ProfileSummary.from_info(out.info)
+    names = {o.name for o in summary.operators}
+    # the compiled step runs inductor's code: its matrix multiplies are still aten calls on CPU
+    assert names & {"aten::mm", "aten::addmm"}, sorted(names)
+    got = {m.name: m for m in out.metrics}
+    assert len(got["time_to_next_token_secs"].samples) == REPETITIONS * (NEW_TOKENS - 1)
+    assert got["recompiles_during_measurement"].samples == [0.0]
