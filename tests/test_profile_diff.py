@@ -51,7 +51,20 @@ def test_nothing_changed_names_no_mover():
     e = diff(BASE, jitter, figure_delta_us=3.0)
     assert e.movers == [] and e.explained_share is None
     # the same jitter with no floor at all would name every operator: the floor is what holds
-    assert len(diff(BASE, jitter, None, Floor(abs_us=0, rel_step=0, rel_outside=0)).movers) == 6
+    assert len(diff(BASE, jitter, None, Floor(abs_us=0, rel_step=0, rel_outside=0, rel_own=0)).movers) == 6
+
+
+def test_the_dominant_operator_must_move_beyond_its_own_floor_too():
+    def mm_at(us: float) -> ProfileSummary:
+        return summary(*[(o.name, o.calls_per_token, us if o.name == "aten::mm" else o.self_us_per_token)
+                         for o in BASE.operators])
+
+    # +21 us is 1.6 % of the step: within the step's floor whatever its own share
+    assert diff(BASE, mm_at(321.0)).movers == []
+    # +42 us is past 3 % of the step but only 12 % of mm's own time: the jitter of the step's largest operator
+    assert diff(BASE, mm_at(342.0)).movers == []
+    assert [m.name for m in diff(BASE, mm_at(342.0), floor=Floor(rel_own=0)).movers] == ["aten::mm"]
+    assert [m.name for m in diff(BASE, mm_at(360.0)).movers] == ["aten::mm"]  # 17 % of its own: named
 
 
 def test_the_floor_needs_both_the_absolute_and_the_relative_part():

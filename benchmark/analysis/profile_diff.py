@@ -4,12 +4,14 @@ a figure's change (`commitbench explain`; flows/explain.py reads the summaries).
 Every cost is per decode step ("per token"). An operator is named when
 - it appeared or vanished, or its calls per token changed by at least `Floor.calls`: call
   counts are exact (one profiled repetition counts every call), so any such change is real;
-- or its self time per token moved by more than the time floor: both `Floor.abs_us` and
+- or its self time per token moved by more than the time floor: `Floor.abs_us`, and
   `Floor.rel_step` of the base side's step (the sum of every operator's self time per token;
-  `Floor.rel_outside` for the time outside every operator, contracts/profile.OUTSIDE).
+  `Floor.rel_outside` for the time outside every operator, contracts/profile.OUTSIDE), and
+  `Floor.rel_own` of its own time (the larger side's).
   One profiled repetition per side is one sample of each operator's time: between two profiles
   of the same code the small operators jitter by microseconds (the profiler's own per-event
-  cost), the large ones by a few per cent of the step. Both floors must be passed so neither
+  cost), the large ones by a few per cent of the step, and the step's dominant operator (a
+  model's matrix multiplies) by several per cent of itself. Every floor must be passed so no
   kind of jitter is named (docs/explain.md shows the calibration).
 The named operators come out largest growth first; each with the share of the figure's change
 per token it explains (its self-time change over the figure's change), where that is known.
@@ -49,14 +51,17 @@ class Floor:
 
     abs_us: float = 5.0  # microseconds per token
     rel_step: float = 0.03  # of the base side's step time (the operators' self times, summed)
+    # of the operator's own time (the larger side's): the step's dominant operator moves most
+    rel_own: float = 0.15
     calls: float = 0.5  # calls per token: a call on at least every other token
     # the time outside every operator (Python, the profiler's bookkeeping) swings with the
     # machine's load far more than any operator's: its own floor, of the base side's step
     rel_outside: float = 0.25
 
     def __post_init__(self) -> None:
-        if not (self.abs_us >= 0 and 0 <= self.rel_step < 1 and 0 <= self.rel_outside < 1 and self.calls > 0):
-            raise ValueError(f"floor: abs_us >= 0, 0 <= rel_step < 1, calls > 0; got {self}")
+        if not (self.abs_us >= 0 and 0 <= self.rel_step < 1 and 0 <= self.rel_outside < 1
+                and 0 <= self.rel_own < 1 and self.calls > 0):
+            raise ValueError(f"floor: abs_us >= 0, 0 <= rel_step, rel_outside, rel_own < 1, calls > 0; got {self}")
 
     def time_us(self, base_step_us: float, name: str = "") -> float:
         return max(self.abs_us, (self.rel_outside if name == OUTSIDE else self.rel_step) * base_step_us)
@@ -105,7 +110,8 @@ class Explanation:
     base_step_us: float = 0.0  # the operators' self times per token, summed
     head_step_us: float = 0.0
     figure_delta_us: float | None = None  # head - base of the figure, per token
-    floor_us: float = 0.0  # the time floor applied
+    floor_us: float = 0.0  # the time floor applied to operators (the step's share or abs_us)
+    floor: Floor = Floor()
 
     @property
     def slower(self) -> list[Mover]:
@@ -188,7 +194,8 @@ def diff(base: ProfileSummary, head: ProfileSummary, figure_delta_us: float | No
                             ho.self_us_per_token, bo.total_us_per_token, ho.total_us_per_token, share,
                             NOTES.get(name)))
     movers.sort(key=lambda m: (-m.delta_self_us, m.name))
-    return Explanation(movers, _kernels(base, head, limit, floor), base_step, step_us(head), figure_delta_us, limit)
+    return Explanation(movers, _kernels(base, head, limit, floor), base_step, step_us(head), figure_delta_us, limit,
+                       floor)
 
 
 def _change(bo: OperatorCost, ho: OperatorCost, limit: float, floor: Floor) -> str | None:
@@ -197,7 +204,7 @@ def _change(bo: OperatorCost, ho: OperatorCost, limit: float, floor: Floor) -> s
     if ho.calls_per_token == 0 and bo.calls_per_token >= floor.calls:
         return GONE
     delta = ho.self_us_per_token - bo.self_us_per_token
-    if abs(delta) > limit:
+    if abs(delta) > limit and abs(delta) > floor.rel_own * max(ho.self_us_per_token, bo.self_us_per_token):
         return SLOWER if delta > 0 else FASTER
     if abs(ho.calls_per_token - bo.calls_per_token) >= floor.calls:
         return CALLS

@@ -26,8 +26,8 @@ def section(x, fmt: str = "text") -> str:
     title = f"{x.scenario}: base {x.base.label} ({x.base.runs} profile(s)) -> head {x.head.label} " \
             f"({x.head.runs} profile(s))"
     lines = [_figure_line(x), f"profiled step, operators' self time summed: {e.base_step_us:.1f} -> "
-             f"{e.head_step_us:.1f} us/token; noise floor {e.floor_us:.1f} us/token of self time, "
-             f"0.5 calls/token"]
+             f"{e.head_step_us:.1f} us/token; noise floor: a self-time move beyond {e.floor_us:.1f} us/token and "
+             f"{e.floor.rel_own:.0%} of the operator's own, or {e.floor.calls:g} calls/token"]
     if fmt == "markdown":
         out = [f"### {_md(title)}", "", *[f"- {_md(line)}" for line in lines], ""]
         if not e.movers:
