@@ -53,8 +53,13 @@ class Explained:
 
 def explain(db: str | None, request: Request, floor: Floor = Floor()) -> list[Explained]:
     with reading(db) as session:
-        base_ref, base_runs = _side(session, request.base, request.repository, "--base")
-        head_ref, head_runs = _side(session, request.head, request.repository, "--head")
+        return explain_in(session, request, floor)
+
+
+def explain_in(session, request: Request, floor: Floor = Floor()) -> list[Explained]:
+    """`explain` in a read session already open (compare's, to explain its regressions)."""
+    base_ref, base_runs = _side(session, request.base, request.repository, "--base")
+    head_ref, head_runs = _side(session, request.head, request.repository, "--head")
     base, head = _profiled(base_runs), _profiled(head_runs)
     both = [name for name in base if name in head]
     if request.scenario is not None:

@@ -1,7 +1,7 @@
 """`commitbench explain`'s output: the named operators of each scenario as text, markdown or JSON.
 
-`section` renders one scenario's explanation alone, for a report that wants it under a
-regression row (compare, ab, bisect)."""
+`section` (text, markdown) and `as_dict` (JSON) render one scenario's explanation alone, for a
+report that wants it under a regression row (compare, ab, bisect)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ TOP = 12  # operators shown per scenario in text and markdown (JSON has all)
 def render(items: list, fmt: str) -> str:
     """`items`: flows/explain.Explained, one per scenario."""
     if fmt == "json":
-        return json.dumps({"scenarios": [_json(x) for x in items]}, indent=2) + "\n"
+        return json.dumps({"scenarios": [as_dict(x) for x in items]}, indent=2) + "\n"
     return "\n".join(section(x, fmt) for x in items)
 
 
@@ -95,7 +95,7 @@ def _md(text: str) -> str:
     return printable(text).replace("|", "\\|")
 
 
-def _json(x) -> dict[str, Any]:
+def as_dict(x) -> dict[str, Any]:
     e: Explanation = x.explanation
     side = lambda s: {"ref": s.label, "profiles": s.runs, "figure_secs": s.figure_secs,  # noqa: E731
                       "step_us_per_token": None, "traces": s.traces}
