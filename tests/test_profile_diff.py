@@ -115,3 +115,19 @@ def test_combine_takes_each_operators_median_over_the_profiles():
 def test_a_floor_that_makes_no_sense_is_refused():
     with pytest.raises(ValueError, match="floor"):
         Floor(calls=0)
+
+
+def test_a_time_move_against_the_measured_figure_is_the_profiles_own_disturbance():
+    """The figure (every measured step) says how much the step changed; one profiled repetition
+    whose mm ran 80 % slower while the figure fell, or 10x the figure's rise, names nothing by time."""
+    slow_mm = summary(*[(o.name, o.calls_per_token, o.self_us_per_token * (1.8 if o.name == "aten::mm" else 1))
+                        for o in BASE.operators], ("aten::item", 1, 4.0), ("aten::_local_scalar_dense", 1, 2.0))
+    against = diff(BASE, slow_mm, figure_delta_us=-50.0)
+    assert [m.name for m in against.movers] == ["aten::item", "aten::_local_scalar_dense"]
+    assert [m.name for m in diff(BASE, slow_mm, figure_delta_us=24.0).movers][0] == "aten::item"  # 240 / 24 = 10x
+    assert [m.name for m in diff(BASE, slow_mm, figure_delta_us=200.0).movers][0] == "aten::mm"  # 1.2x: named
+    assert [m.name for m in diff(BASE, slow_mm).movers][0] == "aten::mm"  # no figure: the floors alone
+    # an operator whose calls changed is named whatever its time did
+    more_mm = summary(*[(o.name, o.calls_per_token + (1 if o.name == "aten::mm" else 0), o.self_us_per_token * 1.8)
+                        for o in BASE.operators])
+    assert [(m.name, m.change) for m in diff(BASE, more_mm, figure_delta_us=-50.0).movers] == [("aten::mm", CALLS)]

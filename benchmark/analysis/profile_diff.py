@@ -7,7 +7,8 @@ Every cost is per decode step ("per token"). An operator is named when
 - or its self time per token moved by more than the time floor: `Floor.abs_us`, and
   `Floor.rel_step` of the base side's step (the sum of every operator's self time per token;
   `Floor.rel_outside` for the time outside every operator, contracts/profile.OUTSIDE), and
-  `Floor.rel_own` of its own time (the larger side's).
+  `Floor.rel_own` of its own time (the larger side's); and, where the figure's change is known,
+  in the figure's direction and by at most `Floor.max_share` times it (`_with_the_figure`).
   One profiled repetition per side is one sample of each operator's time: between two profiles
   of the same code the small operators jitter by microseconds (the profiler's own per-event
   cost), the large ones by a few per cent of the step, and the step's dominant operator (a
@@ -57,10 +58,12 @@ class Floor:
     # the time outside every operator (Python, the profiler's bookkeeping) swings with the
     # machine's load far more than any operator's: its own floor, of the base side's step
     rel_outside: float = 0.25
+    # a time move is named only with the figure's sign and at most this multiple of its change
+    max_share: float = 2.0
 
     def __post_init__(self) -> None:
         if not (self.abs_us >= 0 and 0 <= self.rel_step < 1 and 0 <= self.rel_outside < 1
-                and 0 <= self.rel_own < 1 and self.calls > 0):
+                and 0 <= self.rel_own < 1 and self.calls > 0 and self.max_share > 0):
             raise ValueError(f"floor: abs_us >= 0, 0 <= rel_step, rel_outside, rel_own < 1, calls > 0; got {self}")
 
     def time_us(self, base_step_us: float, name: str = "") -> float:
@@ -184,7 +187,7 @@ def diff(base: ProfileSummary, head: ProfileSummary, figure_delta_us: float | No
     movers = []
     for name in list(dict.fromkeys([*b, *h])):
         bo, ho = b.get(name, none), h.get(name, none)
-        change = _change(bo, ho, floor.time_us(base_step, name), floor)
+        change = _change(bo, ho, floor.time_us(base_step, name), floor, figure_delta_us)
         if change is None:
             continue
         share = None
@@ -198,17 +201,28 @@ def diff(base: ProfileSummary, head: ProfileSummary, figure_delta_us: float | No
                        floor)
 
 
-def _change(bo: OperatorCost, ho: OperatorCost, limit: float, floor: Floor) -> str | None:
+def _change(bo: OperatorCost, ho: OperatorCost, limit: float, floor: Floor, figure_delta_us: float | None) -> str | None:
     if bo.calls_per_token == 0 and ho.calls_per_token >= floor.calls:
         return NEW
     if ho.calls_per_token == 0 and bo.calls_per_token >= floor.calls:
         return GONE
     delta = ho.self_us_per_token - bo.self_us_per_token
-    if abs(delta) > limit and abs(delta) > floor.rel_own * max(ho.self_us_per_token, bo.self_us_per_token):
+    if abs(delta) > limit and abs(delta) > floor.rel_own * max(ho.self_us_per_token, bo.self_us_per_token) \
+            and _with_the_figure(delta, figure_delta_us, floor):
         return SLOWER if delta > 0 else FASTER
     if abs(ho.calls_per_token - bo.calls_per_token) >= floor.calls:
         return CALLS
     return None
+
+
+def _with_the_figure(delta_us: float, figure_delta_us: float | None, floor: Floor) -> bool:
+    """Whether a time move agrees with the measured figure: the figure (the median of every
+    measured step, over all repetitions) says how much the step changed far better than one
+    profiled repetition does. An operator that moved against it, or by more than `max_share`
+    times it, moved with its own repetition's disturbance. No figure: the floors alone."""
+    if figure_delta_us is None:
+        return True
+    return figure_delta_us != 0 and 0 < delta_us / figure_delta_us <= floor.max_share
 
 
 def _kernels(base: ProfileSummary, head: ProfileSummary, limit: float, floor: Floor) -> list[KernelMover]:

@@ -88,7 +88,7 @@ def _self(m: Mover) -> str:
 
 
 def _share(m: Mover) -> str:
-    return "-" if m.share is None else f"{m.share * 100:.0f} %"
+    return "-" if m.share is None else f"{round(m.share * 100)} %"  # an int: no "-0 %"
 
 
 def _md(text: str) -> str:
