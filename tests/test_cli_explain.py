@@ -104,3 +104,15 @@ def test_runs_without_profiles_have_nothing_to_explain(sqlite_url, capsys):
     store_all(sqlite_url, [profiled_run(BASE, 1, 0.010, "main", None), profiled_run(HEAD, 2, 0.010, "pr-1", None)])
     code, out, err = cli(capsys, "explain", "--base", "main", "--head", "pr-1", "--db", sqlite_url)
     assert code == 9 and "no scenario has a profile on both sides" in err and "--profile" in err and out == ""
+
+
+def test_compares_section_explains_only_regressed_scenarios_and_never_fails(stored, sqlite_url):
+    from benchmark.flows.explain import for_regressions
+    from benchmark.flows.store import reading
+
+    with reading(stored) as session:
+        (x,) = for_regressions(session, "main", "pr-1", None, {"eager"})
+        assert x.explanation.movers[0].name == "aten::mm"
+        assert for_regressions(session, "main", "pr-1", None, {"compiled_decode[compile_mode=default]"}) == []
+        assert for_regressions(session, "main", "pr-1", None, set()) == []
+        assert for_regressions(session, "main", "no-such-branch", None, {"eager"}) == []

@@ -112,3 +112,14 @@ def _side_of(label: str, found: list[tuple]) -> Side:
     samples = [v for s, _ in found if (m := s.metric(figure or "")) is not None for v in m.samples]
     return Side(label, len(found), combine([p for _, p in found]), statistics.median(samples) if samples else None,
                 [p.trace for _, p in found if p.trace])
+
+
+def for_regressions(session, base: str, head: str, repository: str | None, regressed: set[str]) -> list[Explained]:
+    """compare's section: the explanations of its regressed scenarios (names) where both sides
+    have profiles; none where they have not (a comparison never fails for want of a profile)."""
+    if not regressed:
+        return []
+    try:
+        return [x for x in explain_in(session, Request(base, head, None, repository)) if x.scenario in regressed]
+    except Failure:
+        return []
