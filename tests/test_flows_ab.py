@@ -54,7 +54,8 @@ def test_the_plan_carries_the_comparison_to_make(repo, tmp_path, monkeypatch):
     p = plan(repo, threshold=0.03, thresholds_file=tmp_path / "t.toml")
     # only the kinds that can gate run: the seed's suite less `load`, whose load time gates nothing
     assert (p.base.subject, p.head.subject, p.rounds, p.options) == (
-        "one", "two", flow.Rounds(2, 2), ["--repetitions=2", "--scenarios=eager,compiled_decode,compiled_generate"])
+        "one", "two", flow.Rounds(2, 2), ["--repetitions=2", "--scenarios=eager,compiled_decode,compiled_generate",
+                                          "--profile"])  # every run profiled: explain diffs them
     assert p.kinds == ["eager", "compiled_decode", "compiled_generate"] and p.side_cache
     assert p.db_url == f"sqlite:///{tmp_path / 'ab.sqlite'}" and not (tmp_path / "ab.sqlite").exists()
     assert (p.compare.base, p.compare.head) == (p.base.sha, p.head.sha)
@@ -64,11 +65,11 @@ def test_the_plan_carries_the_comparison_to_make(repo, tmp_path, monkeypatch):
 
 def test_the_kinds_an_ab_runs_are_chosen_by_scenarios_or_ab_kinds(repo, tmp_path):
     told = plan(repo, overrides={"kinds": ["load", "eager"]})
-    assert told.kinds == ["load", "eager"] and told.options == ["--repetitions=2"]  # --scenarios is the user's
+    assert told.kinds == ["load", "eager"] and told.options == ["--repetitions=2", "--profile"]  # --scenarios is the user's
     cfg = tmp_path / "bench.toml"
     cfg.write_text('ab_kinds = ["compiled_decode"]\ninductor_cache = "shared"\n')
     chosen = plan(repo, config=cfg)
-    assert chosen.kinds == ["compiled_decode"] and chosen.options[-1] == "--scenarios=compiled_decode"
+    assert chosen.kinds == ["compiled_decode"] and chosen.options[-2:] == ["--scenarios=compiled_decode", "--profile"]
     assert not chosen.side_cache  # the user's shared cache is left alone: compile times are not cold anyway
     cfg.write_text('ab_kinds = ["warp"]\n')
     with pytest.raises(ConfigError, match="ab_kinds must be a non-empty list of scenario kinds"):

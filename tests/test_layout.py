@@ -121,7 +121,8 @@ def test_the_registry_is_coherent():
 
 # Commands that only read or send: none may load torch or transformers when it starts (#11).
 READ_COMMANDS = ("history", "show", "export", "compare", "detect", "reports", "status", "validate", "report",
-                 "dashboards", "db", "ingest", "pr_comment", "issue")
+                 "dashboards", "db", "ingest", "pr_comment", "issue",
+                 "explain")
 
 
 def loaded_by(start: str) -> set[str]:

@@ -41,8 +41,10 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def fixture(path: Path) -> tuple[str, dict[str, str]]:
-    """The repository: base, and the heads by name (each a child of base)."""
+def fixture(path: Path, changes: dict[str, str | None] | None = None) -> tuple[str, dict[str, str]]:
+    """The repository: base, and the heads by name (each a child of base): `changes` maps a
+    head's name to what replaces decode_step's return line (None: a commit that changes
+    nothing measured); by default this yardstick's "slower" and "unchanged"."""
     path.mkdir(parents=True)
     git(path, "init", "-q", "--initial-branch=main")
     for key, value in (("user.email", "ab@example.com"), ("user.name", "ab"), ("commit.gpgsign", "false")):
@@ -58,7 +60,8 @@ def fixture(path: Path) -> tuple[str, dict[str, str]]:
     if text.count(STEP) != 1:
         raise SystemExit(f"{DECODE}: decode_step's return line moved; update yardsticks/ab_e2e.py")
     heads = {}
-    for name, new in (("slower", text.replace(STEP, SLOWER)), ("unchanged", text + "\n# nothing measured changes\n")):
+    for name, step in (changes or {"slower": SLOWER, "unchanged": None}).items():
+        new = text + "\n# nothing measured changes\n" if step is None else text.replace(STEP, step)
         git(path, "checkout", "-q", "-B", name, base)
         (path / DECODE).write_text(new)
         git(path, "commit", "-q", "-am", f"{name} decode step")

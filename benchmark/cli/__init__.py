@@ -30,6 +30,7 @@ COMMANDS = {
     "dashboards": ("dashboards", "install commitbench's datasource and dashboards into a Grafana (push)"),
     "report": ("report", "write a self-contained HTML report: history plots, compare, device timeline, failures"),
     "compare": ("compare", "compare two revisions' runs: regression, improvement or no change, per figure"),
+    "explain": ("explain", "what got slower: the operators whose time per token moved between two refs' profiles"),
     "detect": ("detect", "find and store change points in every series' history"),
     "ab": ("ab", "A/B two revisions on this machine: interleaved runs, then compare"),
     "bisect": ("bisect", "find the first commit where a figure changed (binary search, each step measured)"),

@@ -166,11 +166,14 @@ def add_benchmark_options(m: argparse._ArgumentGroup) -> None:
     m.add_argument("--sample-interval-ms", type=float, help="device sampler interval, 0 = off (default 100)")
     m.add_argument("--seed", type=int, help="random seed of the synthetic weights and the prompt (default 0)")
     m.add_argument("--inductor-cache", help="fresh (default: cold compile in every scenario) or shared")
+    m.add_argument("--profile", action=argparse.BooleanOptionalAction, help="one more decode repetition per decode "
+                   "scenario, under torch.profiler, after the measured ones (no figure comes from it): its summary "
+                   "for `commitbench explain`, its Chrome trace a file (run: off by default; ab, bisect: on)")
 
 
 OVERRIDES = ("model", "device", "seed", "sample_interval_ms", "inductor_cache", "kinds", "dtype", "batch_size",
              "prompt_length", "new_tokens", "compile_mode", "attn_implementation", "cache_implementation",
-             "sdpa_kernel", "quantization", "warmup", "repetitions", "timeout_s")
+             "sdpa_kernel", "quantization", "warmup", "repetitions", "timeout_s", "profile")
 
 
 def _benchmark_actions() -> list[argparse.Action]:
@@ -195,6 +198,9 @@ def run_options(args: argparse.Namespace) -> list[str]:
     for dest, flag in RUN_FLAGS.items():
         value = getattr(args, dest, None)
         if value is None:
+            continue
+        if isinstance(value, bool):  # --profile / --no-profile
+            out.append(flag if value else f"--no-{flag[2:]}")
             continue
         if dest == "kinds":
             value = ",".join(value)

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from db.url import BadDatabaseURL, default_sqlite_path, resolve_url, validate_url
+from db.url import BadDatabaseURL, default_sqlite_path, parse_url, resolve_url, validate_url
 
 from ..contracts import exitcodes, inputs
 from ..contracts.escapes import printable
@@ -53,6 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--db", help="database URL (default: $DATABASE_URL, else libpq PG* variables with "
                    f"database metrics, else SQLite at {default_sqlite_path()})")
     o.add_argument("--json", type=Path, help="also write the whole result to this JSON file")
+    o.add_argument("--profile-dir", type=Path, help="where --profile keeps each run's Chrome traces, one "
+                   "folder per run (default: profiles/ beside the SQLite file, else beside the spool directory)")
     o.add_argument("--spool-dir", type=Path, help="where results go when the database is unreachable "
                    f"(default {default_sqlite_path().parent / 'spool'})")
 
@@ -118,7 +120,19 @@ def _request(args: argparse.Namespace) -> RunRequest:
     return RunRequest(config=cfg, source=model, branch=branch, commit=commit, message=message,
                       repository=repository, db_url=url, auto_upgrade=embedded(url), spool_dir=spool_dir,
                       json_path=args.json, commit_time=commit_time, commit_parents=tuple(parents),
-                      rules=rules, command=tuple(sys.argv))
+                      rules=rules, command=tuple(sys.argv), profile_dir=_profile_dir(args.profile_dir, url, spool_dir))
+
+
+def _profile_dir(given: Path | None, url: str, spool_dir: Path) -> Path:
+    """Where traces go: --profile-dir, else `profiles/` beside the SQLite file (beside the
+    result), else beside the spool directory."""
+    if given is not None:
+        if given.exists() and not given.is_dir():
+            raise ConfigError(f"--profile-dir {given}: not a directory")
+        return given.resolve()
+    parsed = parse_url(url)
+    beside = Path(parsed.database).expanduser().parent if parsed.get_backend_name() == "sqlite" else spool_dir.parent
+    return (beside / "profiles").resolve()
 
 
 def _check_json(path: Path | None) -> None:

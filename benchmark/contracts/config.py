@@ -260,6 +260,9 @@ class BenchConfig:
     inductor_cache: str = "fresh"  # fresh: each scenario compiles cold, so compile time is comparable
     # the kinds `commitbench ab` measures (`run` ignores it); None: the run's kinds that gate
     ab_kinds: list[str] | None = None
+    # one profiled decode repetition per decode scenario, after the measured ones (worker/profile.py):
+    # it changes no figure, so it is stored only when on and is no part of the hash
+    profile: bool = False
     scenarios: list[ScenarioParams] = field(default_factory=list)
 
     def validate(self) -> None:
@@ -276,6 +279,7 @@ class BenchConfig:
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_PROCESSES:
             raise ConfigError(f"processes must be an integer from 1 to {MAX_PROCESSES}, got {k!r:.60}")
         _choice("inductor_cache", self.inductor_cache, ("fresh", "shared"))
+        _boolean("profile", self.profile)
         if self.ab_kinds is not None:
             if not isinstance(self.ab_kinds, list) or not self.ab_kinds or \
                     any(not isinstance(k, str) or k not in KINDS for k in self.ab_kinds):
@@ -319,14 +323,16 @@ class BenchConfig:
         return cfg
 
     def to_dict(self) -> dict[str, Any]:
-        """Every key, less `processes` at 1 and `ab_kinds` unset: a config that does not use
-        them hashes and stores as it did before the keys existed."""
+        """Every key, less `processes` at 1, `ab_kinds` unset and `profile` off: a config that
+        does not use them hashes and stores as it did before the keys existed."""
         d = asdict(self)
         d["scenarios"] = [s.to_dict() for s in self.scenarios]
         if d["processes"] == 1:
             del d["processes"]
         if d["ab_kinds"] is None:
             del d["ab_kinds"]
+        if not d["profile"]:
+            del d["profile"]
         return d
 
     @classmethod
@@ -358,7 +364,8 @@ class BenchConfig:
 
     def hash(self) -> str:
         """Stable over key order: two runs with the same hash measured the same matrix."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        measured = {k: v for k, v in self.to_dict().items() if k != "profile"}  # profiling measures nothing
+        return hashlib.sha256(json.dumps(measured, sort_keys=True).encode()).hexdigest()
 
 
 def build_config(data: dict[str, Any], overrides: dict[str, Any] | None = None) -> BenchConfig:

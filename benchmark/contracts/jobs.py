@@ -24,6 +24,8 @@ class ScenarioJob:
     model_path: str  # checkpoint directory or hub id
     device: str  # "cpu" or "cuda[:N]"
     seed: int
+    # where one profiled repetition's trace goes (worker/profile.py); None: no profile
+    profile_dir: str | None = None
 
 
 @dataclass

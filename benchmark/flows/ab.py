@@ -29,7 +29,7 @@ from ..run.worktrees import Revision, SetupError, Side, Signals, Worktrees, chec
 from ..verdicts.compare_runs import Paired
 from . import compare, lines
 from .errors import Failure, bad_input
-from .measure import Measurer, check_run_config, repository_name, round_order, stop_code
+from .measure import Measurer, check_run_config, profiled, repository_name, round_order, stop_code
 from .store import absolute_url
 
 BRANCHES = {"base": "ab/base", "head": "ab/head"}
@@ -104,7 +104,7 @@ def plan(*, repo: Path, base: str, head: str, rounds: Rounds, prior_branch: str 
                               context)
     return Plan(repo=root, base=b, head=h, rounds=rounds, prior_branch=prior_branch, kinds=kinds,
                 side_cache=cfg.inductor_cache == "fresh", install=install, workdir=workdir, db_url=absolute_url(db),
-                options=options, compare=request)
+                options=profiled(options), compare=request)
 
 
 def ab(plan: Plan, say: Callable[[str], None], output: IO | None = None) -> Outcome:

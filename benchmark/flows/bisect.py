@@ -24,7 +24,7 @@ from ..contracts.figures import FIGURES
 from ..run.worktrees import (Revision, SetupError, Side, Signals, Worktrees, ancestry_path, check_install_template,
                               repo_root, resolve)
 from . import reports
-from .measure import Measurer, check_rounds, check_run_config, repository_name, round_order, stop_code
+from .measure import Measurer, check_rounds, check_run_config, profiled, repository_name, round_order, stop_code
 from .store import absolute_url
 
 COULD_NOT_DECIDE = exitcodes.NOT_COMPARABLE  # 9, as compare's "could not compare"
@@ -143,7 +143,7 @@ def plan(*, repo: Path, good: str, bad: str, metric: str, scenario: str, rounds:
         check_install_template(install)
     check_run_config(None, overrides, {"scenarios": [entry]})
     p = Plan(repo=root, good=g, bad=b, between=between, metric=metric, scenario=scenario, entry=entry, rounds=rounds,
-             install=install, workdir=workdir, db_url=absolute_url(db), options=options)
+             install=install, workdir=workdir, db_url=absolute_url(db), options=profiled(options))
     if report is not None:
         p.report_id = reports.report_id_of(report)
         reports.check_bisectable(p.db_url, p.report_id)

@@ -35,6 +35,12 @@ def check_run_config(config: Path | None, overrides: dict, extra: dict | None = 
     return build_config({**data, **(extra or {})}, overrides)
 
 
+def profiled(options: list[str]) -> list[str]:
+    """ab's and bisect's run options with a profile per run unless they say --no-profile: when
+    a figure moves, `commitbench explain` diffs the two sides' profiles."""
+    return options if {"--profile", "--no-profile"} & set(options) else [*options, "--profile"]
+
+
 def stop_code(code: int) -> int | None:
     """A run's exit code that ends the job: only a failed scenario lets the rounds go on
     (compare reports it)."""

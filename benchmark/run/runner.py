@@ -30,7 +30,7 @@ from ..models import ModelSource, checkpoint_dir
 from ..trackers import environment
 from ..trackers.nvml import NvmlReader, nvml_target
 from ..trackers.sampler import Sampler
-from . import gitinfo, processes
+from . import gitinfo, processes, traces
 from .availability import unavailable
 from .keep import Kept, keep
 from .launcher import Cancel, run_job, scratch_dir
@@ -57,6 +57,7 @@ class RunRequest:
     rules: validity.Rules = validity.Rules()  # validity, judged at the end: [validity] of the config, else defaults
     command: tuple[str, ...] = ()  # the command line, for provenance: stored only through masked_argv
     replay_of: str | None = None  # the run_uid this run replays
+    profile_dir: Path | None = None  # where the profiled scenarios' traces are kept (config `profile`)
 
     @property
     def device(self) -> str:
@@ -210,7 +211,7 @@ class Runner:
             if k > 1:
                 self.say(f"    scenario {scenario.name} process {i}/{k}")
             with self._sampler() as sampler:  # started by the worker's "started" event, stopped on leaving
-                outcome = run_job(job, workdir=workdir / f"process{i}" if k > 1 else workdir,
+                outcome = run_job(traces.asking(job, workdir, i, req.config.profile), workdir=workdir / f"process{i}" if k > 1 else workdir,
                                   timeout_s=params.timeout_s, cancel=self.cancel,
                                   on_event=self._on_event(scenario.name, sampler),
                                   env=self._job_env(workdir))  # the processes share the scenario's cache
@@ -219,6 +220,8 @@ class Runner:
             if not processes.goes_on(outcome) or self.cancel.requested is not None:
                 break
         processes.apply(scenario, runs, k)
+        traces.keep(scenario, req.profile_dir or req.spool_dir.parent / "profiles", result.run_uid,
+                    len(result.scenarios))
         return scenario
 
     def _add_roofline(self, scenario: ScenarioResult, result: RunResult) -> None:

@@ -94,7 +94,8 @@ def _scenario(job: ScenarioJob, events: Reporter):
     device = torch.device(job.device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    ctx = Context(params=job.params, model_path=job.model_path, device=device, seed=job.seed, events=events)
+    ctx = Context(params=job.params, model_path=job.model_path, device=device, seed=job.seed, events=events,
+                  profile_dir=job.profile_dir)
     try:
         with forced(ctx):
             SCENARIOS[job.params.kind](ctx)

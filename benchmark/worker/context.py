@@ -24,6 +24,7 @@ class Context:
     device: torch.device
     seed: int
     events: Reporter
+    profile_dir: str | None = None  # where worker/profile.record writes its trace; None: no profile
     metrics: list[Metric] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)

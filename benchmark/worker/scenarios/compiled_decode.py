@@ -9,6 +9,7 @@ from ...trackers.compile_stats import CompileCounters, cudagraphs_applied
 from ...trackers.energy import EnergyMeter
 from ..context import tokens_match
 from ..decode import decode_step, prefill, timed_generate
+from ..profile import record as record_profile
 
 
 def run(ctx) -> None:
@@ -26,7 +27,7 @@ def run(ctx) -> None:
     uses_graphs = p.compile_mode in ("reduce-overhead", "max-autotune") and ctx.device.type == "cuda"
     mark = torch.compiler.cudagraph_mark_step_begin if uses_graphs else None
 
-    def generate(per_step=True):
+    def generate(per_step=True, timer=timer):
         return timed_generate(model, prompt, cache, p.new_tokens, step, timer,
                               prefill_fn=prefill_c, before_step=mark, per_step=per_step)
 
@@ -57,6 +58,7 @@ def run(ctx) -> None:
             match.append(float(same))
             mismatch = mismatch if same else first_diff
         measured = counters.snapshot()
+    record_profile(ctx, lambda t: generate(timer=t))  # after the counters' and energy's last reading
     if energy.joules is not None:
         generated = 2 * p.repetitions * p.new_tokens * p.batch_size  # tight + measured, each repetition
         ctx.add("energy_per_token_joules", [energy.joules / generated])

@@ -7,6 +7,7 @@ import torch
 from ..context import calls_needed, generation_config, split_warm, tokens_match
 from ..decode import decode_step, prefill, reset_cache, timed_generate
 from ..kernels import unforced
+from ..profile import record as record_profile
 from ..agreement import first_divergence, top1_agreement, torch_logits
 from ..quantization import refuse_unrunnable, weight_memory_bytes
 
@@ -62,6 +63,7 @@ def run(ctx) -> None:
     ctx.add("eager_time_to_first_token_secs", [i[0] for i in timed])
     ctx.add("eager_time_to_next_token_secs", [t for i in timed for t in i[1:]])
     ctx.add("eager_decode_tokens_per_sec", [p.batch_size * len(i[1:]) / sum(i[1:]) for i in timed])
+    record_profile(ctx, lambda t: timed_generate(model, prompt, cache, p.new_tokens, decode_step, t))
 
     # Our decode loop must produce what transformers' own generate produces.
     same, first = tokens_match(out[:, prompt.shape[1]:].cpu(), tokens.cpu())

@@ -1,0 +1,150 @@
+"""One profiled decode repetition (worker/profile.py) with real torch.profiler on CPU, in this
+process on micro-llama; the `profile` switch (config, run options, ab and bisect); where the
+runner keeps the trace."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+import torch
+
+from benchmark.cli.common import run_options
+from benchmark.contracts import codec
+from benchmark.contracts.config import ConfigError, ScenarioParams, build_config
+from benchmark.contracts.jobs import ScenarioJob, ScenarioOutput, encode_job
+from benchmark.contracts.profile import OUTSIDE, ProfileSummary
+from benchmark.contracts.result import ScenarioResult
+from benchmark.flows.measure import profiled
+from benchmark.models import build_synthetic, checkpoint_dir, resolve_model
+from benchmark.run import traces
+from benchmark.worker.__main__ import main
+
+NEW_TOKENS, REPETITIONS = 6, 2
+
+
+@pytest.fixture
+def checkpoint(bench_cache, monkeypatch):
+    monkeypatch.setenv("COMMITBENCH_CACHE", str(bench_cache))
+    return build_synthetic("micro-llama", "float32", 0, "cpu",
+                           checkpoint_dir(resolve_model("micro-llama", False), "float32", 0))
+
+
+def eager_job(tmp_path, checkpoint, capsys, profile: bool) -> tuple[ScenarioOutput, list[str]]:
+    """The eager scenario's job in process; its output and the phases it reported (on stderr), in order."""
+    params = ScenarioParams(kind="eager", new_tokens=NEW_TOKENS, prompt_length=8, repetitions=REPETITIONS, warmup=0,
+                            dtype="float32")
+    job = ScenarioJob(params=params, model_path=str(checkpoint), device="cpu", seed=0,
+                      profile_dir=str(tmp_path / "profile") if profile else None)
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "spec.json").write_text(json.dumps(encode_job(job)))
+    rng = torch.random.get_rng_state()
+    capsys.readouterr()
+    try:
+        assert main([str(tmp_path / "spec.json"), str(tmp_path / "out.json")]) == 0
+    finally:
+        torch.random.set_rng_state(rng)
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    return (codec.loads(ScenarioOutput, (tmp_path / "out.json").read_text()),
+            [e["name"] for e in events if e.get("event") == "phase"])
+
+
+def test_a_profiled_eager_run_summarizes_its_operators_per_token(tmp_path, checkpoint, capsys):
+    out, phases = eager_job(tmp_path, checkpoint, capsys, profile=True)
+    summary = ProfileSummary.from_info(out.info)
+    assert summary.tokens == NEW_TOKENS - 1 and summary.device == "cpu" and summary.kernels == []
+    ops = {o.name: o for o in summary.operators}
+    # the linear layers' matrix multiplies, on whichever path this torch takes them
+    mm = [ops[n] for n in ("aten::mm", "aten::addmm", "aten::linear") if n in ops]
+    assert mm and all(o.calls_per_token > 0 and o.self_us_per_token > 0 for o in mm)
+    assert ops["aten::linear"].total_us_per_token >= ops["aten::linear"].self_us_per_token
+    assert OUTSIDE in ops and ops[OUTSIDE].calls_per_token == 0
+    # exact counts: every decode step calls the model's linear layers the same number of times
+    assert all(o.calls_per_token == round(o.calls_per_token) for o in mm)
+    with gzip.open(summary.trace) as f:
+        trace = json.load(f)
+    assert any(e.get("name") == "aten::linear" for e in trace["traceEvents"])
+    # the profile comes after every measured repetition
+    assert phases.index("profile") > phases.index("eager_decode")
+
+
+def test_the_figures_of_a_profiled_run_come_from_the_unprofiled_repetitions(tmp_path, checkpoint, capsys):
+    plain, _ = eager_job(tmp_path / "plain", checkpoint, capsys, profile=False)
+    profiled_out, _ = eager_job(tmp_path / "profiled", checkpoint, capsys, profile=True)
+    assert ProfileSummary.from_info(plain.info) is None
+    a, b = ({m.name: m for m in o.metrics} for o in (plain, profiled_out))
+    assert a.keys() == b.keys()
+    for name in a:  # the same samples counted: no profiled step among them
+        assert len(a[name].samples) == len(b[name].samples), name
+    assert len(b["eager_time_to_next_token_secs"].samples) == REPETITIONS * (NEW_TOKENS - 1)
+    assert len(b["eager_decode_tokens_per_sec"].samples) == REPETITIONS
+
+
+def test_profile_is_a_run_key_that_changes_no_hash():
+    off = build_config({}, {"kinds": ["eager"]})
+    on = build_config({"profile": True}, {"kinds": ["eager"]})
+    assert on.profile and not off.profile
+    assert on.hash() == off.hash()  # profiling measures nothing: same matrix, same hash
+    assert "profile" not in off.to_dict() and on.to_dict()["profile"] is True
+    assert build_config({}, {"kinds": ["eager"], "profile": True}).profile
+    with pytest.raises(ConfigError, match="profile must be true or false"):
+        build_config({"profile": "yes"}, {"kinds": ["eager"]})
+
+
+def test_ab_and_bisect_profile_unless_told_not_to():
+    assert profiled(["--model=micro-llama"]) == ["--model=micro-llama", "--profile"]
+    assert profiled(["--no-profile"]) == ["--no-profile"]
+    assert profiled(["--profile"]) == ["--profile"]
+
+
+def test_run_options_pass_the_switch_on_both_ways():
+    import argparse
+
+    assert run_options(argparse.Namespace(profile=True)) == ["--profile"]
+    assert run_options(argparse.Namespace(profile=False)) == ["--no-profile"]
+    assert run_options(argparse.Namespace(profile=None)) == []
+
+
+def test_the_runner_keeps_the_trace_beside_the_result(tmp_path):
+    job = ScenarioJob(params=ScenarioParams(kind="eager"), model_path="m", device="cpu", seed=0)
+    assert traces.asking(job, tmp_path, 1, False).profile_dir is None
+    assert traces.asking(job, tmp_path, 2, True).profile_dir is None  # the first process's profile only
+    assert traces.asking(job, tmp_path, 1, True).profile_dir == str(tmp_path / "profile")
+    scratch = tmp_path / "scratch" / "trace.json.gz"
+    scratch.parent.mkdir()
+    scratch.write_bytes(gzip.compress(b"{}"))
+    scenario = ScenarioResult(name="compiled_decode[compile_mode=default]", kind="compiled_decode", params={},
+                              info={"profile": {"trace": str(scratch)}})
+    kept = traces.keep(scenario, tmp_path / "profiles", "uid-1", 2)
+    assert kept == tmp_path / "profiles" / "uid-1" / "02-compiled_decode_compile_mode=default_.trace.json.gz"
+    assert kept.is_file() and not scratch.exists() and scenario.info["profile"]["trace"] == str(kept.resolve())
+    # a trace that cannot be kept costs its path, with the reason, never the result
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    scenario.info["profile"]["trace"] = str(kept)
+    assert traces.keep(scenario, blocked, "uid-2", 0) is None
+    assert scenario.info["profile"]["trace"] is None and traces.TRACE_ERROR in scenario.info
+
+
+@pytest.mark.slow
+def test_a_profiled_compiled_decode_profiles_the_compiled_step(tmp_path, checkpoint, inductor_cache, monkeypatch):
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(inductor_cache))
+    params = ScenarioParams(kind="compiled_decode", new_tokens=NEW_TOKENS, prompt_length=8, repetitions=REPETITIONS,
+                            warmup=1, dtype="float32", compile_mode="default")
+    job = ScenarioJob(params=params, model_path=str(checkpoint), device="cpu", seed=0,
+                      profile_dir=str(tmp_path / "profile"))
+    (tmp_path / "spec.json").write_text(json.dumps(encode_job(job)))
+    rng = torch.random.get_rng_state()
+    try:
+        assert main([str(tmp_path / "spec.json"), str(tmp_path / "out.json")]) == 0
+    finally:
+        torch.random.set_rng_state(rng)
+    out = codec.loads(ScenarioOutput, (tmp_path / "out.json").read_text())
+    summary = ProfileSummary.from_info(out.info)
+    names = {o.name for o in summary.operators}
+    # the compiled step runs inductor's code: its matrix multiplies are still aten calls on CPU
+    assert names & {"aten::mm", "aten::addmm"}, sorted(names)
+    got = {m.name: m for m in out.metrics}
+    assert len(got["time_to_next_token_secs"].samples) == REPETITIONS * (NEW_TOKENS - 1)
+    assert got["recompiles_during_measurement"].samples == [0.0]
