@@ -116,3 +116,20 @@ def test_compares_section_explains_only_regressed_scenarios_and_never_fails(stor
         assert for_regressions(session, "main", "pr-1", None, {"compiled_decode[compile_mode=default]"}) == []
         assert for_regressions(session, "main", "pr-1", None, set()) == []
         assert for_regressions(session, "main", "no-such-branch", None, {"eager"}) == []
+
+
+def test_compare_shows_what_got_slower_under_a_regression_where_both_sides_have_profiles(sqlite_url, capsys):
+    """A 20 % slower eager decode step, stored with profiles (main's two earlier commits give
+    compare its noise): compare's report ends with explain's section for the regressed scenario."""
+    history = [profiled_run(c * 40, h, 0.010, "main", profile()) for c, h in (("1", 0.5), ("2", 0.7))]
+    store_all(sqlite_url, history + [profiled_run(BASE, 1, 0.010, "main", profile()),
+                                     profiled_run(HEAD, 2, 0.012, "pr-1", profile(mm=(30, 600.0))),
+                                     profiled_run(SAME, 3, 0.010, "pr-2", profile())])
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--db", sqlite_url)
+    assert code == 8
+    assert "what got slower (operator profiles):" in out and "aten::mm" in out.split("what got slower")[1]
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", sqlite_url)
+    doc = json.loads(out)
+    assert [x["scenario"] for x in doc["explain"]] == ["eager"]
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-2", "--format", "json", "--db", sqlite_url)
+    assert code == 0 and json.loads(out)["explain"] == []  # no regression: nothing to explain

@@ -22,7 +22,8 @@ from ..contracts.escapes import printable
 from ..verdicts import baseline, render
 from ..verdicts.compare_runs import INSUFFICIENT, Paired, Report, build
 from ..verdicts.thresholds import Thresholds, ThresholdError, from_options
-from . import lines
+from ..verdicts import explain_render
+from . import explain, lines
 from .errors import Failure
 from .store import reading
 
@@ -84,6 +85,7 @@ class Compared:
     report: Report
     drift: list[baseline.Drift] = field(default_factory=list)
     ab: Rounds | None = None  # `commitbench ab`'s: rounds run and why it stopped
+    explained: list = field(default_factory=list)  # flows/explain.Explained of each regressed scenario
 
     @property
     def verdict(self) -> str:
@@ -132,7 +134,9 @@ def between(db: str | None, request: Request, paired: Paired | None = None) -> C
             raise NotCompared(f"could not compare: {e}", e.left_out) from None
         report = build(session, base, head, judged_by, history=request.history, paired=paired)
         drift = baseline.drifts(session, report)
-    return Compared(request, report, drift)
+        explained = explain.for_regressions(session, request.base, request.head, request.repository,
+                                            {s.scenario for s in report.series if s.regressed})
+    return Compared(request, report, drift, explained=explained)
 
 
 def rendered(compared: Compared, fmt: str, full_report: str | None = None) -> str:
@@ -144,7 +148,22 @@ def rendered(compared: Compared, fmt: str, full_report: str | None = None) -> st
     else:
         shown = {"text": render.text, "json": render.as_json}[fmt](compared.report)
     shown = baseline.annotate(shown, compared.drift, fmt)
+    shown = _with_explained(shown, compared.explained, fmt)
     return shown if compared.ab is None else compared.ab.annotate(shown, fmt)
+
+
+def _with_explained(shown: str, explained: list, fmt: str) -> str:
+    """What got slower in each regressed scenario whose two sides have profiles (`explain`),
+    after the comparison (JSON: an "explain" key)."""
+    if fmt == "json":
+        doc = json.loads(shown)
+        doc["explain"] = [explain_render.as_dict(x) for x in explained]
+        return json.dumps(doc, indent=2) + "\n"
+    if not explained:
+        return shown
+    heading = "#### What got slower (operator profiles)" if fmt == "markdown" else "what got slower (operator profiles):"
+    return shown.rstrip("\n") + "\n\n" + heading + "\n\n" + "\n".join(
+        explain_render.section(x, fmt) for x in explained) + "\n"
 
 
 def cases(text: str, source: str, direction: str, threshold: float) -> list[str]:
