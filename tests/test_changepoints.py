@@ -120,8 +120,8 @@ def _step_series(seed: int, steps: dict[int, float], n: int, cv: float) -> list[
 
 def test_the_reported_commit_is_the_likeliest_to_be_within_one_of_the_step():
     """A 3 % step at CV 2 % (1.5 sd), 100 seeded series: reporting the commit with the most
-    likelihood within +-1 (the default) lands within one commit of the true step more often than
-    reporting the single likeliest split (locate_within=0), which is exactly right more often."""
+    likelihood within +-1 (locate_within=1) lands within one commit of the true step more often
+    than reporting the single likeliest split (the default, 0), which is exactly right more often."""
     def tally(within: int) -> tuple[int, int]:
         near = exact = 0
         for seed in range(100):

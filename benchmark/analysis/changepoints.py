@@ -18,8 +18,8 @@ Method, in order:
    at least `min_magnitude`, and no gradual change (a ramp at least `drift_width` commits wide, or a
    straight line) fits its neighbourhood clearly better than a step within `min_size` commits of
    the split: a slow drift is not steps.
-5. Every kept location is re-estimated between its neighbours as the commit likeliest to lie within
-   `locate_within` (1) commits of the true first commit at the new level (_locate), and the weakest
+5. Every kept location is re-estimated between its neighbours as the likeliest split (or, with
+   `locate_within` k > 0, the commit likeliest to lie within k commits of it: _locate), and the weakest
    is dropped while any falls below the threshold.
 """
 
@@ -49,7 +49,10 @@ class DetectOptions:
     drift_width: int = 15       # a change spread over at least this many commits is a drift, not a step
     drift_evidence: float = 5.0  # how much better (weighted RSS, noise-variance units) a ramp must fit to be a drift
     outlier_z: float = 3.0      # distance (in sd) from both neighbourhoods beyond which a commit is down-weighted
-    locate_within: int = 1      # report the commit likeliest to be within this many of the true first one (0: the likeliest)
+    # report the commit likeliest to be within this many of the true first one; 0 (the default):
+    # the likeliest split itself, which is exact on a clear step (1 is within +-1 more often on a
+    # faint one, but reports the last old commit of a sharp step: tests/test_dashboards.py)
+    locate_within: int = 0
 
     def __post_init__(self) -> None:
         _check_int("window", self.window, 4)
