@@ -169,7 +169,8 @@ def test_spool_dir_lost_mid_run_falls_back_and_json_comes_first(cb):
     says where both are."""
     spool = cb.root / "spool"
     out_json = cb.root / "result.json"
-    args = ["run", *IDENT, "--model", "micro-llama", "--scenarios", "selftest_hang", "--timeout", "10",  # room to see the phase line on a busy machine
+    # the hang's 10 s leave room to see its phase line on a busy machine (3 s fired first)
+    args = ["run", *IDENT, "--model", "micro-llama", "--scenarios", "selftest_hang", "--timeout", "10",
             "--db", UNREACHABLE, "--spool-dir", str(spool), "--json", str(out_json)]
     with running_cli(args, cb.env) as (proc, err, out):
         err.wait_for(r"     - hang$", timeout=120)
