@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from benchmark.analysis.compare import CompareOptions, Run, compare
 from benchmark.analysis.sequential import DONE, Round, SequentialOptions, decide
+from yardsticks.bench_compare import _rate, _row
 from yardsticks.pairs import LEVEL, Condition, Tally, make_run
 
 THRESHOLD = 0.02
@@ -188,14 +189,6 @@ def score(seed: int, pairs: int, options: SequentialOptions) -> dict[tuple[str, 
         for method, o in outcomes.items():
             cells.setdefault((case.job, method, case.true_change), Cell()).add_outcome(case.true_change, o)
     return cells
-
-
-def _rate(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}" if whole else "-"
-
-
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
 
 
 def tables(cells: dict[tuple[str, str, float], Cell]) -> str:

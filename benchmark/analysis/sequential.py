@@ -126,7 +126,8 @@ def decide(rounds: Sequence[Round], direction: str, options: SequentialOptions =
     last = final or n_rounds >= options.max_rounds
     hist = [r for r in history if r.usable and r.level() > 0]
     paired = [r for r in rounds if r.base.usable and r.head.usable and r.base.level() > 0 and r.head.level() > 0]
-    diffs = [math.log(r.head.level()) - math.log(r.base.level()) for r in paired]
+    logs = [(math.log(r.base.level()), math.log(r.head.level())) for r in paired]  # each level once: medians
+    diffs = [h - b for b, h in logs]
     prior = run_noise([], [], hist) if hist else None
     kept, dropped = _drop_broken(diffs, math.sqrt(2) * prior.sigma if prior is not None else 0.0)
 
@@ -152,8 +153,8 @@ def decide(rounds: Sequence[Round], direction: str, options: SequentialOptions =
     half = t_quantile(1 - look_alpha / 2, df) * se
     cmp_options = CompareOptions(threshold=options.threshold, noisy_width=options.noisy_width)
     v, why = verdict(d, half, direction, cmp_options)
-    levels = dict(base_level=math.exp(statistics.fmean(math.log(r.base.level()) for r in paired)),
-                  head_level=math.exp(statistics.fmean(math.log(r.head.level()) for r in paired)),
+    levels = dict(base_level=math.exp(statistics.fmean(b for b, _ in logs)),
+                  head_level=math.exp(statistics.fmean(h for _, h in logs)),
                   base_runs=len(paired), head_runs=len(paired), history_runs=len(hist),
                   noise=math.expm1(math.sqrt(var / 2)))
     extra = "".join(f"; {x}" for x in (note, dropped and f"{dropped} broken round(s) left out") if x)

@@ -128,7 +128,7 @@ def _cache(plan: Plan, side: Side) -> tuple[list[str], dict[str, str]]:
                                          "TRITON_CACHE_DIR": str(side.root / "triton")}
 
 
-def _look(plan: Plan, r: int, final: bool) -> compare.Compared:
+def _look(plan: Plan, final: bool) -> compare.Compared:
     paired = Paired(SequentialOptions(min_rounds=plan.rounds.min, max_rounds=plan.rounds.max), final=final,
                     prior_branch=plan.prior_branch, warm_after_first=plan.side_cache,
                     branches=(BRANCHES["base"], BRANCHES["head"]))
@@ -188,7 +188,7 @@ def _rounds(plan: Plan, signals: Signals, measurer: Measurer, say: Callable[[str
                 continue
             budget_out = plan.rounds.budget_s is not None and \
                 time.monotonic() - started + max(durations) > plan.rounds.budget_s
-            compared = _look(plan, r, final=budget_out or r == plan.rounds.max)
+            compared = _look(plan, final=budget_out or r == plan.rounds.max)
             say(_progress(r, compared))
             if compared.report.decided or budget_out or r == plan.rounds.max:
                 compared.ab = compare.Rounds(r, plan.rounds.max, _stopped(compared, r, plan.rounds, budget_out))
