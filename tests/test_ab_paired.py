@@ -141,6 +141,8 @@ def test_bad_lines_are_refused_with_their_number_and_nothing_is_written(capsys, 
     assert code == 2 and "--input decides the file's cases: give no --base or --head" in err
     code, _, err = ab_input(capsys, tmp_path, [good], "--rounds", "3", "--max-rounds", "5")
     assert code == 2 and "--rounds sets both --min-rounds and --max-rounds" in err
+    code, _, err = ab_input(capsys, tmp_path, [good], "--prior-branch", " ")
+    assert code == 2 and "--prior-branch must name a branch (default main), got ' '" in err
 
 
 def test_compile_times_are_judged_on_the_first_rounds_cold_compile_when_later_rounds_reuse_the_cache(sqlite_url):

@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         output = _output(args.output)
         rounds = _rounds(args)
+        if not args.prior_branch.strip():
+            raise ConfigError(f"--prior-branch must name a branch (default main), got {args.prior_branch!r}")
         if args.input is not None:
             return _cases(args, rounds, output)
         if not args.base or not args.head:
