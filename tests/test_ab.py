@@ -207,7 +207,10 @@ def test_ab_interleaves_both_revisions_each_running_its_own_code(tmp_path, env, 
     r = run_ab(["--repo", repo, "--base", "HEAD~1", "--head", "HEAD", "--rounds", "2", "--install", "none",
                 "--workdir", tmp_path / "wd", *TINY, "--format", "json", "-o", report], env, timeout=400)
     print(r.stdout, r.stderr[-4000:])  # the evidence, shown when the test fails
-    assert r.returncode == 8, r.stderr[-3000:]  # compare: a regression
+    # Two rounds leave one degree of freedom and no history here: on a loaded runner base's own
+    # ~2 ms decode step can vary enough to leave even a x50 change noisy (exit 9). The verdict
+    # itself is tested on literal rounds (test_sequential, ab --input); here: the plumbing.
+    assert r.returncode in (8, 9), r.stderr[-3000:]
     assert r.stderr.count("imports benchmark, dashboards, db, yardsticks from its worktree") == 2
     assert [line for line in r.stderr.splitlines() if line.startswith("round ") and line.endswith("...")] == [
         f"round 1/2: base ({base[:8]}) ...", f"round 1/2: head ({head[:8]}) ...",
@@ -230,8 +233,9 @@ def test_ab_interleaves_both_revisions_each_running_its_own_code(tmp_path, env, 
     assert doc["base"]["commit_id"] == base and doc["head"]["commit_id"] == head
     assert doc["base"]["runs"] == 2 and doc["head"]["runs"] == 2
     figure = next(f for s in doc["series"] for f in s["figures"] if f["figure"] == TTNT)
-    assert figure["verdict"] == "regression" and figure["head"] > figure["base"] + 0.09
-    assert doc["verdict"] == "regression"
+    assert figure["head"] > figure["base"] + 0.09 and figure["change"] > 5  # head sleeps 100 ms a step
+    assert figure["verdict"] in ("regression", "noisy")
+    assert doc["verdict"] == {8: "regression", 9: "insufficient"}[r.returncode], doc["verdict"]
     # --rounds 2: one look, after round 2, and the rounds it ran said in the report and the log
     assert doc["ab"] == {"rounds": 2, "max_rounds": 2, "stopped": "2 round(s), the most allowed"}
     assert "ab: A/B: 2 round(s) of at most 2; stopped: 2 round(s), the most allowed" in r.stderr
