@@ -42,12 +42,17 @@ def _dynamic_cache_type():
 
 
 def _forward(model, input_ids, positions, cache):
+    return next_logits(model, input_ids, positions, cache).argmax(dim=-1, keepdim=True)
+
+
+def next_logits(model, input_ids, positions, cache):
+    """The last position's logits (the greedy step's, and what the drift figure compares)."""
     takes = _forward_params(model)
     kwargs = {"cache" if "cache" in takes else "past_key_values": cache}  # renamed in transformers 5.2x
     if "cache_position" in takes:  # transformers < 5 addresses the static cache by it
         kwargs["cache_position"] = positions[0]
     out = model(input_ids=input_ids, position_ids=positions, use_cache=True, **kwargs)
-    return out.logits[:, -1].argmax(dim=-1, keepdim=True)
+    return out.logits[:, -1]
 
 
 def prefill(model, input_ids, cache):
