@@ -77,3 +77,15 @@ def test_kl_of_known_distributions():
     var = torch.log(torch.tensor([[[0.9, 0.1], [0.5, 0.5]]]))
     expected = (0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5.0)) / 2
     assert mean_kl(var, ref) == pytest.approx(expected, rel=1e-6)  # float32 inputs
+
+
+def test_a_compiled_logits_function_through_the_decode_path_drifts_by_nothing(model, greedy):
+    """compiled_decode's drift path (a compiled next_logits, teacher-forced step by step) on a
+    backend that needs no C++ compiler: dynamo's graphs give the eager logits."""
+    from benchmark.worker.decode import next_logits
+
+    prompt, tokens = greedy
+    compiled = torch.compile(next_logits, backend="aot_eager")
+    cache = make_cache(model, 2, 20, "dynamic")
+    got = teacher_forced_steps(model, prompt, tokens, cache, compiled)
+    assert mean_kl(got, teacher_forced_steps(model, prompt, tokens, cache)) < 1e-6
