@@ -17,9 +17,8 @@ from benchmark.verdicts import detect_runs
 from db import reports
 from db.change_points import CONFIRMED, Found, Where, sync as sync_points
 from db.models import ChangePoint, RegressionReport
-from db.session import session_scope
-from db.store import Store
-from verdict_data import T0, run_of, sha, store_all
+from test_reports import with_session
+from verdict_data import run_of, sha, store_all
 
 FIGURE = "time_to_next_token_mean_secs"
 
@@ -83,16 +82,6 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out = capsys.readouterr()
     return code, out.out, out.err
-
-
-def with_session(url: str, fn):
-    store = Store(url)
-    store.open(auto_upgrade=True)
-    try:
-        with session_scope(store.engine) as session:
-            return fn(session)
-    finally:
-        store.close()
 
 
 REPORTED = datetime(2026, 1, 3, 20)  # two days after the step's commit (T0 + 20 h)
