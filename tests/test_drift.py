@@ -89,3 +89,12 @@ def test_a_compiled_logits_function_through_the_decode_path_drifts_by_nothing(mo
     cache = make_cache(model, 2, 20, "dynamic")
     got = teacher_forced_steps(model, prompt, tokens, cache, compiled)
     assert mean_kl(got, teacher_forced_steps(model, prompt, tokens, cache)) < 1e-6
+
+
+def test_the_html_reports_axis_reaches_a_drift_of_1e_16():
+    """nice_ticks once rounded to 12 decimals: a step of 1e-17 never advanced and the list grew
+    until the run after `commitbench run` was killed for memory."""
+    from dashboards.html_svg import nice_ticks
+
+    assert nice_ticks(3.3e-16) == [0.0, 1e-16, 2e-16, 3e-16, 4e-16]
+    assert nice_ticks(0.3) == [0.0, 0.1, 0.2, 0.3] and nice_ticks(1.0) == [0.0, 0.25, 0.5, 0.75, 1.0]
