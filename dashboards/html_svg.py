@@ -69,7 +69,8 @@ def nice_ticks(top: float, count: int = 4) -> list[float]:
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     ticks = [0.0]
     while ticks[-1] < top * (1 - 1e-9):
-        ticks.append(round(ticks[-1] + step, 12))
+        # rounded to significant digits, not decimals: a step of 1e-17 (a KL divergence) still advances
+        ticks.append(float(f"{len(ticks) * step:.12g}"))
     return ticks
 
 

@@ -273,6 +273,10 @@ class RegressionReport(_FigureOfSeries, Base):
     history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    # 0011: who opened it (the change point detector and its version), and the series' newest
+    # commit then: what `reports stats` grades the detector by
+    detector: Mapped[str | None] = mapped_column(String(64))
+    reported_commit_id: Mapped[str | None] = mapped_column(String(72))
 
     __table_args__ = (
         UniqueConstraint("repository", "branch", "series_key", "figure", "commit_id",

@@ -86,6 +86,8 @@ class ReportView:
     history: list[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
+    detector: str | None = None  # the change point detector that opened it (0011)
+    reported_commit_id: str | None = None  # the series' newest commit when it was opened (0011)
 
 
 FIELDS = tuple(ReportView.__dataclass_fields__)
@@ -161,7 +163,7 @@ def sync(session: Session, repository: str, branch: str, series_key: str, figure
     for p in regressions:
         r = next((r for r in reports if covers(p, r)), None)
         if r is None:
-            r = _open(session, p)
+            r = _open(session, p, order[-1] if order else None)
             reports.append(r)
             opened += 1
         elif r.state == WITHDRAWN:
@@ -192,9 +194,10 @@ def recovered(r: RegressionReport | ReportView, level: float | None) -> float:
     return frac if frac == frac else 0.0
 
 
-def _open(session: Session, p: ChangePoint) -> RegressionReport:
+def _open(session: Session, p: ChangePoint, newest: str | None) -> RegressionReport:
+    """A new open report of `p`; `newest`: the series' newest commit, what the detector had seen."""
     now = _now()
-    row = RegressionReport(
+    row = RegressionReport(detector=p.detector, reported_commit_id=newest,
         repository=p.repository, branch=p.branch, series_key=p.series_key, scenario=p.scenario, figure=p.figure,
         gpu_name=p.gpu_name, model_id=p.model_id, commit_id=p.commit_id, previous_commit_id=p.previous_commit_id,
         benchmark_id=p.benchmark_id, change_point_id=p.change_point_id, before=p.before, after=p.after,

@@ -97,7 +97,8 @@ def test_a_forced_sdpa_kernel_runs_for_real_or_is_skipped_with_torchs_reason(cb,
     assert math.status == "succeeded" and math.info["sdpa_backend"] == "MATH"
     assert math.metric("tokens_match_eager").samples == [1.0]
     assert math.metric("decode_matches_generate").samples == [1.0]
-    assert [p.name for p in math.phases][-2:] == ["unforced_reference", "eager_decode"]
+    assert [p.name for p in math.phases][-3:] == ["unforced_reference", "eager_decode", "drift"]
+    assert math.metric("next_token_kl_divergence").samples[0] < 1e-6  # math is what torch's own choice computes
     assert efficient.status == "skipped" and efficient.metrics == []
     assert efficient.error.startswith("sdpa_kernel efficient cannot run on cpu (float32, head_dim ")
     assert "torch says: " in efficient.error
@@ -193,7 +194,9 @@ def test_quantized_eager_side_by_side_with_weight_memory_and_agreement(cb, sqlit
         s = by_q[q]
         assert 0 <= s.metric("first_divergence_position").samples[0] <= 6
         assert 0 <= s.metric("top1_agreement").samples[0] <= 1
+        assert s.metric("next_token_kl_divergence").samples[0] > 0  # quantized weights: other distributions
         assert [p.name for p in s.phases][-1] == "reference"
+    assert by_q["none"].metric("next_token_kl_divergence") is None
 
 
 @pytest.mark.slow

@@ -61,7 +61,7 @@ EXPECTED_COLUMNS = {
         "report_id", "repository", "branch", "series_key", "scenario", "figure", "gpu_name", "model_id",
         "commit_id", "previous_commit_id", "benchmark_id", "change_point_id", "before", "after", "magnitude",
         "direction", "state", "first_bad_commit", "evidence", "accepted_by", "reason", "link", "fixed_by_commit",
-        "history", "created_at", "updated_at",
+        "history", "created_at", "updated_at", "detector", "reported_commit_id",
     },
 }
 EXPECTED_INDEXES = {
@@ -610,3 +610,40 @@ def test_0009_processes_column_keeps_every_row_and_downgrades_only_when_nothing_
         command.downgrade(cfg, "0008")
     assert "processes" not in {c["name"] for c in sa.inspect(engine).get_columns("metrics")}
     assert snapshot(engine)["metrics"] == before["metrics"]
+
+
+def test_0011_backfills_the_detector_and_the_newest_commit_and_loses_nothing(engine):
+    """Reports stored before 0011 get the detector of their change point (or, with that row
+    gone, the one their first history note names) and the series' newest commit stored when
+    they were opened; every other value stays; downgrading drops only the two columns."""
+    from alembic import command
+
+    from benchmark.analysis.changepoints import DetectOptions
+    from benchmark.verdicts import detect_runs
+    from db.migrate import alembic_config
+    from verdict_data import history, sha, store_all
+
+    url = engine.url.render_as_string(hide_password=False)
+    store_all(url, history(40, step_at=20, step=0.10))
+    with session_scope(engine) as session:
+        for s in detect_runs.histories(session, None, "main"):
+            detect_runs.store_offline(session, s, detect_runs.scan(s, DetectOptions()))
+            detect_runs.store_reports(session, s)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")  # 0011 only, whatever precedes it
+    with engine.begin() as conn:  # one report's change point is gone: its history still names the detector
+        first = conn.execute(text("SELECT MIN(report_id) FROM regression_reports")).scalar()
+        conn.execute(text("UPDATE regression_reports SET change_point_id = NULL WHERE report_id = :r"), {"r": first})
+    before = snapshot(engine)
+    assert len(before["regression_reports"]) == 4
+    assert upgrade(engine) == head_revision()
+    after = snapshot(engine)
+    assert {t: len(rows) for t, rows in after.items()} == {t: len(rows) for t, rows in before.items()}
+    assert [r[:-2] for r in after["regression_reports"]] == before["regression_reports"]
+    assert {r[-2:] for r in after["regression_reports"]} == {("commitbench/1", sha(39))}
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")  # 0011 only, whatever precedes it
+    assert snapshot(engine)["regression_reports"] == before["regression_reports"]

@@ -40,6 +40,7 @@ def test_onnxruntime_exports_once_decodes_and_reports_its_agreement_with_eager(c
         assert s.metric("ort_session_load_time_secs").stats.n == 1
         position = s.metric("first_divergence_position").samples[0]
         assert 0 <= position <= 6 and 0 <= s.metric("top1_agreement").samples[0] <= 1
+        assert s.metric("next_token_kl_divergence").samples[0] >= 0
         # the figure says what the recorded tokens say
         ort_tokens, eager_tokens = s.info["ort_tokens"], s.info["eager_tokens"]
         assert len(ort_tokens) == s.params["batch_size"] and len(ort_tokens[0]) == 6

@@ -6,6 +6,7 @@
   commitbench reports fix 3 --commit 1a2b3c4d
   commitbench reports bisected 3 --commit 1a2b3c4d [--evidence bisect.json]
   commitbench reports tracking-issue --branch main [-o issue.md]
+  commitbench reports stats [--since 90d|all] [--branch main] [--format text|json]
 
 `commitbench detect` opens, confirms, fixes and withdraws reports from the change points it
 stores (db/reports.py has the states). A move the lifecycle does not allow (accepting a fixed
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 from db import reports as store
@@ -25,7 +27,9 @@ from ..contracts import exitcodes, inputs
 from ..contracts.documents import json_value, utf8
 from ..contracts.config import ConfigError
 from ..flows.reports import get, line, moved, report_id_of, who
+from ..analysis.staleness import parse_age
 from ..verdicts import report_render as render
+from ..verdicts import report_stats as grading
 from .common import CHANGED_OUTPUT_EXIT_CODE, CommandError, add_db_argument, check_output, reading, write_output
 from .errors import error
 
@@ -78,6 +82,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ti.add_argument("--gpu", help="only reports of series on this GPU (`cpu` for CPU runs): one issue per GPU")
     ti.add_argument("--model", help="only reports of series of this model id: one issue per model")
     _common(ti)
+    st = sub.add_parser("stats", help="the detector graded by its reports: withdrawn share, commits and days to "
+                        "the report and to the fix, per detector version and figure")
+    st.add_argument("--since", default=grading.DEFAULT_SINCE,
+                    help=f"reports opened this long ago or later, e.g. 90d, 12w, or 'all' (default "
+                         f"{grading.DEFAULT_SINCE})")
+    st.add_argument("--branch")
+    st.add_argument("--format", choices=("text", "json"), default="text")
+    _common(st)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -159,6 +171,19 @@ def _tracking(args: argparse.Namespace) -> str:
     return render.tracking_issue(args.repository or "", branch, found, gpu=args.gpu, model=args.model)
 
 
+def _stats(args: argparse.Namespace) -> str:
+    since = args.since.strip()
+    try:
+        since_s = None if since == "all" else parse_age(since)
+    except ValueError as e:
+        raise CommandError(f"--since: {e}, or all", exitcodes.BAD_INPUT) from None
+    branch = None if args.branch is None else _branch(args.branch)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    with reading(args) as session:
+        graded = grading.graded(session, since_s, None if since_s is None else since, now, args.repository, branch)
+    return (grading.as_json if args.format == "json" else grading.as_text)(graded)
+
+
 def _link(value: str) -> str:
     v = inputs.text(value).strip()
     if not v.startswith(("https://", "http://")) or len(v) > MAX_LINK or any(c.isspace() for c in v):
@@ -194,4 +219,4 @@ def _evidence(path: Path) -> object:
 
 CHANGES = ("accept", "fix", "bisected")  # the actions that change a report's state
 ACTIONS = {"list": _list, "show": _show, "accept": _accept, "fix": _fix, "bisected": _bisected,
-           "tracking-issue": _tracking}
+           "tracking-issue": _tracking, "stats": _stats}

@@ -7,7 +7,8 @@ A branch/runner is stale when its newest finished run is older than --max-age (d
 $COMMITBENCH_MAX_AGE, else 7d), failing when its newest --max-failures finished runs failed
 in a row (default 3; cancelled runs are skipped). No runs at all (or none of --branch) is
 stale: silence must never read as "no regressions". Runs still marked running are counted
-beside, never as fresh.
+beside, never as fresh. Below the first line: the detector's grade over the last 90 days
+(`commitbench reports stats` has the whole table); it changes no exit code.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from db import query
@@ -23,6 +25,7 @@ from db import query
 from ..analysis.staleness import Health, age_text, judge, parse_age
 from ..contracts import exitcodes
 from ..contracts.escapes import aligned, printable
+from ..verdicts import report_stats
 from .common import OUTPUT_EXIT_CODE, CommandError, add_db_argument, check_output, reading, store_for, write_output
 from .errors import error
 
@@ -59,17 +62,20 @@ def run(args: argparse.Namespace) -> int:
                                exitcodes.BAD_INPUT)
         check_output(args.output)
         missing = _missing_sqlite(args)
+        graded = None  # the reports' headline
         if missing:
             found = []
         else:
             with reading(args) as session:
                 found = query.runner_runs(session, args.branch, args.repository)
+                graded = report_stats.headline_of(session, datetime.now(timezone.utc).replace(tzinfo=None),
+                                                  repository=args.repository, branch=args.branch)
     except CommandError as e:
         return error(str(e), e.code)
     now = time.time()
     judged = [(g, judge(g.latest_finished, g.statuses, now, max_age_s, args.max_failures)) for g in found]
     empty = missing or f"no runs stored{_scope(args)}"
-    shown = (_json if args.format == "json" else _text)(judged, empty, max_age, args.max_failures)
+    shown = (_json if args.format == "json" else _text)(judged, empty, max_age, args.max_failures, graded)
     try:
         write_output(args.output, shown)
     except CommandError as e:
@@ -105,12 +111,14 @@ def _scope(args: argparse.Namespace) -> str:
     return (" for " + " and ".join(p for p in parts if p)) if any(parts) else ""
 
 
-def _text(judged: list[tuple[query.RunnerRuns, Health]], empty: str, max_age: str, max_failures: int) -> str:
+def _text(judged: list[tuple[query.RunnerRuns, Health]], empty: str, max_age: str, max_failures: int,
+          graded: str | None) -> str:
+    reports = [] if graded is None else [printable(graded)]
     if not judged:
-        return printable(f"stale: {empty}") + "\n"
+        return "\n".join([printable(f"stale: {empty}"), *reports]) + "\n"
     bad = sum(1 for _, h in judged if not h.healthy)
     out = [f"{'stale' if bad else 'ok'}: {bad} of {len(judged)} branch/runner{'s' if len(judged) != 1 else ''} "
-           f"stale or failing (max age {max_age}, max failures in a row {max_failures})"]
+           f"stale or failing (max age {max_age}, max failures in a row {max_failures})", *reports]
     rows = [["REPOSITORY", "BRANCH", "RUNNER", "GPU", "NEWEST", "AGE", "FAILED", "RUNNING", "STATE", "WHY"]]
     for g, h in judged:
         rows.append([g.repository or "-", g.branch or "-", g.runner_host or "-", g.gpu_name or "-",
@@ -120,9 +128,10 @@ def _text(judged: list[tuple[query.RunnerRuns, Health]], empty: str, max_age: st
     return "\n".join(out) + "\n"
 
 
-def _json(judged: list[tuple[query.RunnerRuns, Health]], empty: str, max_age: str, max_failures: int) -> str:
+def _json(judged: list[tuple[query.RunnerRuns, Health]], empty: str, max_age: str, max_failures: int,
+          graded: str | None) -> str:
     doc = {"format": "commitbench.status/1", "healthy": bool(judged) and all(h.healthy for _, h in judged),
-           "max_age": max_age, "max_failures": max_failures, "problem": None if judged else empty,
+           "max_age": max_age, "max_failures": max_failures, "problem": None if judged else empty, "reports": graded,
            "runners": [{"repository": g.repository, "branch": g.branch, "runner_host": g.runner_host,
                         "gpu_name": g.gpu_name, "newest_commit": g.latest_commit,
                         "newest_finished_at": g.latest_finished, "age_s": h.age_s,

@@ -15,8 +15,8 @@ LOWER, HIGHER, INFO = "lower", "higher", "info"  # which way is better; INFO: ne
 DIRECTIONS = (LOWER, HIGHER, INFO)
 # "s" timings, "tokens/s" throughput, "bytes" memory; "bool" a per-repetition check (1 = true);
 # "count" an integer tally. Booleans and counts are never timings: no percentile of them is shown.
-# "ratio" a fraction (1 = 100 %); "J" joules.
-UNITS = ("s", "tokens/s", "bytes", "bool", "count", "ratio", "J")
+# "ratio" a fraction (1 = 100 %); "J" joules; "nats" an information quantity (natural log).
+UNITS = ("s", "tokens/s", "bytes", "bool", "count", "ratio", "J", "nats")
 # What `commitbench compare` gates on by default: speed, checks and tallies. Memory, ratios and
 # energy are informational (listed, never failing the check) unless a figure says otherwise
 # or the thresholds file makes them gate.
@@ -107,6 +107,11 @@ _FIGURES = (
     Figure("top1_agreement", "ratio", HIGHER, "quantized eager, onnxruntime: share of positions where its greedy "
            "next token, teacher-forced on the unquantized PyTorch tokens, equals the unquantized one",
            gates=True),  # output quality, though a ratio
+    # output drift of every axis that can change outputs; informational: a drift is a fact to watch, not a failure
+    Figure("next_token_kl_divergence", "nats", LOWER, "quantized eager, onnxruntime, a forced SDPA kernel, another "
+           "attention implementation, compiled_decode: mean KL(reference || variant) of the next-token distributions, "
+           "teacher-forced on the reference's greedy tokens; the reference is eager PyTorch of the same dtype "
+           "(unquantized, sdpa, unforced, uncompiled); computed after the timed repetitions", gates=False),
     # eager with an attention implementation other than sdpa
     Figure("tokens_match_sdpa", "bool", HIGHER, "eager with attn_implementation eager / flex_attention / "
            "flash_attention_2: its greedy tokens equal attn_implementation sdpa's"),

@@ -37,9 +37,14 @@ def _dynamic_cache_type():
 
 
 def _forward(model, input_ids, positions, cache):
+    return next_logits(model, input_ids, positions, cache).argmax(dim=-1, keepdim=True)
+
+
+def next_logits(model, input_ids, positions, cache):
+    """The last position's logits (the greedy step's, and what the drift figure compares)."""
     out = model(input_ids=input_ids, position_ids=positions, use_cache=True,
                 **forward_cache_kwargs(model, cache, positions[0]))
-    return out.logits[:, -1].argmax(dim=-1, keepdim=True)
+    return out.logits[:, -1]
 
 
 def prefill(model, input_ids, cache):

@@ -8,7 +8,8 @@ import torch
 from ...trackers.compile_stats import CompileCounters, cudagraphs_applied
 from ...trackers.energy import EnergyMeter
 from ..context import tokens_match
-from ..decode import decode_step, prefill, timed_generate
+from ..agreement import KL_FIGURE, mean_kl, teacher_forced_steps
+from ..decode import decode_step, next_logits, prefill, timed_generate
 from ..profile import record as record_profile
 
 
@@ -81,3 +82,9 @@ def run(ctx) -> None:
     if mismatch is not None:
         ctx.flags.append("compiled_tokens_mismatch")
         ctx.info["first_mismatch"] = mismatch
+
+    # After the counters' last snapshot: the compiled logits function below compiles graphs of its own.
+    ctx.phase("drift")
+    compiled_logits = torch.compile(next_logits, mode=p.compile_mode, fullgraph=p.fullgraph)
+    logits = teacher_forced_steps(model, prompt, reference, cache, compiled_logits, before_step=mark)
+    ctx.add(KL_FIGURE, [mean_kl(logits, teacher_forced_steps(model, prompt, reference, cache))])

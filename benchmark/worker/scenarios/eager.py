@@ -8,7 +8,8 @@ from ..context import calls_needed, generation_config, split_warm, tokens_match
 from ..decode import decode_step, prefill, reset_cache, timed_generate
 from ..kernels import unforced
 from ..profile import record as record_profile
-from ..agreement import first_divergence, top1_agreement, torch_logits
+from ..agreement import (KL_FIGURE, agreement, first_divergence, mean_kl, teacher_forced, teacher_forced_steps,
+                         torch_logits)
 from ..quantization import refuse_unrunnable, weight_memory_bytes
 
 
@@ -80,13 +81,19 @@ def run(ctx) -> None:
             ctx.info["kernel_first_mismatch"] = first
     if p.quantization != "none" or p.attn_implementation != "sdpa":
         against_reference(ctx, model, prompt, tokens)
+    elif reference is not None:  # the forced kernel's drift from torch's own choice, on the same model
+        ctx.phase("drift")  # through the decode path the kernel was measured on
+        with unforced():
+            expected = teacher_forced_steps(model, prompt, reference, cache)
+        ctx.add(KL_FIGURE, [mean_kl(teacher_forced_steps(model, prompt, reference, cache), expected)])
 
 
 def against_reference(ctx, model, prompt, tokens) -> None:
     """Greedy tokens against a reference model's, loaded into this process after everything
     is measured (its memory is not counted): a quantized model against the unquantized one
     of the same dtype and attention (they may differ: where and how often is recorded); any
-    other attention implementation against sdpa's, which it must match exactly."""
+    other attention implementation against sdpa's, which it must match exactly. Both: the
+    mean KL divergence of the next-token distributions, teacher-forced on the reference's tokens."""
     from ...models import load_model
     from ..decode import make_cache
 
@@ -98,9 +105,11 @@ def against_reference(ctx, model, prompt, tokens) -> None:
                                  str(ctx.device))
     cache = make_cache(reference_model, p.batch_size, p.prompt_length + p.new_tokens, p.cache_implementation)
     reference, _ = timed_generate(reference_model, prompt, cache, p.new_tokens, decode_step, ctx.timer())
+    logits = teacher_forced(torch_logits(model), prompt, reference)
+    ctx.add(KL_FIGURE, [mean_kl(logits, teacher_forced(torch_logits(reference_model), prompt, reference))])
     if quantized:
         ctx.add("first_divergence_position", [first_divergence(tokens, reference)])
-        ctx.add("top1_agreement", [top1_agreement(torch_logits(model), prompt, reference)])
+        ctx.add("top1_agreement", [agreement(logits, reference)])
         return
     same, first = tokens_match(tokens.cpu(), reference.cpu())
     ctx.add("tokens_match_sdpa", [float(same)])

@@ -13,7 +13,7 @@ import torch
 from transformers import AutoConfig
 
 from .. import ort
-from ..agreement import first_divergence, top1_agreement
+from ..agreement import KL_FIGURE, agreement, first_divergence, mean_kl, teacher_forced, torch_logits
 from ..context import calls_needed, split_warm
 from ..decode import decode_step, make_cache, timed_generate
 
@@ -62,7 +62,9 @@ def run(ctx) -> None:
     cache = make_cache(model, p.batch_size, p.prompt_length + p.new_tokens, "dynamic")
     reference, _ = timed_generate(model, prompt, cache, p.new_tokens, decode_step, timer)
     ctx.add("first_divergence_position", [first_divergence(tokens, reference)])
-    ctx.add("top1_agreement", [top1_agreement(lambda ids: ort.teacher_forced_logits(session, ids), prompt, reference)])
+    logits = teacher_forced(lambda ids: ort.teacher_forced_logits(session, ids), prompt, reference)
+    ctx.add("top1_agreement", [agreement(logits, reference)])
+    ctx.add(KL_FIGURE, [mean_kl(logits, teacher_forced(torch_logits(model), prompt, reference))])
     ctx.info.update(ort_tokens=tokens.tolist(), eager_tokens=reference.tolist(), ort_provider=session.provider,
                     ort_io_binding=session.bind)
 
