@@ -40,18 +40,19 @@ READ_ONLY = "commitbench_read_only"  # execution option: a deferred BEGIN on SQL
 
 
 def make_engine(url: str, read_only: bool = False) -> Engine:
-    """`read_only`: SQLite opened so that nothing can change the file (see above); a server
-    is not affected (its read sessions roll back, and reading never migrates it)."""
+    """`read_only`: SQLite opened so that nothing can change the file (see above); on a server
+    every transaction of the connection is READ ONLY, so the server itself refuses a write
+    ("cannot execute INSERT in a read-only transaction"); advisory locks still work."""
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed)
         _sqlite_setup(engine, read_only)
         return engine
-    return create_engine(
-        parsed,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
-    )
+    connect_args: dict[str, object] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+    if read_only:  # after the URL's own options, if any (connect_args would replace them)
+        connect_args["options"] = " ".join(filter(None, [parsed.query.get("options"),
+                                                          "-c default_transaction_read_only=on"]))
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 def read_only_target(path: str) -> tuple[str, bool]:

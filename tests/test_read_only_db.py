@@ -267,3 +267,31 @@ def test_replay_reads_no_older_schema_either(stored, tmp_path, cb):
     r = cli_in_process(["replay", "#1", "--db", f"sqlite:///{db}", "--dry-run"], cb.env)
     assert r.returncode == 3 and r.stderr.strip().endswith(UPGRADE), r.stderr
     assert digest(db) == before
+
+
+def test_read_commands_on_a_server_run_in_read_only_transactions(stored, pg_url, tmp_path):
+    """On PostgreSQL a read command's connection makes every transaction READ ONLY, so the
+    server itself refuses a write a read path might attempt; every read command still works
+    there (detect --dry-run's advisory lock included) and exits as it does on SQLite."""
+    store_all(pg_url, history(16, step_at=8, step=0.2))
+    assert cli_in_process(["detect", "--db", pg_url], child_env(tmp_path / "home", tmp_path)).returncode == 0
+    on_server = as_reader(READ_COMMANDS, pg_url, tmp_path)
+    on_file = as_reader(READ_COMMANDS, f"sqlite:///{stored}", tmp_path)
+    for command, r, f in zip(READ_COMMANDS, on_server, on_file):
+        assert r["returncode"] == f["returncode"] and "read-only" not in r["stderr"], (command, r["stderr"])
+    assert "c000000f0000" in on_server[0]["stdout"]  # history lists the runs
+
+    engine = make_engine(pg_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW transaction_read_only")).scalar() == "on"
+            with pytest.raises(sa.exc.InternalError, match="read-only transaction"):
+                conn.execute(text("UPDATE benchmarks SET branch = 'x'"))
+    finally:
+        engine.dispose()
+    writer = make_engine(pg_url)
+    try:
+        with writer.connect() as conn:
+            assert conn.execute(text("SHOW transaction_read_only")).scalar() == "off"
+    finally:
+        writer.dispose()
