@@ -57,12 +57,16 @@ def test_bisect_names_the_commit_that_slowed_the_decode_step(tmp_path, cb):
     assert r.returncode == 0, r.stderr[-3000:]
     lines = r.stdout.splitlines()
     assert lines[0] == f"first bad commit: {slow} second: slow decode step"
-    rows = [line.split() for line in lines[2:]]
+    rows = [line.split() for line in lines[2:6]]
     # every commit got measured (the endpoints, then both commits between), oldest first
     assert [row[0] for row in rows] == [good[:8], first[:8], slow[:8], bad[:8]]
-    verdicts = [line[50:64].strip() for line in lines[2:]]
+    verdicts = [line[50:64].strip() for line in lines[2:6]]
     assert verdicts == ["good endpoint", "good", "bad", "bad endpoint"], r.stdout
     assert lines[4].endswith("<- first bad")
+    # then what got slower: the last good commit's profile against the first bad one's (every run profiled)
+    assert lines[6:9] == ["", "what got slower (operator profiles):", ""], r.stdout
+    assert lines[9].startswith(f"{SCENARIO}: base {first[:8]} (1 profile(s)) -> head {slow[:8]} (1 profile(s))")
+    assert "  trace (head): " in r.stdout
     assert worktrees_of(repo) == [] and list((tmp_path / "wd").iterdir()) == []
     with sqlite3.connect(cb.sqlite_path) as db:
         runs = db.execute("SELECT commit_id, branch, status FROM benchmarks ORDER BY started_at").fetchall()

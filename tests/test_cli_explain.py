@@ -8,26 +8,9 @@ import json
 import pytest
 
 from benchmark.cli import main
-from benchmark.contracts.profile import OUTSIDE, OperatorCost, ProfileSummary
-from verdict_data import run_of, store_all
+from verdict_data import profile, profiled_run, store_all
 
 BASE, HEAD, SAME = "ba5e" + "0" * 36, "feed" + "0" * 36, "5a5e" + "0" * 36
-OPS = [(OUTSIDE, 0, 900.0), ("aten::mm", 15, 300.0), ("aten::matmul", 15, 20.0), ("aten::mul", 23, 35.0)]
-
-
-def profile(*extra: tuple, mm: tuple = (15, 300.0)) -> dict:
-    ops = [(n, *mm) if n == "aten::mm" else (n, c, t) for n, c, t in OPS] + list(extra)
-    return ProfileSummary(tokens=31, batch_size=1, device="cpu", wall_us_per_token=1400.0,
-                          operators=[OperatorCost(n, c, t, t) for n, c, t in ops],
-                          trace="/somewhere/trace.json.gz").to_info()
-
-
-def profiled_run(commit: str, hours: float, level: float, branch: str, info: dict | None):
-    run = run_of(commit, hours, level=level, branch=branch, process_cv=0, sample_cv=0)
-    eager = next(s for s in run.scenarios if s.name == "eager")
-    if info is not None:
-        eager.info["profile"] = info
-    return run
 
 
 @pytest.fixture
@@ -75,6 +58,9 @@ def test_json_and_markdown(stored, capsys, tmp_path):
     assert code == 0 and "written" in err
     md = target.read_text()
     assert md.startswith("### eager: base main (ba5e0000)") and "| `aten::mm` | slower | 15 -> 16 |" in md
+    # the PR comment names each trace by its file name (the path is the runner's); JSON keeps the path
+    assert "Chrome traces, in the job's artifact: base trace.json.gz; head trace.json.gz" in md
+    assert "/somewhere" not in md and scenario["head"]["traces"] == ["/somewhere/trace.json.gz"]
 
 
 def test_an_unchanged_head_names_no_mover(stored, capsys):
@@ -84,7 +70,8 @@ def test_an_unchanged_head_names_no_mover(stored, capsys):
 
 
 @pytest.mark.parametrize("args, code, message", [
-    (["--scenario", "compiled_decode[compile_mode=default]"], 2, "not profiled on both sides (profiled on both: eager)"),
+    (["--scenario", "compiled_decode[compile_mode=default]"], 2,
+     "not profiled on both sides (no profile on base main (ba5e0000), head pr-1 (feed0000); profiled on both: eager)"),
     (["--head", "no-such-branch"], 9, "--head no-such-branch"),  # as compare: nothing stored under it
     (["-o", "/nonexistent/dir/x.md"], 2, "--output"),
 ])
@@ -131,5 +118,11 @@ def test_compare_shows_what_got_slower_under_a_regression_where_both_sides_have_
     code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "json", "--db", sqlite_url)
     doc = json.loads(out)
     assert [x["scenario"] for x in doc["explain"]] == ["eager"]
+    assert doc["explain"][0]["base"]["traces"] == ["/somewhere/trace.json.gz"]  # JSON: the full path
+    code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-1", "--format", "markdown",
+                       "--db", sqlite_url)
+    section = out.split("#### What got slower (operator profiles)")[1]
+    assert "`aten::mm`" in section and "/somewhere" not in out
+    assert "Chrome traces, in the job's artifact: base trace.json.gz; head trace.json.gz" in section
     code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-2", "--format", "json", "--db", sqlite_url)
     assert code == 0 and json.loads(out)["explain"] == []  # no regression: nothing to explain

@@ -9,9 +9,10 @@ import re
 import pytest
 
 from benchmark.analysis.compare import Comparison
+from benchmark.analysis.sequential import SequentialOptions
 from benchmark.analysis.evidence import Delta, Evidence
 from benchmark.verdicts import render
-from benchmark.verdicts.compare_runs import CLASSES, FigureReport, Missing, Report, RunInfo, SeriesReport
+from benchmark.verdicts.compare_runs import CLASSES, FigureReport, Missing, Paired, Report, RunInfo, SeriesReport
 from db.figures_read import RefRuns
 
 BASE = RefRuns("main", "branch", "main (c0ffee00)", "main", "c0ffee00" + "1" * 32, [1, 2])
@@ -154,3 +155,18 @@ def test_the_undecided_gating_figures_are_named_with_what_decides_them():
     decided = report([fig("ttnt", "noisy"), fig("ttft", "no_change")])
     assert render.to_decide(decided).startswith("undecided gating figures (the others decided): noisy ")
     assert render.to_decide(report([fig("ttft", "no_change")])) is None
+
+
+def test_an_undecided_ab_advises_more_rounds_not_an_ab():
+    """Inside an A/B (a paired report) the title's advice is a larger --max-rounds or budget:
+    "run `commitbench ab`" would send the reader in a circle. Compare keeps its advice."""
+    r = report([fig("ttnt", "noisy"), fig("ttft", "noisy")])
+    r.paired = Paired(SequentialOptions(max_rounds=4), final=True, prior_branch="main")
+    title = render.title(r)
+    assert title.endswith("could not decide (no gating figure could be decided: 2 noisy; more rounds decide: a "
+                          "larger `--max-rounds` or `--budget-minutes`)")
+    assert "commitbench ab" not in title and "more runs on each side" not in title
+    assert "`commitbench ab --base" in render.to_decide(r) and "--max-rounds N" in render.to_decide(r)
+    assert "more rounds decide" in render.markdown(r) and "more rounds decide" in render.text(r)
+    r.paired = None
+    assert render.title(r).endswith("; more runs on each side decide, e.g. `commitbench ab`)")

@@ -11,10 +11,15 @@ larger of the endpoints' robust spreads (1.4826 x the median absolute deviation)
 must lie more than 4 noise apart, and a commit is good or bad only when its level is more than
 1 noise from the midpoint, on one side; otherwise bisect cannot decide.
 
+With a first bad commit named, the output ends with what got slower there: `commitbench
+explain`'s diff of the profiles that the runs of the last good commit and of the first bad
+commit took of the scenario (every run is profiled unless --no-profile), or one line saying
+why there is none.
+
 With --report ID the first bad commit and the evidence (every tested commit's level, noise
-and verdict) are recorded into that regression report (`commitbench reports`), which is
-checked before anything runs. Should recording fail after measuring, the evidence is
-written to a JSON file the error names, for `commitbench reports bisected`."""
+and verdict; what got slower) are recorded into that regression report (`commitbench
+reports`), which is checked before anything runs. Should recording fail after measuring, the
+evidence is written to a JSON file the error names, for `commitbench reports bisected`."""
 
 # (The docstring above is `bisect --help`. The judgement is analysis/bisection.py, the search
 # benchmark/flows/bisect.py; this module parses, prints and picks the exit code.)
@@ -35,6 +40,7 @@ from ..flows import bisect as flow
 from ..flows.bisect import COULD_NOT_DECIDE, Tested
 from ..flows.reports import record_bisected
 from ..run.worktrees import Revision, SetupError
+from ..verdicts import explain_render
 from .common import (CommandError, add_db_argument, add_revision_arguments, add_run_options, cancelled, overrides_of,
                      run_options, say)
 from .errors import error
@@ -81,10 +87,9 @@ def run(args: argparse.Namespace) -> int:
     if result.cancelled_by is not None:
         return cancelled("bisect", result.cancelled_by)
     if result.tested:
-        print_evidence(result.tested, args.metric, result.first_bad, result.code)
+        print_result(result, args.metric)
     if plan.report_id is not None and result.first_bad is not None:
-        return _record(plan.db_url, plan.report_id, result.first_bad,
-                       flow.evidence(plan, result.tested, result.first_bad))
+        return _record(plan.db_url, plan.report_id, result.first_bad, flow.evidence(plan, result))
     return result.code
 
 
@@ -97,6 +102,15 @@ def _record(db_url: str, report_id: int, first_bad: Revision, found: dict) -> in
                      f"{first_bad.sha} --evidence {path}` records it", e.code)
     say(f"bisect: recorded into report #{report_id} (bisected, first bad commit {first_bad.short})")
     return exitcodes.OK
+
+
+def print_result(result: flow.Result, metric: str, out=None) -> None:
+    """The verdict and the levels, then (with a first bad commit) what got slower there:
+    explain's section, or the one line saying why there is none."""
+    out = out or sys.stdout
+    print_evidence(result.tested, metric, result.first_bad, result.code, out)
+    if section := explain_render.block(result.explained, "text", result.unexplained):
+        print("\n" + section, end="", file=out)
 
 
 def print_evidence(tested: list[Tested], metric: str, first_bad: Revision | None, code: int, out=None) -> None:

@@ -5,7 +5,9 @@ Each tested commit gets its own worktree and venv (run/worktrees.py) and runs on
 scenario, `rounds` times. The endpoints are measured first, their runs alternating, to learn
 the two levels; then a binary search over `git log --ancestry-path good..bad` classifies each
 commit by which level its figure lies nearer (analysis/bisection.py judges). `bisect` returns
-a `Result`: the first bad commit or why there is none, and every tested commit's level."""
+a `Result`: the first bad commit or why there is none, and every tested commit's level; with a
+first bad commit, what got slower: `explain`'s diff of the profiles its runs and the last good
+commit's runs took of the scenario (every run profiles unless told --no-profile)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ from ..contracts.escapes import printable
 from ..contracts.figures import FIGURES
 from ..run.worktrees import (Revision, SetupError, Side, Signals, Worktrees, ancestry_path, check_install_template,
                               repo_root, resolve)
-from . import reports
+from ..verdicts import explain_render
+from . import explain, reports
+from .errors import Failure
 from .measure import Measurer, check_rounds, check_run_config, profiled, repository_name, round_order, stop_code
 from .store import absolute_url
 
@@ -88,6 +92,7 @@ class Tested:
     level: Level | None  # None: the figure was not measured (the scenario failed)
     role: str  # "good endpoint", "bad endpoint", or the verdict
     samples: list[float] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)  # the uids of its runs, stored: what `explained` reads
 
 
 @dataclass
@@ -118,6 +123,8 @@ class Result:
     tested: list[Tested] = field(default_factory=list)
     cancelled_by: int | None = None
     error: str | None = None
+    explained: list = field(default_factory=list)  # flows/explain.Explained: last good -> first bad
+    unexplained: str | None = None  # with a first bad commit and nothing explained: why, one line
 
 
 class Stop(Exception):
@@ -163,17 +170,36 @@ def bisect(plan: Plan, say: Callable[[str], None], output: IO | None = None) -> 
         except Stop as stop:
             code, first_bad, error = stop.code, None, stop.error
     order = {rev.sha: i for i, rev in enumerate([plan.good, *plan.between])}
-    return Result(code=code, first_bad=first_bad, tested=sorted(tested, key=lambda t: order[t.revision.sha]),
-                  cancelled_by=signals.received, error=error)
+    result = Result(code=code, first_bad=first_bad, tested=sorted(tested, key=lambda t: order[t.revision.sha]),
+                    cancelled_by=signals.received, error=error)
+    if first_bad is not None and result.cancelled_by is None:
+        result.explained, result.unexplained = explained(plan.db_url, plan.scenario, result.tested, first_bad)
+    return result
 
 
-def evidence(plan: Plan, tested: list[Tested], first_bad: Revision) -> dict:
-    """What `--report` stores: the search's inputs and every tested commit, oldest first."""
+def explained(db_url: str, scenario: str, tested: list[Tested], first_bad: Revision) -> tuple[list, str | None]:
+    """What got slower from the last good commit (the tested one before the first bad; the
+    search always measures it) to the first bad: `explain` on their runs' profiles of the
+    scenario, or none and the one-line reason (a side not profiled, its runs not stored).
+    A missing profile never fails the bisection."""
+    at = next(i for i, t in enumerate(tested) if t.revision.sha == first_bad.sha)
+    good, bad = tested[at - 1], tested[at]
+    try:
+        return explain.of_stored_runs(db_url, (good.revision.short, good.runs), (bad.revision.short, bad.runs),
+                                      scenario), None
+    except Failure as e:
+        return [], f"not shown: {e}"
+
+
+def evidence(plan: Plan, result: Result) -> dict:
+    """What `--report` stores: the search's inputs, every tested commit, oldest first, and
+    what got slower at the first bad commit ("explain": explain's JSON per scenario)."""
     return {"tool": "commitbench bisect", "metric": plan.metric, "scenario": plan.scenario, "rounds": plan.rounds,
-            "first_bad": first_bad.sha,
+            "first_bad": result.first_bad.sha if result.first_bad else None,
             "tested": [{"commit": t.revision.sha, "subject": t.revision.subject, "verdict": t.role,
                         "level": t.level.median if t.level else None, "noise": t.level.noise if t.level else None,
-                        "n": t.level.n if t.level else 0} for t in tested]}
+                        "n": t.level.n if t.level else 0} for t in result.tested],
+            "explain": [explain_render.as_dict(x) for x in result.explained], "explain_note": result.unexplained}
 
 
 def keep_evidence(report_id: int, found: dict) -> Path:
@@ -228,6 +254,7 @@ class Search:
         config = self.trees.dir / "scenario.json"
         config.write_text(json.dumps({"scenarios": [plan.entry]}))
         samples: dict[str, list[list[float]]] = {s.label: [] for s in sides}  # per run
+        runs: dict[str, list[str]] = {s.label: [] for s in sides}
         measured: dict[str, bool] = {s.label: True for s in sides}
         order = round_order(rounds) if interleave else [(r, "base") for r in range(1, rounds + 1)]
         for i, (r, which) in enumerate(order):
@@ -244,6 +271,8 @@ class Search:
             if result and plan.scenario not in scenario_names(result):
                 raise Stop(exitcodes.BAD_INPUT, f"--scenario {plan.scenario!r}: the run has no such scenario (it ran "
                                                 f"{', '.join(scenario_names(result))})")
+            if result.get("run_uid"):
+                runs[side.label].append(result["run_uid"])
             found = figure_samples(result, plan.scenario, plan.metric)
             if found is None:
                 measured[side.label] = False
@@ -252,6 +281,7 @@ class Search:
         for side in sides:
             self.trees.remove(side)
         done = [Tested(revision=s.revision, samples=[v for run in samples[s.label] for v in run], role="",
+                       runs=runs[s.label],
                        level=Level.of(samples[s.label]) if measured[s.label] and samples[s.label] else None)
                 for s in sides]
         self.tested.extend(done)

@@ -161,9 +161,7 @@ def _with_explained(shown: str, explained: list, fmt: str) -> str:
         return json.dumps(doc, indent=2) + "\n"
     if not explained:
         return shown
-    heading = "#### What got slower (operator profiles)" if fmt == "markdown" else "what got slower (operator profiles):"
-    return shown.rstrip("\n") + "\n\n" + heading + "\n\n" + "\n".join(
-        explain_render.section(x, fmt) for x in explained) + "\n"
+    return shown.rstrip("\n") + "\n\n" + explain_render.block(explained, fmt)
 
 
 def cases(text: str, source: str, direction: str, threshold: float) -> list[str]:

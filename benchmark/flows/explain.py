@@ -60,27 +60,47 @@ def explain_in(session, request: Request, floor: Floor = Floor()) -> list[Explai
     """`explain` in a read session already open (compare's, to explain its regressions)."""
     base_ref, base_runs = _side(session, request.base, request.repository, "--base")
     head_ref, head_runs = _side(session, request.head, request.repository, "--head")
+    return of_results(base_ref.label, base_runs, head_ref.label, head_runs, request.scenario, floor)
+
+
+def of_results(base_label: str, base_runs: list[RunResult], head_label: str, head_runs: list[RunResult],
+            scenario: str | None = None, floor: Floor = Floor()) -> list[Explained]:
+    """`explain` of runs already read, each side named by its label (bisect's: the runs it made
+    of the last good and the first bad commit)."""
     base, head = _profiled(base_runs), _profiled(head_runs)
     both = [name for name in base if name in head]
-    if request.scenario is not None:
-        if request.scenario not in both:
-            have = ", ".join(both) or "none"
-            raise Failure(f"--scenario {request.scenario!r}: not profiled on both sides (profiled on both: {have})",
-                          exitcodes.BAD_INPUT)
-        both = [request.scenario]
+    if scenario is not None:
+        if scenario not in both:
+            lacking = ", ".join(f"{side} {label}" for side, label, found in (("base", base_label, base),
+                                                                            ("head", head_label, head))
+                                if scenario not in found)
+            raise Failure(f"--scenario {scenario!r}: not profiled on both sides (no profile on {lacking}; "
+                          f"profiled on both: {', '.join(both) or 'none'})", exitcodes.BAD_INPUT)
+        both = [scenario]
     if not both:
-        raise Failure(f"no scenario has a profile on both sides (base {base_ref.label}: "
-                      f"{', '.join(base) or 'none'}; head {head_ref.label}: {', '.join(head) or 'none'}): "
+        raise Failure(f"no scenario has a profile on both sides (base {base_label}: "
+                      f"{', '.join(base) or 'none'}; head {head_label}: {', '.join(head) or 'none'}): "
                       "profile them with `commitbench run --profile` (ab and bisect profile by default)",
                       exitcodes.NOT_COMPARABLE)
     out = []
     for name in both:
-        b = _side_of(base_ref.label, base[name])
-        h = _side_of(head_ref.label, head[name])
+        b = _side_of(base_label, base[name])
+        h = _side_of(head_label, head[name])
         figure = TOKEN_TIME_FIGURE.get(base[name][0][0].kind)
         delta = None if b.figure_secs is None or h.figure_secs is None else (h.figure_secs - b.figure_secs) * 1e6
         out.append(Explained(name, figure, b, h, diff(b.summary, h.summary, delta, floor)))
     return out
+
+
+def of_stored_runs(db: str | None, base: tuple[str, list[str]], head: tuple[str, list[str]],
+                   scenario: str) -> list[Explained]:
+    """`of_results` of stored runs named by their uids, each side a (label, uids): bisect's."""
+    with reading(db) as session:
+        try:
+            runs = [[query.get_run(session, uid) for uid in uids] for _, uids in (base, head)]
+        except query.NotFound as e:
+            raise Failure(f"a run is not in the database ({e})", exitcodes.NOT_COMPARABLE) from None
+    return of_results(base[0], runs[0], head[0], runs[1], scenario)
 
 
 def _side(session, ref: str, repository: str | None, option: str) -> tuple[RefRuns, list[RunResult]]:

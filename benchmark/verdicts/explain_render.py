@@ -1,17 +1,22 @@
 """`commitbench explain`'s output: the named operators of each scenario as text, markdown or JSON.
 
 `section` (text, markdown) and `as_dict` (JSON) render one scenario's explanation alone, for a
-report that wants it under a regression row (compare, ab, bisect)."""
+report that wants it under a regression row (compare, ab, bisect); `block` is that report's
+whole section, its heading first. Markdown (the PR comment) names each Chrome trace by its
+file name alone: the path is the runner's, the file is in the job's artifact; text and JSON
+keep the full path."""
 
 from __future__ import annotations
 
 import json
+from pathlib import PurePath
 from typing import Any
 
 from ..analysis.profile_diff import Explanation, KernelMover, Mover
 from ..contracts.escapes import printable
 
 TOP = 12  # operators shown per scenario in text and markdown (JSON has all)
+HEADINGS = {"text": "what got slower (operator profiles):", "markdown": "#### What got slower (operator profiles)"}
 
 
 def render(items: list, fmt: str) -> str:
@@ -43,8 +48,9 @@ def section(x, fmt: str = "text") -> str:
             out += ["", "| kernel | change | calls/token | us/token |", "|---|---|---|---|"]
             out += [f"| `{_md(k.name[:80])}` | {k.change} | {_kcalls(k)} | {k.base_us:.1f} -> {k.head_us:.1f} |"
                     for k in e.kernels[:TOP]]
-        out += ["", *[f"Traces: {_md(side)} {', '.join(_md(t) for t in s.traces)}"
-                      for side, s in (("base", x.base), ("head", x.head)) if s.traces]]
+        traces = [f"{side} {', '.join(_md(PurePath(t).name) for t in s.traces)}"
+                  for side, s in (("base", x.base), ("head", x.head)) if s.traces]
+        out += ["", f"Chrome traces, in the job's artifact: {'; '.join(traces)}"] if traces else []
         return "\n".join(out).rstrip() + "\n"
     out = [printable(title), *[f"  {printable(line)}" for line in lines]]
     if not e.movers:
@@ -65,6 +71,19 @@ def section(x, fmt: str = "text") -> str:
         for t in s.traces:
             out.append(printable(f"  trace ({side}): {t}"))
     return "\n".join(out) + "\n"
+
+
+def block(items: list, fmt: str, note: str | None = None) -> str:
+    """The section a verdict's report ends with (compare, ab, bisect; text or markdown): its
+    heading, then each scenario's explanation, or the one line `note` says why there is none;
+    "" when there is neither."""
+    if items:
+        body = "\n".join(section(x, fmt) for x in items)
+    elif note:
+        body = (_md(note) if fmt == "markdown" else f"  {printable(note)}") + "\n"
+    else:
+        return ""
+    return f"{HEADINGS[fmt]}\n\n{body}\n"
 
 
 def _figure_line(x) -> str:

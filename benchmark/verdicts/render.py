@@ -102,8 +102,11 @@ def title(report: Report) -> str:
     if report.undecided:
         tally = ", ".join(f"{n} {v}" for v in (NOISY, INSUFFICIENT)
                           if (n := sum(f.verdict == v for _, f in report.undecided_gating)))
+        # an A/B's rounds ran out: advice to run an A/B would send the reader in a circle
+        more = "more rounds decide: a larger `--max-rounds` or `--budget-minutes`" if report.paired is not None \
+            else "more runs on each side decide, e.g. `commitbench ab`"
         return (f"head {report.head.label} vs base {report.base.label}: could not decide (no gating figure could be "
-                f"decided: {tally}; more runs on each side decide, e.g. `commitbench ab`)")
+                f"decided: {tally}; {more})")
     if report.verdict == INSUFFICIENT and any(s.figures for s in report.series):
         return (f"head {report.head.label} vs base {report.base.label}: could not decide (no gating figure was "
                 "compared: informational figures and tallies decide nothing)")
