@@ -985,6 +985,9 @@ def _check_ab_job(pipeline: Pipeline, bench: Job, here: Path, merge_base: str, d
     out = pipeline.out(here)
     ab_md, history_md, compare_md = ((out / n).read_text() for n in ("ab.md", "history.md", "compare.md"))
     [rounds] = ROUNDS_LINE.findall(ab_md)  # how many rounds ran and why they stopped
+    # every A/B run's profile trace is in the artifact, where the comment says they are
+    traced = [d for d in (out / "profiles").iterdir() if any(d.glob("*.json*"))]
+    assert len(traced) == len(base) + len(head), sorted(p.name for p in (out / "profiles").rglob("*"))
     # the A/B's report first, the history compare beneath it, collapsed, as context
     assert compare_md.startswith(ab_md) and compare_md.startswith(MARKER)
     context = compare_md[len(ab_md):]

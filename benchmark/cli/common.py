@@ -169,6 +169,8 @@ def add_benchmark_options(m: argparse._ArgumentGroup) -> None:
     m.add_argument("--profile", action=argparse.BooleanOptionalAction, help="one more decode repetition per decode "
                    "scenario, under torch.profiler, after the measured ones (no figure comes from it): its summary "
                    "for `commitbench explain`, its Chrome trace a file (run: off by default; ab, bisect: on)")
+    m.add_argument("--profile-dir", type=Path, help="where --profile keeps each run's Chrome traces, one folder per "
+                   "run (default: profiles/ beside the SQLite file, else beside the spool directory)")
 
 
 OVERRIDES = ("model", "device", "seed", "sample_interval_ms", "inductor_cache", "kinds", "dtype", "batch_size",
@@ -204,7 +206,7 @@ def run_options(args: argparse.Namespace) -> list[str]:
             continue
         if dest == "kinds":
             value = ",".join(value)
-        elif dest == "config" or (dest == "model" and Path(value).exists()):
+        elif dest in ("config", "profile_dir") or (dest == "model" and Path(value).exists()):
             value = Path(value).resolve()
         out.append(f"{flag}={value}")
     return out

@@ -53,8 +53,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--db", help="database URL (default: $DATABASE_URL, else libpq PG* variables with "
                    f"database metrics, else SQLite at {default_sqlite_path()})")
     o.add_argument("--json", type=Path, help="also write the whole result to this JSON file")
-    o.add_argument("--profile-dir", type=Path, help="where --profile keeps each run's Chrome traces, one "
-                   "folder per run (default: profiles/ beside the SQLite file, else beside the spool directory)")
     o.add_argument("--spool-dir", type=Path, help="where results go when the database is unreachable "
                    f"(default {default_sqlite_path().parent / 'spool'})")
 
