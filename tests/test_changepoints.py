@@ -8,7 +8,8 @@ import random
 import pytest
 
 from benchmark.analysis.changepoints import ChangePoint, DetectOptions, detect
-from yardsticks.histories import HistoryOptions, generate
+from yardsticks.bench_detect import oracle
+from yardsticks.histories import History, HistoryOptions, Step, generate
 from yardsticks.scoring import OfflineTally
 
 
@@ -160,3 +161,17 @@ def test_seeded_synthetic_recall_and_false_alarms():
         tally.add(h, [c.index for c in detect(h.values, h.reps, h.valid, p99=h.p99)])
     assert tally.recall(0.03) >= 0.9
     assert tally.false_alarms_per_100() <= 0.5
+
+
+def test_the_oracle_reports_the_likeliest_split_near_each_true_step_not_the_truth():
+    """The benchmark's location ceiling (yardsticks.bench_detect.oracle) is told where the step is
+    but must still name the likeliest split: with commit 9 (the last old one) already high, it
+    names 9, as a detector would; with commit 9 at the old level, it names the true 10."""
+    def history(values: list[float]) -> History:
+        n = len(values)
+        return History(values=values, reps=[None] * n, valid=[True] * n, p99=[None] * n,
+                       steps=(Step(10, 0.10),))
+    old = wiggle(1.0, 10, amp=0.01)
+    new = wiggle(1.1, 10, start=10, amp=0.01)
+    assert oracle(history(old + new)) == [10]
+    assert oracle(history(old[:9] + [1.1] + new)) == [9]

@@ -9,12 +9,13 @@ what "CV" means and scoring.py for what counts as found, false alarm and drift r
 from __future__ import annotations
 
 import argparse
+import bisect
 import sys
 import time
 from dataclasses import replace
 from typing import Callable
 
-from benchmark.analysis.changepoints import detect
+from benchmark.analysis.changepoints import DetectOptions, Figures, detect, prepare
 from benchmark.analysis.online import newest
 from yardsticks import anchors
 from yardsticks.histories import STEP_SIZES, History, HistoryOptions, generate
@@ -29,6 +30,30 @@ def _ours_full(h: History) -> list[int]:
 
 def _ours_values(h: History) -> list[int]:
     return [c.index for c in detect(h.values)]
+
+
+def oracle(h: History, search: int = 10) -> list[int]:
+    """Not a detector: the location ceiling. Told every step (and drift) of the history, it reports
+    for each step the likeliest split within `search` commits of it, the levels taken between the
+    true neighbouring events (at most DetectOptions.window commits each side) on the data ours sees
+    (reps, validity, p99). No detector that reports the likeliest split can place steps better on
+    average; where this row falls short of a target, the target is beyond the data."""
+    o = DetectOptions()
+    main = prepare(h.values, h.reps, h.valid, o.outlier_z)
+    f = Figures(main, prepare(h.p99, None, h.valid, o.outlier_z))
+    pos = main.index
+    events = sorted([s.index for s in h.steps] + [e for d in h.drifts for e in (d.start, d.end)])
+    out = []
+    for st in h.steps:
+        k = bisect.bisect_left(pos, st.index)  # the first usable commit at the new level
+        lo = max([e for e in events if e < st.index], default=0)
+        hi = min([e for e in events if e > st.index], default=len(h.values))
+        a = max(bisect.bisect_left(pos, lo), k - o.window)
+        b = min(bisect.bisect_left(pos, hi), k + o.window)
+        ks = range(max(a + o.min_size, k - search), min(b - o.min_size, k + search) + 1)
+        if ks:
+            out.append(pos[max(ks, key=lambda j: f.score(a, j, b))])
+    return out
 
 
 def _anchor(a: anchors.Anchor) -> Detector:
@@ -155,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- {line}")
     detectors = [("ours: reps + p99 + validity", _ours_full), ("ours: values only", _ours_values)]
     detectors += [(a.name, _anchor(a)) for a in have]
+    detectors.append(("oracle: told the steps, likeliest split", oracle))
     conds = offline_conditions(length)
     print("\n## Offline: share of steps found within +-1 commit, by step size\n")
     table, errors = run_offline(detectors, conds, n, args.seed)
