@@ -218,3 +218,33 @@ def test_a_profiled_compiled_generate_profiles_one_compiled_call(tmp_path, check
     assert phases.index("profile") > phases.index("generate")
     # its figure is a whole call: explain divides it by the scenario's new tokens
     assert token_seconds(TOKEN_TIME_FIGURE["compiled_generate"], 0.6, {"new_tokens": 6}) == pytest.approx(0.1)
+
+
+def test_onnxruntimes_events_become_rows_per_op_type_without_the_prefill():
+    """ort_summary on literal events, in ONNX Runtime's trace shape: each session call a
+    "model_run", its nodes inside it. Three calls: the prefill (left out) and two decode steps."""
+    from benchmark.worker.ort import ort_summary
+
+    def run(ts, dur):
+        return {"cat": "Session", "name": "model_run", "ts": ts, "dur": dur}
+
+    def node(name, op, ts, dur):
+        return {"cat": "Node", "name": f"{name}_kernel_time", "ts": ts, "dur": dur, "args": {"op_name": op}}
+
+    events = [{"cat": "Session", "name": "session_initialization", "ts": 0, "dur": 50},
+              run(100, 500), node("node_MatMul_1", "MatMul", 110, 400),  # the prefill
+              run(1000, 100), node("node_MatMul_1", "MatMul", 1010, 30), node("node_MatMul_2", "MatMul", 1050, 20),
+              node("node_Add_3", "Add", 1080, 10), node("node_Add_3", "Add", 1081, 1) | {"name": "node_Add_3_fence"},
+              run(2000, 120), node("node_MatMul_1", "MatMul", 2010, 50), node("node_MatMul_2", "MatMul", 2070, 30),
+              node("node_Add_3", "Add", 2100, 10)]
+    marks = [0.0, 0.001, 0.001 + 200e-6, 0.001 + 200e-6 + 300e-6]  # start, prefill's end, two steps of 200, 300 us
+    s = ort_summary(events, marks, batch_size=1, device="cpu")
+    ops = {o.name: o for o in s.operators}
+    assert s.tokens == 2 and s.wall_us_per_token == pytest.approx(250.0)
+    assert ops["ort::MatMul"].calls_per_token == 2 and ops["ort::MatMul"].self_us_per_token == pytest.approx(65.0)
+    assert ops["ort::Add"].calls_per_token == 1 and ops["ort::Add"].self_us_per_token == 10  # the fence is not a node
+    # the steps' wall time outside every node: 200 - 60 and 300 - 90, their median
+    assert ops[OUTSIDE].calls_per_token == 0 and ops[OUTSIDE].self_us_per_token == pytest.approx(175.0)
+    assert s.note.startswith("ONNX Runtime's own profiler") and "CUDA" not in s.note
+    with pytest.raises(RuntimeError, match="holds 1 session runs for 2 decode steps"):
+        ort_summary(events[:3], marks, batch_size=1, device="cpu")
