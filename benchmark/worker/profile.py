@@ -41,8 +41,6 @@ class ProfiledSteps:
     The profiler warms up over the prefill; the first mark (the prefill's end) starts its
     recording, and `stop` ends it."""
 
-    note: str | None = None
-
     def __init__(self, device: torch.device) -> None:
         self.cuda = device.type == "cuda"
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.cuda else [])
@@ -92,8 +90,6 @@ class ProfiledCall(ProfiledSteps):
     or prompt-lookup forward can yield several tokens). The call runs once as the profiler's
     warm-up, then once recorded."""
 
-    note = CALL_NOTE
-
     def profile(self, run_once: Callable[[], Any]) -> None:
         self._sync()
         self.profiler.start()
@@ -105,7 +101,7 @@ class ProfiledCall(ProfiledSteps):
 
     def summary(self, params, device: str) -> ProfileSummary:
         return summarize(self.profiler.events(), 1, params.batch_size, device, tokens_per_step=params.new_tokens,
-                         note=self.note)
+                         note=CALL_NOTE)
 
 
 def record(ctx, run_once: Callable, recorder: Callable[[], Any] | None = None) -> None:
