@@ -126,3 +126,27 @@ def test_compare_shows_what_got_slower_under_a_regression_where_both_sides_have_
     assert "Chrome traces, in the job's artifact: base trace.json.gz; head trace.json.gz" in section
     code, out, _ = cli(capsys, "compare", "--base", "main", "--head", "pr-2", "--format", "json", "--db", sqlite_url)
     assert code == 0 and json.loads(out)["explain"] == []  # no regression: nothing to explain
+
+
+def test_a_whole_call_figure_is_shared_per_token_and_the_profiles_note_is_shown(sqlite_url, capsys):
+    """compiled_generate's figure times a whole generate call: explain divides it by the
+    scenario's new_tokens, as its profile (one call / its new tokens) is, and says so."""
+    from benchmark.contracts.result import SUCCEEDED, Metric, ScenarioResult
+
+    runs = []
+    for commit, hours, call_s, mm in ((BASE, 1, 0.064, (15, 300.0)), (HEAD, 2, 0.0672, (16, 420.0))):
+        run = profiled_run(commit, hours, 0.010, "main" if commit == BASE else "pr-1", None)
+        info = profile(mm=mm)
+        info["note"] = "one whole generate call"
+        run.scenarios.append(ScenarioResult(
+            name="compiled_generate", kind="compiled_generate", params={"new_tokens": 32}, status=SUCCEEDED,
+            metrics=[Metric.of("compiled_generate_time_secs", [call_s] * 3)], info={"profile": info}))
+        runs.append(run)
+    store_all(sqlite_url, runs)
+    code, out, err = cli(capsys, "explain", "--base", "main", "--head", "pr-1", "--db", sqlite_url)
+    assert code == 0, err
+    # 64 ms and 67.2 ms calls of 32 tokens: 2000 and 2100 us per token; the extra mm's 120 us is 120 % of it
+    assert "figure compiled_generate_time_secs / new_tokens: 2000.0 -> 2100.0 us/token (+100.0 us, +5.0 %)" in out
+    assert "profiled: one whole generate call" in out
+    mm = next(line.split() for line in out.splitlines() if line.startswith("  aten::mm"))
+    assert " ".join(mm).endswith("+120.0 120 %")

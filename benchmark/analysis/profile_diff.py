@@ -169,7 +169,7 @@ def combine(summaries: list[ProfileSummary]) -> ProfileSummary:
     kernels.sort(key=lambda k: (-k.us_per_token, k.name))
     return ProfileSummary(tokens=sum(s.tokens for s in summaries), batch_size=first.batch_size, device=first.device,
                           wall_us_per_token=statistics.median(s.wall_us_per_token for s in summaries),
-                          operators=operators, kernels=kernels)
+                          operators=operators, kernels=kernels, note=first.note)
 
 
 def step_us(summary: ProfileSummary) -> float:

@@ -166,9 +166,10 @@ def add_benchmark_options(m: argparse._ArgumentGroup) -> None:
     m.add_argument("--sample-interval-ms", type=float, help="device sampler interval, 0 = off (default 100)")
     m.add_argument("--seed", type=int, help="random seed of the synthetic weights and the prompt (default 0)")
     m.add_argument("--inductor-cache", help="fresh (default: cold compile in every scenario) or shared")
-    m.add_argument("--profile", action=argparse.BooleanOptionalAction, help="one more decode repetition per decode "
-                   "scenario, under torch.profiler, after the measured ones (no figure comes from it): its summary "
-                   "for `commitbench explain`, its Chrome trace a file (run: off by default; ab, bisect: on)")
+    m.add_argument("--profile", action=argparse.BooleanOptionalAction, help="one more repetition per timing scenario "
+                   "(all but load), under torch.profiler (onnxruntime: its own profiler), after the measured ones (no "
+                   "figure comes from it): its summary for `commitbench explain`, its Chrome trace a file (run: off "
+                   "by default; ab, bisect: on)")
     m.add_argument("--profile-dir", type=Path, help="where --profile keeps each run's Chrome traces, one folder per "
                    "run (default: profiles/ beside the SQLite file, else beside the spool directory)")
 

@@ -260,7 +260,7 @@ class BenchConfig:
     inductor_cache: str = "fresh"  # fresh: each scenario compiles cold, so compile time is comparable
     # the kinds `commitbench ab` measures (`run` ignores it); None: the run's kinds that gate
     ab_kinds: list[str] | None = None
-    # one profiled decode repetition per decode scenario, after the measured ones (worker/profile.py):
+    # one profiled repetition per timing scenario, after the measured ones (worker/profile.py):
     # it changes no figure, so it is stored only when on and is no part of the hash
     profile: bool = False
     scenarios: list[ScenarioParams] = field(default_factory=list)

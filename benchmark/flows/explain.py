@@ -19,7 +19,7 @@ from db.figures_read import NoRuns, RefRuns, resolve_ref
 
 from ..analysis.profile_diff import Explanation, Floor, combine, diff
 from ..contracts import codec, exitcodes
-from ..contracts.profile import TOKEN_TIME_FIGURE, ProfileSummary
+from ..contracts.profile import TOKEN_TIME_FIGURE, ProfileSummary, token_seconds
 from ..contracts.result import RunResult
 from .errors import Failure
 from .store import reading
@@ -129,7 +129,8 @@ def _profiled(runs: list[RunResult]) -> dict[str, list[tuple]]:
 
 def _side_of(label: str, found: list[tuple]) -> Side:
     figure = TOKEN_TIME_FIGURE.get(found[0][0].kind)
-    samples = [v for s, _ in found if (m := s.metric(figure or "")) is not None for v in m.samples]
+    samples = [token_seconds(figure, v, s.params) for s, _ in found if (m := s.metric(figure or "")) is not None
+               for v in m.samples]
     return Side(label, len(found), combine([p for _, p in found]), statistics.median(samples) if samples else None,
                 [p.trace for _, p in found if p.trace])
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..analysis.profile_diff import Explanation, KernelMover, Mover
 from ..contracts.escapes import printable
+from ..contracts.profile import WHOLE_CALL_FIGURES
 
 TOP = 12  # operators shown per scenario in text and markdown (JSON has all)
 HEADINGS = {"text": "what got slower (operator profiles):", "markdown": "#### What got slower (operator profiles)"}
@@ -33,6 +34,9 @@ def section(x, fmt: str = "text") -> str:
     lines = [_figure_line(x), f"profiled step, operators' self time summed: {e.base_step_us:.1f} -> "
              f"{e.head_step_us:.1f} us/token; noise floor: a self-time move beyond {e.floor_us:.1f} us/token and "
              f"{e.floor.rel_own:.0%} of the operator's own, or {e.floor.calls:g} calls/token"]
+    note = x.head.summary.note or x.base.summary.note  # what was profiled, where not torch's decode steps
+    if note:
+        lines.append(f"profiled: {note}")
     if fmt == "markdown":
         out = [f"### {_md(title)}", "", *[f"- {_md(line)}" for line in lines], ""]
         if not e.movers:
@@ -91,7 +95,8 @@ def _figure_line(x) -> str:
     if x.figure is None or b is None or h is None:
         return "figure: none to share the change of (shares not given)"
     change = f"{(h - b) * 1e6:+.1f} us, {(h / b - 1) * 100:+.1f} %" if b else f"{(h - b) * 1e6:+.1f} us"
-    return f"figure {x.figure}: {b * 1e6:.1f} -> {h * 1e6:.1f} us/token ({change})"
+    per = " / new_tokens" if x.figure in WHOLE_CALL_FIGURES else ""
+    return f"figure {x.figure}{per}: {b * 1e6:.1f} -> {h * 1e6:.1f} us/token ({change})"
 
 
 def _calls(m: Mover) -> str:

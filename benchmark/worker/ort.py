@@ -17,16 +17,21 @@ used: binding measured ~5% slower there (tiny-llama), which is why Optimum binds
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
 import shutil
+import statistics
+import time
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import torch
 
+from ..contracts.profile import OUTSIDE, ProfileSummary
+from .profile import StepCosts, gzip_trace
 from .unsupported import Unsupported
 
 EXPORT_VERSION = 1  # bump when the exported graph's inputs or outputs change: old exports are not reused
@@ -127,7 +132,8 @@ class Past:
 class Session:
     """An ONNX Runtime inference session of an exported model, on `device`'s provider."""
 
-    def __init__(self, path: Path, config, threads: int, device: torch.device, bind: bool | None = None) -> None:
+    def __init__(self, path: Path, config, threads: int, device: torch.device, bind: bool | None = None,
+                 profile_prefix: Path | None = None) -> None:
         import onnxruntime
         from onnxruntime.capi.onnxruntime_pybind11_state import NotImplemented as NoKernel
 
@@ -135,6 +141,9 @@ class Session:
         self.bind = device.type != "cpu" if bind is None else bind
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads  # what torch uses here, so the two compare on the same cores
+        if profile_prefix is not None:  # ONNX Runtime's profiler: from the session's creation to end_profiling
+            options.enable_profiling = True
+            options.profile_file_prefix = str(profile_prefix)
         settings = {}
         if device.type == "cuda":
             settings = {"device_id": device.index or 0,
@@ -180,6 +189,80 @@ class Session:
         """IOBinding's description of a tensor: device, element type, shape, pointer."""
         assert t.is_contiguous(), "IOBinding reads a tensor's memory as one dense block"
         return self.device.type, self.device.index or 0, _ONNX[t.dtype], list(t.shape), t.data_ptr()
+
+
+class ProfiledSession:
+    """The recorder (worker/profile.record) of the onnxruntime scenario: a second session of the
+    same export, made with ONNX Runtime's own profiler on (the measured one never profiles; the
+    profiler can only be switched on when a session is made), and the timer of the decode
+    repetition run on it: `run_once(self)` decodes once on `self.session`. torch.profiler would
+    see each session call as one opaque op; ONNX Runtime's profiler times every node. As with
+    the torch profiles, the prefill (the fresh session's first run) is left out."""
+
+    def __init__(self, path: Path, config, threads: int, device: torch.device, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.session = Session(path, config, threads, device, profile_prefix=directory / "onnxruntime")
+        self.cuda = device.type == "cuda"
+        self.marks: list[float] = []  # perf_counter seconds: the start, the prefill's end, each step's end
+        self.file: Path | None = None
+
+    def start(self) -> None:
+        self.marks = []
+        self.mark()
+
+    def mark(self) -> None:
+        if self.cuda:  # a step's wall time needs its kernels done (never a measured step)
+            torch.cuda.synchronize()
+        self.marks.append(time.perf_counter())
+
+    def stop(self) -> list[float]:
+        return []
+
+    def profile(self, run_once) -> None:
+        run_once(self)
+        self.file = Path(self.session.session.end_profiling())
+
+    def summary(self, params, device: str) -> ProfileSummary:
+        return ort_summary(json.loads(self.file.read_text()), self.marks, params.batch_size, device)
+
+    def write_trace(self, directory: Path) -> Path:
+        return gzip_trace(self.file, directory)  # ONNX Runtime writes a Chrome trace itself
+
+
+ORT_NOTE = ("ONNX Runtime's own profiler (SessionOptions.enable_profiling): one row per ONNX op type over its "
+            "nodes (ort::MatMul: every MatMul node), from the nodes' kernel times; each node in the trace. "
+            "[outside operators] is the decode step's wall time outside every node (Python, torch, ONNX Runtime's "
+            "executor)")
+CUDA_NOTE = "; on CUDA a node's time is its host-side time (kernel launches), and no GPU kernel is listed"
+
+
+def ort_summary(events: list[dict], marks: list[float], batch_size: int, device: str) -> ProfileSummary:
+    """ONNX Runtime's profile (its Chrome-trace events) of one decode repetition whose timer
+    marks were `marks` -> a ProfileSummary. Each session call is a "model_run" event, with its
+    nodes' "Node" events inside it: the repetition's calls are the last len(marks) - 1 runs
+    (the prefill, then one per decode step), and the prefill's is left out."""
+    walls = [(b - a) * 1e6 for a, b in zip(marks[1:], marks[2:])]  # each decode step, us
+    runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
+                  key=lambda e: e["ts"])[-len(walls):]
+    if len(runs) != len(walls) or not walls:
+        raise RuntimeError(f"ONNX Runtime's profile holds {len(runs)} session runs for {len(walls)} decode steps")
+    starts = [r["ts"] for r in runs]
+    costs = StepCosts(len(runs))
+    inside = [0.0] * len(runs)
+    for e in events:
+        if e.get("cat") != "Node" or not e.get("name", "").endswith("_kernel_time"):
+            continue  # "_fence_before"/"_fence_after" are the profiler's own
+        i = bisect.bisect_right(starts, e["ts"]) - 1
+        if i < 0 or e["ts"] > runs[i]["ts"] + runs[i]["dur"]:
+            continue  # the prefill's
+        name = f"ort::{e.get('args', {}).get('op_name', e['name'])}"
+        costs.add(name, i, float(e["dur"]), float(e["dur"]))
+        inside[i] += e["dur"]
+    for i, wall in enumerate(walls):
+        costs.add(OUTSIDE, i, max(0.0, wall - inside[i]), max(0.0, wall - inside[i]), calls=0)
+    return ProfileSummary(tokens=len(walls), batch_size=batch_size, device=device,
+                          wall_us_per_token=statistics.median(walls), operators=costs.operators(),
+                          note=ORT_NOTE + (CUDA_NOTE if device == "cuda" else ""))
 
 
 _TORCH = {"tensor(float)": torch.float32, "tensor(float16)": torch.float16, "tensor(bfloat16)": torch.bfloat16,

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from .context import calls_needed, generation_config, split_warm, tokens_match
+from .profile import record_generate
 
 
 @dataclass
@@ -32,7 +33,8 @@ def plain_config(p):
 
 
 def side_by_side(ctx, model, prompt: torch.Tensor, variant, watch: tuple = (), **variant_kwargs: Any) -> SideBySide:
-    """`watch`: other models (a draft) whose forwards in a variant generate are counted too."""
+    """`watch`: other models (a draft) whose forwards in a variant generate are counted too.
+    With a profile asked for, the variant's generate is profiled last (its figure is the one explained)."""
     p, timer, plain = ctx.params, ctx.timer(), plain_config(ctx.params)
     mask = torch.ones_like(prompt)
 
@@ -53,10 +55,12 @@ def side_by_side(ctx, model, prompt: torch.Tensor, variant, watch: tuple = (), *
         same, first = tokens_match(tokens, reference)
         match.append(float(same))
         mismatch = mismatch if same else first
-    return SideBySide(variant_s=split_warm(variant_s, p.warmup), plain_s=split_warm(plain_s, p.warmup), match=match,
-                      first_mismatch=mismatch, reference=reference,
-                      variant_forwards=count_forwards((model, *watch), lambda: generate(variant, **variant_kwargs)),
-                      plain_forwards=count_forwards((model,), lambda: generate(plain))[0])
+    out = SideBySide(variant_s=split_warm(variant_s, p.warmup), plain_s=split_warm(plain_s, p.warmup), match=match,
+                     first_mismatch=mismatch, reference=reference,
+                     variant_forwards=count_forwards((model, *watch), lambda: generate(variant, **variant_kwargs)),
+                     plain_forwards=count_forwards((model,), lambda: generate(plain))[0])
+    record_generate(ctx, model, input_ids=prompt, attention_mask=mask, generation_config=variant, **variant_kwargs)
+    return out
 
 
 def count_forwards(models: tuple, call) -> list[int]:

@@ -8,6 +8,7 @@ import torch
 from ...trackers.compile_stats import CompileCounters, cudagraphs_applied
 from ..compat import compile_config
 from ..context import calls_needed, generation_config, split_warm, tokens_match
+from ..profile import record_generate
 
 SEED_KEYS = ("first", "second", "third", "fourth")
 
@@ -40,6 +41,9 @@ def run(ctx) -> None:
         match.append(float(same))
         mismatch = mismatch if same else first_diff
     counts = counters.snapshot()
+
+    # after the counters' last reading
+    record_generate(ctx, model, input_ids=prompt, attention_mask=mask, generation_config=gc)
 
     for key, seconds in zip(SEED_KEYS, times):
         ctx.add(f"{key}_compile_generate_time_secs", [seconds])

@@ -8,6 +8,7 @@ afterwards, and the export, when this run makes it, is done first and freed."""
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import torch
 from transformers import AutoConfig
@@ -16,6 +17,7 @@ from .. import ort
 from ..agreement import KL_FIGURE, agreement, first_divergence, mean_kl, teacher_forced, torch_logits
 from ..context import calls_needed, split_warm
 from ..decode import decode_step, make_cache, timed_generate
+from ..profile import record as record_profile
 
 
 def run(ctx) -> None:
@@ -56,6 +58,11 @@ def run(ctx) -> None:
     ctx.add("ort_time_to_next_token_secs", [t for i in timed for t in i[1:]])
     ctx.add("ort_decode_tokens_per_sec", [p.batch_size * len(i[1:]) / sum(i[1:]) for i in timed])
     _record_memory(ctx, exported)
+    # on a second session, made with ONNX Runtime's profiler on; freed before the PyTorch model loads
+    record_profile(ctx, lambda s: timed_generate(s.session, prompt, s.session.new_past(p.batch_size), p.new_tokens,
+                                                 ort.step, s, prefill_fn=ort.prefill),
+                   lambda: ort.ProfiledSession(path, config, torch.get_num_threads(), ctx.device,
+                                               Path(ctx.profile_dir)))
 
     model, _ = ctx.load()  # the session stays: top-1 agreement is teacher-forced on these tokens
     ctx.phase("eager_reference")
