@@ -8,26 +8,9 @@ import json
 import pytest
 
 from benchmark.cli import main
-from benchmark.contracts.profile import OUTSIDE, OperatorCost, ProfileSummary
-from verdict_data import run_of, store_all
+from verdict_data import profile, profiled_run, store_all
 
 BASE, HEAD, SAME = "ba5e" + "0" * 36, "feed" + "0" * 36, "5a5e" + "0" * 36
-OPS = [(OUTSIDE, 0, 900.0), ("aten::mm", 15, 300.0), ("aten::matmul", 15, 20.0), ("aten::mul", 23, 35.0)]
-
-
-def profile(*extra: tuple, mm: tuple = (15, 300.0)) -> dict:
-    ops = [(n, *mm) if n == "aten::mm" else (n, c, t) for n, c, t in OPS] + list(extra)
-    return ProfileSummary(tokens=31, batch_size=1, device="cpu", wall_us_per_token=1400.0,
-                          operators=[OperatorCost(n, c, t, t) for n, c, t in ops],
-                          trace="/somewhere/trace.json.gz").to_info()
-
-
-def profiled_run(commit: str, hours: float, level: float, branch: str, info: dict | None):
-    run = run_of(commit, hours, level=level, branch=branch, process_cv=0, sample_cv=0)
-    eager = next(s for s in run.scenarios if s.name == "eager")
-    if info is not None:
-        eager.info["profile"] = info
-    return run
 
 
 @pytest.fixture

@@ -588,8 +588,7 @@ def profiled(sqlite_url):
     decode step is 20 % slower (20 -> 24 ms a token: 4000 us): its matrix multiply doubled
     (+300 us), a host sync appeared (.item(): +2 and +6 us), an elementwise mul vanished (-35 us)."""
     from benchmark.contracts.profile import OperatorCost, ProfileSummary
-    from test_cli_explain import OPS, profile, profiled_run
-    from verdict_data import store_all
+    from verdict_data import OPS, profile, profiled_run, store_all
 
     kept = [op for op in OPS if op[0] not in ("aten::mm", "aten::mul")]
     head = ProfileSummary(tokens=31, batch_size=1, device="cpu", wall_us_per_token=1800.0,
@@ -662,8 +661,7 @@ def test_the_compare_section_draws_what_got_slower_as_a_bar_chart(profiled):
 def test_no_chart_without_a_regression_or_without_profiles(profiled, tmp_path):
     """The report's base and head are the newest two commits: an unchanged head is no regression
     (nothing to explain); a regression with an unprofiled side has nothing to draw and still compares."""
-    from test_cli_explain import profile, profiled_run
-    from verdict_data import store_all
+    from verdict_data import profile, profiled_run, store_all
 
     store_all(profiled, [profiled_run("5a5e" + "0" * 36, 3, 0.012, "main", profile())])
     page = report_of(profiled)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 
+from benchmark.contracts.profile import OUTSIDE, OperatorCost, ProfileSummary
 from benchmark.contracts.result import FAILED, SKIPPED, SUCCEEDED, DeviceSample, Metric, RunResult, ScenarioResult
 from db.store import Store
 
@@ -88,3 +89,23 @@ def history(n: int, step_at: int | None = None, step: float = 0.0, seed: int = 1
     rng = random.Random(seed)
     return [run_of(sha(i), i, level=0.010 * (1 + step if step_at is not None and i >= step_at else 1), rng=rng,
                    **kw) for i in range(n)]
+
+
+# Profiles (`run --profile`) as a scenario stores them: an eager decode step's operators, per token.
+OPS = [(OUTSIDE, 0, 900.0), ("aten::mm", 15, 300.0), ("aten::matmul", 15, 20.0), ("aten::mul", 23, 35.0)]
+
+
+def profile(*extra: tuple, mm: tuple = (15, 300.0), trace: str = "/somewhere/trace.json.gz") -> dict:
+    """A profile's info entry: OPS, aten::mm's (calls, self us) per token as `mm`, `extra` operators."""
+    ops = [(n, *mm) if n == "aten::mm" else (n, c, t) for n, c, t in OPS] + list(extra)
+    return ProfileSummary(tokens=31, batch_size=1, device="cpu", wall_us_per_token=1400.0,
+                          operators=[OperatorCost(n, c, t, t) for n, c, t in ops], trace=trace).to_info()
+
+
+def profiled_run(commit: str, hours: float, level: float, branch: str, info: dict | None) -> RunResult:
+    """run_of's run whose eager scenario stored the profile `info` (None: not profiled)."""
+    run = run_of(commit, hours, level=level, branch=branch, process_cv=0, sample_cv=0)
+    eager = next(s for s in run.scenarios if s.name == "eager")
+    if info is not None:
+        eager.info["profile"] = info
+    return run
