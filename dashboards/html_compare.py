@@ -6,17 +6,21 @@ Not the previous run: a second run of the same commit is a replicate (compare po
 the head side), never a "change". Not a bare change of the median either: each figure shows
 compare's verdict class (regression, suspicious, missing, noisy, insufficient, improvement,
 no change), its interval and the noise band, and what head did not measure is "missing",
-never "worse". The section names the compare command that gives the same verdicts.
+never "worse". The section names the compare command that gives the same verdicts, and under
+it, for each regressed scenario whose two sides were profiled, what got slower: compare's own
+explain section (flows/explain.for_regressions, the one flow this part calls: the report shows
+what compare shows), drawn as a bar chart (html_movers).
 """
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from benchmark.flows.explain import for_regressions
 from benchmark.verdicts import render
 from benchmark.verdicts.compare_runs import (IMPROVEMENT, INSUFFICIENT, MISSING, NO_CHANGE, NOISY, REGRESSION,
                                              SUSPICIOUS, FigureReport, Report, build)
@@ -25,6 +29,7 @@ from db import query
 from db.figures_read import COUNTED, NoRuns, resolve_ref
 from db.models import Benchmark
 
+from . import html_movers
 from .html_svg import esc
 
 HISTORY = 10  # compare's default --history (flows/compare.DEFAULT_HISTORY)
@@ -42,6 +47,7 @@ class Judged:
     base: str | None
     report: Report | None = None
     note: str | None = None  # why nothing was compared
+    explained: list = field(default_factory=list)  # flows/explain.Explained of each regressed, profiled scenario
 
     @property
     def command(self) -> str | None:
@@ -77,7 +83,10 @@ def judge(session: Session, branch: str | None, latest: query.RunSummary) -> Jud
         head_runs = resolve_ref(session, f"commit:{head}")
     except (NoRuns, query.NotFound) as e:
         return Judged(head, base, note=f"could not compare: {e}")
-    return Judged(head, base, build(session, base_runs, head_runs, from_options(None, None), history=HISTORY))
+    report = build(session, base_runs, head_runs, from_options(None, None), history=HISTORY)
+    explained = for_regressions(session, f"commit:{base}", f"commit:{head}", None,
+                                {s.scenario for s in report.series if s.regressed})
+    return Judged(head, base, report, explained=explained)
 
 
 def verdict_chip(f: FigureReport) -> str:
@@ -134,4 +143,5 @@ def section(judged: Judged) -> str:
                    + "".join(f"<li><code>{esc(render.missing_name(m))}</code>: {esc(m.reason)}</li>"
                              for m in report.missing) + "</ul>")
     out += [f'<p class="muted">{esc(line)}</p>' for line in render.left_out(report, lambda s: s)]
+    out += [html_movers.section(x) for x in judged.explained]
     return "".join(out) + "</section>"

@@ -5,19 +5,24 @@ The runs are those of one branch (the latest run's, unless one is given), the ne
 `limit` of them, in commit order (db.query.runs); the latest commit is judged against the
 previous one by compare itself (html_compare.judge). Their figures and scenario outcomes are
 read in two column-only queries (statistics, not the raw samples); the latest run, which
-the device timeline shows, is read whole (db.query.load_result).
+the device timeline shows, is read whole (db.query.load_result). The header's line on the
+detector's record is `status`'s (verdicts/report_stats: the branch's reports of the last 90
+days), left out where the branch has none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from benchmark.contracts.config import SCENARIO_FIELDS, ScenarioParams
+from benchmark.analysis.report_stats import headline
 from benchmark.contracts.result import RunResult
+from benchmark.verdicts.report_stats import DEFAULT_SINCE, DEFAULT_SINCE_S, graded
 from db import query
 from db.models import Benchmark, MetricRow, ScenarioRun
 
@@ -80,6 +85,7 @@ class ReportData:
     compared: Judged  # the latest commit against the previous one, as `commitbench compare` judges it
     generated_at: float
     planned: dict[int, set[str] | None] = field(default_factory=dict)  # benchmark_id -> its scenarios' names
+    reports: str | None = None  # `reports stats`' headline for the branch; None: no report in its window
 
     def run(self, benchmark_id: int) -> query.RunSummary | None:
         return next((r for r in self.runs if r.benchmark_id == benchmark_id), None)
@@ -123,7 +129,15 @@ def collect(session: Session, branch: str | None = None, limit: int = 20, now: f
     assert latest_row is not None
     return ReportData(branch=branch, runs=shown, series=ordered, latest=query.load_result(session, latest_row),
                       compared=judge(session, branch, shown[-1]), generated_at=now,
-                      planned=_planned(session, list(by_id)))
+                      planned=_planned(session, list(by_id)), reports=reports_headline(session, now, branch))
+
+
+def reports_headline(session: Session, now: float, branch: str | None) -> str | None:
+    """The detector's record on `branch` as `status` shows it (report_stats.headline_of), or None
+    where no report was opened in the window: an empty record is no news on a report page."""
+    g = graded(session, DEFAULT_SINCE_S, DEFAULT_SINCE, datetime.fromtimestamp(now, timezone.utc).replace(tzinfo=None),
+               branch=branch)
+    return headline(g.overall, g.since) if g.overall.reports else None
 
 
 def planned_names(config: object) -> set[str] | None:

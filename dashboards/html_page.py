@@ -45,6 +45,8 @@ span.chg{border-radius:4px;padding:0 4px;white-space:nowrap}
 figure.plot{margin:0;border:1px solid var(--line);border-radius:8px;padding:8px 8px 2px;background:#fff}
 figure.plot svg{width:100%;height:auto;display:block}
 figcaption{font-size:12.5px;margin-bottom:2px}
+figure.movers{max-width:900px;margin:6px 0 4px}
+.reports{margin:4px 0 8px}
 figcaption .muted{font-size:11.5px}
 .now{font-weight:600;margin-left:4px}
 .legend{margin-left:8px;white-space:nowrap}

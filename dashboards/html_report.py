@@ -2,8 +2,12 @@
 
 `build(session, branch, limit)` returns the page for the newest `limit` runs of a branch:
 
+- in the header, the detector's record on the branch as `status` shows it (`reports stats`'
+  headline), where it has any report of the last 90 days;
 - the latest commit against the previous commit of the branch, as `commitbench compare`
-  judges them (html_compare: verdict classes, intervals, the noise band);
+  judges them (html_compare: verdict classes, intervals, the noise band), and for each
+  regressed scenario profiled on both sides, its top operator movers as a bar chart
+  (html_movers);
 - each series' key figures, the median per commit in commit order (p90 and p99 for the
   pooled decode steps), an invalid run's point hollow, with a red band where a run of it
   failed or was cancelled;
@@ -83,7 +87,9 @@ def _header(data: ReportData) -> str:
             f"<span class=\"msg\">{esc(first_line(r.commit_message, 160))}</span></p>"
             + alert
             + "<dl>" + "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in facts if v) + "</dl>"
-            f"<p class=\"muted\">{esc(span)} of this branch. "
+            + (f'<p class="reports"><span class="muted">the detector\'s record (<code>commitbench reports stats'
+               f"</code>):</span> {esc(data.reports)}</p>" if data.reports else "")
+            + f"<p class=\"muted\">{esc(span)} of this branch. "
             '<a href="#compare">compare</a> · <a href="#history">history</a> · <a href="#timeline">device '
             'timeline</a> · <a href="#failures">failures</a></p></header>')
 

@@ -18,6 +18,7 @@ import pytest
 from benchmark.contracts.result import CANCELLED, FAILED, Metric
 from helpers import IDENT, REPO, cli_in_process, run_cli
 from results import T0, make_result
+from test_report_stats import every_end_state  # noqa: F401 (a fixture: a stored history with reports in every end state)
 
 HOUR = 3600.0
 DECODE = "compiled_decode[compile_mode=default]"
@@ -389,31 +390,43 @@ def near(pixel: tuple[int, ...], colour: str, tolerance: int = 40) -> bool:
     return all(abs(p - t) <= tolerance for p, t in zip(pixel, target))
 
 
-@pytest.mark.slow
-def test_the_report_opens_in_chromium_and_every_plot_draws(sqlite_store, tmp_path):
-    page = build(sqlite_store)
+def opened(tmp_path: Path, page: str) -> str:
+    """The page opened in Chromium, which logged no console message at all (no script, nothing
+    blocked by the CSP): the DOM it built."""
     path = tmp_path / "report.html"
     path.write_text(page, encoding="utf-8")
-
-    # the whole page: no console message at all (no script, nothing blocked by the CSP), and
-    # the DOM Chromium built has every plot
     r = browse(tmp_path, path, "--enable-logging=stderr", "--v=0", "--dump-dom")
     assert r.returncode == 0, r.stderr[-2000:]
     assert [line for line in r.stderr.splitlines() if ":CONSOLE" in line] == []
+    return r.stdout
+
+
+def shot_alone(tmp_path: Path, svg: str, name: str, taller: int = 0) -> tuple[int, int, int, int, list]:
+    """One SVG alone on a white page, screenshot at its size (`taller`: that much more window):
+    its width and height, then the PNG's width, height and pixels."""
+    w, h = (int(v) for v in re.match(r'<svg [^>]*width="(\d+)" height="(\d+)"', svg).groups())
+    alone = tmp_path / f"{name}.html"
+    alone.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+                     f'<body style="margin:0;background:#fff">{svg}</body></html>', encoding="utf-8")
+    shot = tmp_path / f"{name}.png"
+    r = browse(tmp_path, alone, f"--screenshot={shot}", f"--window-size={w},{h + taller}")
+    assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
+    return (w, h, *png_pixels(shot))
+
+
+@pytest.mark.slow
+def test_the_report_opens_in_chromium_and_every_plot_draws(sqlite_store, tmp_path):
+    page = build(sqlite_store)
+
+    # the whole page: no console message, and the DOM Chromium built has every plot
+    dom = opened(tmp_path, page)
     svgs = re.findall(r"<svg\b.*?</svg>", page, flags=re.S)
     assert len(svgs) == 8  # eager 4 figures, decode 2, the crashed scenario's status strip, the timeline
-    assert r.stdout.count("<svg") == len(svgs) and 'id="failures"' in r.stdout
+    assert dom.count("<svg") == len(svgs) and 'id="failures"' in dom
 
     # each plot alone: rendered, it is not blank, and what it plots is drawn in its colour
     for i, svg in enumerate(svgs):
-        w, h = (int(v) for v in re.match(r'<svg [^>]*width="(\d+)" height="(\d+)"', svg).groups())
-        alone = tmp_path / f"plot{i}.html"
-        alone.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
-                         f'<body style="margin:0;background:#fff">{svg}</body></html>', encoding="utf-8")
-        shot = tmp_path / f"plot{i}.png"
-        r = browse(tmp_path, alone, f"--screenshot={shot}", f"--window-size={w},{h}")
-        assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
-        width, height, pixels = png_pixels(shot)
+        w, h, width, height, pixels = shot_alone(tmp_path, svg, f"plot{i}")
         assert (width, height) == (w, h)
         inked = sum(1 for p in pixels if p != (255, 255, 255))
         label = re.search(r'aria-label="([^"]*)"', svg).group(1)
@@ -562,3 +575,137 @@ def test_compare_of_an_all_invalid_commit_is_one_short_line_and_json_says_why(cb
     r = cli_in_process(["compare", "--db", sqlite_url, "--base", "c3c3c3c3d3", "--head", "c5c5c5c5d5"], cb.env)
     assert r.returncode == 9 and r.stdout == "" and len(r.stderr.splitlines()) == 1  # text: the line alone
 
+
+
+# -- what got slower, drawn, and the detector's record (#20 items 2 and 4) -------------------------------------
+
+SLOWER_OPS = [("aten::mm", 30, 600.0), ("aten::item", 1, 2.0), ("aten::_local_scalar_dense", 1, 6.0)]
+
+
+@pytest.fixture
+def profiled(sqlite_url):
+    """main: two earlier commits, then base and head, every eager run profiled. Head's eager
+    decode step is 20 % slower (20 -> 24 ms a token: 4000 us): its matrix multiply doubled
+    (+300 us), a host sync appeared (.item(): +2 and +6 us), an elementwise mul vanished (-35 us)."""
+    from benchmark.contracts.profile import OperatorCost, ProfileSummary
+    from verdict_data import OPS, profile, profiled_run, store_all
+
+    kept = [op for op in OPS if op[0] not in ("aten::mm", "aten::mul")]
+    head = ProfileSummary(tokens=31, batch_size=1, device="cpu", wall_us_per_token=1800.0,
+                          operators=[OperatorCost(n, c, t, t) for n, c, t in kept + SLOWER_OPS]).to_info()
+    store_all(sqlite_url, [profiled_run(c * 40, h, 0.010, "main", profile()) for c, h in (("1", 0.5), ("2", 0.7))]
+              + [profiled_run("ba5e" + "0" * 36, 1, 0.010, "main", profile()),
+                 profiled_run("feed" + "0" * 36, 2, 0.012, "main", head)])
+    return sqlite_url
+
+
+def report_of(url: str, now: float = T0 + 10 * HOUR, **kw) -> str:
+    from dashboards.html_report import build as build_report
+    from db.store import Store
+
+    store = Store(url)
+    store.open(auto_upgrade=False)
+    try:
+        with store.reading() as session:
+            return build_report(session, now=now, **kw)
+    finally:
+        store.close()
+
+
+def movers_of(page: str) -> tuple[str, list[tuple]]:
+    """The compare section's movers chart and, per bar, (operator, change, delta us, the bar's
+    x and width, the group's text)."""
+    (svg,) = re.findall(r'<svg\b[^>]*aria-label="top operator movers of eager[^"]*".*?</svg>', page, flags=re.S)
+    bars = []
+    for name, change, delta, inner in re.findall(r'<g class="mover" data-operator="([^"]*)" data-change="(\w+)" '
+                                                 r'data-delta-us="([-\d.]+)">(.*?)</g>', svg, flags=re.S):
+        (rect,) = re.findall(r'<rect class="bar" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', inner)
+        text = " ".join(re.findall(r">([^<>]+)<", inner.split("</title>")[1]))
+        bars.append((name, change, float(delta), float(rect[0]), float(rect[1]), text))
+    return svg, bars
+
+
+def test_the_compare_section_draws_what_got_slower_as_a_bar_chart(profiled):
+    """One bar per operator explain names, in explain's order: right of zero where its self time
+    per token grew, left where it shrank, as long as its change; labelled with its change, its
+    share of the figure's change and NEW / GONE; the same numbers in a table beside it."""
+    page = report_of(profiled)
+    compare = page[page.index('id="compare"'):page.index('id="history"')]
+    assert "head feed0000 vs base ba5e0000" in compare and "REGRESSION" in compare
+    assert "What got slower in <code>eager</code>" in compare
+    assert "<code>eager_time_to_next_token_secs</code> 20.000 ms → 24.000 ms per token (+4000.0 µs, +20.0 %)" in compare
+    svg, bars = movers_of(compare)
+    assert [(n, c, d) for n, c, d, *_ in bars] == [
+        ("aten::mm", "slower", 300.0), ("aten::_local_scalar_dense", "new", 6.0), ("aten::item", "new", 2.0),
+        ("aten::mul", "gone", -35.0)]
+    zero = bars[0][3]
+    for name, change, delta, x, width, text in bars:
+        if delta > 0:  # grew: from the zero line to the right, in red
+            assert x == zero, name
+        else:  # shrank: to the left, ending at the zero line
+            assert abs(x + width - zero) < 0.15, name
+        assert text.startswith(name)
+    per_us = bars[0][4] / 300.0  # one scale for every bar: widths in proportion to the changes (to 0.1 px)
+    assert [w / per_us for *_, w, _ in bars] == pytest.approx([300.0, 6.0, 2.0, 35.0], abs=0.3)
+    texts = {name: text for name, *_, text in bars}
+    assert texts["aten::mm"] == "aten::mm +300 µs · 8 %"  # 300 of the figure's 4000 us
+    assert texts["aten::_local_scalar_dense"] == "aten::_local_scalar_dense NEW +6 µs · 0 %  · host sync"
+    assert texts["aten::mul"] == "aten::mul GONE −35 µs · -1 %"
+    assert "figure +4000 µs → (beyond this scale)" in svg  # the operators named explain 7 % of it
+    assert "<title>top operator movers of eager: 4 operators" in svg and 'role="img"' in svg
+    table = compare[compare.index("<summary>the numbers</summary>"):]
+    assert table.count("<tr><td><code>aten::") == 4 and "<td>host sync (.item(), int(), bool() of a tensor)</td>" in table
+    assert 'class="reports"' not in page  # no regression report stored: no detector's record in the header
+
+
+def test_no_chart_without_a_regression_or_without_profiles(profiled, tmp_path):
+    """The report's base and head are the newest two commits: an unchanged head is no regression
+    (nothing to explain); a regression with an unprofiled side has nothing to draw and still compares."""
+    from verdict_data import profile, profiled_run, store_all
+
+    store_all(profiled, [profiled_run("5a5e" + "0" * 36, 3, 0.012, "main", profile())])
+    page = report_of(profiled)
+    assert "head 5a5e0000 vs base feed0000" in page and "What got slower" not in page and 'class="mover"' not in page
+    unprofiled = f"sqlite:///{tmp_path / 'unprofiled.sqlite'}"
+    store_all(unprofiled, [profiled_run(c * 40, h, 0.010, "main", profile()) for c, h in (("1", 0.5), ("2", 0.7),
+                                                                                        ("3", 1))]
+              + [profiled_run("feed" + "0" * 36, 2, 0.012, "main", None)])
+    page = report_of(unprofiled)
+    assert "head feed0000 vs base 33333333" in page and "REGRESSION" in page and "What got slower" not in page
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_header_shows_the_detectors_record(every_end_state):
+    """`status`'s line on the reports (`reports stats`' headline) for the report's branch, within
+    90 days of the page's time; nothing where the branch has no report in them."""
+    from datetime import timedelta, timezone
+
+    from test_report_stats import REPORTED
+
+    day_after = (REPORTED + timedelta(days=1)).replace(tzinfo=timezone.utc).timestamp()
+    header = report_of(every_end_state, now=day_after, branch="main").split('id="compare"')[0]
+    (line,) = re.findall(r'<p class="reports">(.*?)</p>', header)
+    assert line == ("<span class=\"muted\">the detector's record (<code>commitbench reports stats</code>):</span> "
+                    "reports (90d): 4, 1 withdrawn (25%); step to report: median 19 commits, 2.0 days; report to "
+                    "fix: median -, - (0 fixed)")
+    header = report_of(every_end_state, now=day_after, branch="release").split('id="compare"')[0]
+    assert "reports (90d): 4, 0 withdrawn (0%);" in header and "(4 fixed)</p>" in header
+    later = day_after + 100 * 86400.0
+    assert 'class="reports"' not in report_of(every_end_state, now=later, branch="main")
+
+
+@pytest.mark.slow
+def test_the_movers_chart_draws_in_chromium(profiled, tmp_path):
+    """The page with the chart opens without a console message, and the chart alone, rendered,
+    shows its grown bars in red as large as the SVG says and its vanished operator in green."""
+    page = report_of(profiled)
+    assert opened(tmp_path, page).count('class="mover"') == 4
+    svg, bars = movers_of(page)
+    # taller than the chart: a fresh profile's headless window shows ~90 px less than its size
+    w, h, width, height, pixels = shot_alone(tmp_path, svg, "movers", taller=120)
+    inked = [i // width for i, p in enumerate(pixels) if p != (255, 255, 255)]
+    assert (width, height) == (w, h + 120) and h - 12 <= max(inked) < h  # the whole chart, its axis labels last
+    solid = sum(bar_w * 14 for _, change, _, _, bar_w, _ in bars if change == "slower")  # mm's bar, 14 px high
+    assert sum(1 for p in pixels if near(p, "#dc2626", 24)) >= 0.8 * solid
+    assert sum(1 for p in pixels if near(p, "#16a34a", 40)) > 20  # GONE and the vanished mul's outline
+    assert sum(1 for p in pixels if near(p, "#a2dab4", 24)) > 0.5 * bars[3][4] * 10  # its light fill

@@ -45,7 +45,7 @@ def section(x, fmt: str = "text") -> str:
             out += ["| operator | change | calls/token | self us/token | delta | share | note |",
                     "|---|---|---|---|---|---|---|"]
             out += [f"| `{_md(m.name)}` | {m.change} | {_calls(m)} | {_self(m)} | {m.delta_self_us:+.1f} | "
-                    f"{_share(m)} | {_md(m.note or '')} |" for m in e.movers[:TOP]]
+                    f"{share(m)} | {_md(m.note or '')} |" for m in e.movers[:TOP]]
             if len(e.movers) > TOP:
                 out.append(f"\n{len(e.movers) - TOP} more in `--format json`.")
         if e.kernels:
@@ -65,7 +65,7 @@ def section(x, fmt: str = "text") -> str:
                    f"{'share':>6}  note")
         for m in e.movers[:TOP]:
             out.append(printable(f"  {m.name:<{width}}  {m.change:<6}  {_calls(m):>14}  {_self(m):>17}  "
-                                 f"{m.delta_self_us:>+8.1f}  {_share(m):>6}  {m.note or ''}").rstrip())
+                                 f"{m.delta_self_us:>+8.1f}  {share(m):>6}  {m.note or ''}").rstrip())
         if len(e.movers) > TOP:
             out.append(f"  {len(e.movers) - TOP} more in --format json")
     for k in e.kernels[:TOP]:
@@ -111,7 +111,7 @@ def _self(m: Mover) -> str:
     return f"{m.base_self_us:.1f} -> {m.head_self_us:.1f}"
 
 
-def _share(m: Mover) -> str:
+def share(m: Mover) -> str:
     return "-" if m.share is None else f"{round(m.share * 100)} %"  # an int: no "-0 %"
 
 

@@ -17,6 +17,7 @@ from ..analysis.report_stats import Grade, Median, ReportFacts, distance, grades
 from ..contracts.escapes import aligned, printable
 
 DEFAULT_SINCE = "90d"
+DEFAULT_SINCE_S = 90 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def graded(session: Session, since_s: float | None, since: str | None, now: date
     return Graded(since, overall(found), grades(found))
 
 
-def headline_of(session: Session, now: datetime, since_s: float = 90 * 86400.0, since: str = DEFAULT_SINCE,
+def headline_of(session: Session, now: datetime, since_s: float = DEFAULT_SINCE_S, since: str = DEFAULT_SINCE,
                 repository: str | None = None, branch: str | None = None) -> str:
     """The one line `status` and the HTML report show: every report of the last 90 days, graded."""
     return headline(graded(session, since_s, since, now, repository, branch).overall, since)
