@@ -51,6 +51,7 @@ from dataclasses import dataclass
 
 from benchmark.contracts.figures import DIRECTIONS
 
+from . import boundaries
 from .compare import CompareOptions, Comparison, Noise, Run, robust_sigma, run_from_json, run_noise, t_quantile, verdict
 
 DONE, MORE = "done", "more"
@@ -96,16 +97,25 @@ class SequentialOptions:
         if self.min_rounds > self.max_rounds:
             raise ValueError(f"min_rounds: must be at most max_rounds ({self.max_rounds}), got {self.min_rounds}")
 
-    def spent(self, rounds: int, total: float) -> float:
-        """The share of `total` this look may use: spending(t_k) - spending(t_{k-1}), the first
-        look (min_rounds) spending everything up to its own t."""
-        def spending(r: int) -> float:
-            t = min(r, self.max_rounds) / self.max_rounds
-            if self.gamma == 0:
-                return total * t
-            return total * -math.expm1(-self.gamma * t) / -math.expm1(-self.gamma)
-        before = 0.0 if rounds <= self.min_rounds else spending(rounds - 1)
-        return spending(rounds) - before
+    def spending(self, rounds: int, total: float) -> float:
+        """The share of `total` spent by the look after `rounds` rounds, cumulative: Hwang-Shih-
+        DeCani's ``total (1 - exp(-gamma t)) / (1 - exp(-gamma))`` at ``t = rounds / max_rounds``."""
+        t = min(rounds, self.max_rounds) / self.max_rounds
+        if self.gamma == 0:
+            return total * t
+        return total * -math.expm1(-self.gamma * t) / -math.expm1(-self.gamma)
+
+    def nominal(self, rounds: int, total: float, two_sided: bool, final: bool = False) -> float:
+        """The single-look rate of this look's exact group-sequential boundary (looks at every
+        round from min_rounds; analysis/boundaries.py): the chance, with no change, of crossing
+        first at this look is spending(rounds) - spending(rounds - 1). A `final` look before
+        max_rounds (the budget ran out) spends all that is left of `total`."""
+        k = min(rounds, self.max_rounds)
+        looks = tuple(range(self.min_rounds, k + 1)) if k >= self.min_rounds else (k,)
+        cumulative = [self.spending(n, total) for n in looks]
+        if final:
+            cumulative[-1] = total
+        return boundaries.nominal(boundaries.critical(looks, cumulative, two_sided)[-1], two_sided)
 
 
 @dataclass(frozen=True)
@@ -149,7 +159,7 @@ def decide(rounds: Sequence[Round], direction: str, options: SequentialOptions =
         return undecided(f"{_pct(change)} from {_rounds(n)}: the noise is unknown (needs 2+ rounds, or main's "
                          "history on this runner)", change)
     se = math.sqrt(var / n)
-    look_alpha = options.spent(n_rounds, options.alpha)
+    look_alpha = options.nominal(n_rounds, options.alpha, two_sided=True, final=last)
     half = t_quantile(1 - look_alpha / 2, df) * se
     cmp_options = CompareOptions(threshold=options.threshold, noisy_width=options.noisy_width)
     v, why = verdict(d, half, direction, cmp_options)
@@ -169,7 +179,7 @@ def decide(rounds: Sequence[Round], direction: str, options: SequentialOptions =
     if d - half > 0 or d + half < 0:
         return Decision(DONE, comparison(v, half, 1 - look_alpha, why), n_rounds, "decided: the change is beyond noise")
     tau = math.log1p(options.threshold)
-    look_beta = options.spent(n_rounds, options.beta)
+    look_beta = options.nominal(n_rounds, options.beta, two_sided=False, final=last)
     eq_half = t_quantile(1 - look_beta, df) * se
     if abs(d) + eq_half < tau:
         why_eq = f"within the {options.threshold:.0%} threshold (an equivalence stop)"
@@ -276,7 +286,7 @@ def from_json(obj: object, options: SequentialOptions) -> tuple[list[Round], lis
     min_rounds = min(options.min_rounds, max_rounds)
     return parsed, hist, direction, SequentialOptions(
         threshold=options.threshold, alpha=options.alpha, beta=options.beta, min_rounds=min_rounds,
-        max_rounds=max_rounds, noisy_width=options.noisy_width)
+        max_rounds=max_rounds, noisy_width=options.noisy_width, gamma=options.gamma)
 
 
 def to_json(id: object, d: Decision) -> dict:
