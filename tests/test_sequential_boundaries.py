@@ -40,7 +40,7 @@ def test_one_look_is_the_fixed_tests_quantile():
 
 
 def test_known_variance_false_alarm_rate_over_all_looks_is_nominal():
-    o = SequentialOptions()  # alpha 1 %, HSD gamma as shipped
+    o = SequentialOptions(alpha=0.01)  # HSD gamma as shipped
     c = critical(LOOKS, [o.spending(n, o.alpha) for n in LOOKS])
     hits = _first_crossings(c, 20_000, two_sided=True, seed=7)
     assert 0.006 <= sum(hits) / 20_000 <= 0.012
