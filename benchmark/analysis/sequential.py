@@ -27,7 +27,7 @@ looks is ``alpha`` itself. (Testing each look at its share alone, a union bound,
 it: the means after 9 and 10 rounds are 95 % correlated, and the last look got 0.27 % of 1 % where
 its exact boundary tests at 0.63 %.) ``gamma = -3`` spends little early and most at the end; a
 large change still stops after 2-3 rounds. (yardsticks/bench_ab.py's seed 1: gamma -6, -3 and 0
-alarm on the same shared and bimodal jobs within one in 1000, and -3 stops unchanged quiet jobs
+alarm on the same shared and bimodal jobs within two in 1000, and -3 stops unchanged quiet jobs
 after a median of 5 rounds.) A look forced final by the caller's budget spends all that is left.
 
 The boundaries are computed for a known variance (z). The variance here is estimated, with
