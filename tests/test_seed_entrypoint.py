@@ -94,7 +94,7 @@ def test_full_default_suite(cb):
     assert {"compile", "decode", "load"} <= phases
     assert {d["scenario"] for d in got["devices"]} == set(SCENARIOS)
     assert [p["name"] for p in got["scenarios"][decode]["phases"]] == ["load", "eager_reference", "compile",
-                                                                       "decode"]
+                                                                       "decode", "drift"]  # drift: the KL, after
 
 
 @pytest.mark.parametrize("args", [[], ["only-branch"], ["b", "abcd"], ["b", "abcd", "m", "extra"]])
