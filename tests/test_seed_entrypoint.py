@@ -91,7 +91,9 @@ def test_full_default_suite(cb):
     assert got["scenarios"][decode]["info"]["energy_per_token_joules_unmeasured"] == "no GPU energy counter on cpu"
 
     phases = {d["phase"] for d in got["devices"]}
-    assert {"compile", "decode", "load"} <= phases
+    # sampled every 50 ms: the long phases always hold a sample; decode (12 micro-llama steps, followed
+    # by the drift phase) can end between two samples on a quiet machine
+    assert {"compile", "load"} <= phases
     assert {d["scenario"] for d in got["devices"]} == set(SCENARIOS)
     assert [p["name"] for p in got["scenarios"][decode]["phases"]] == ["load", "eager_reference", "compile",
                                                                        "decode", "drift"]  # drift: the KL, after
