@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from benchmark.contracts.config import SCENARIO_FIELDS, ScenarioParams
 from benchmark.analysis.report_stats import headline
 from benchmark.contracts.result import RunResult
-from benchmark.verdicts.report_stats import DEFAULT_SINCE, DEFAULT_SINCE_S, graded
+from benchmark.verdicts.report_stats import recent
 from db import query
 from db.models import Benchmark, MetricRow, ScenarioRun
 
@@ -133,10 +133,9 @@ def collect(session: Session, branch: str | None = None, limit: int = 20, now: f
 
 
 def reports_headline(session: Session, now: float, branch: str | None) -> str | None:
-    """The detector's record on `branch` as `status` shows it (report_stats.headline_of), or None
+    """The detector's record on `branch` as `status` shows it (report_stats.recent), or None
     where no report was opened in the window: an empty record is no news on a report page."""
-    g = graded(session, DEFAULT_SINCE_S, DEFAULT_SINCE, datetime.fromtimestamp(now, timezone.utc).replace(tzinfo=None),
-               branch=branch)
+    g = recent(session, datetime.fromtimestamp(now, timezone.utc).replace(tzinfo=None), branch=branch)
     return headline(g.overall, g.since) if g.overall.reports else None
 
 

@@ -64,7 +64,7 @@ def explain_in(session, request: Request, floor: Floor = Floor()) -> list[Explai
 
 
 def of_results(base_label: str, base_runs: list[RunResult], head_label: str, head_runs: list[RunResult],
-            scenario: str | None = None, floor: Floor = Floor()) -> list[Explained]:
+               scenario: str | None = None, floor: Floor = Floor()) -> list[Explained]:
     """`explain` of runs already read, each side named by its label (bisect's: the runs it made
     of the last good and the first bad commit)."""
     base, head = _profiled(base_runs), _profiled(head_runs)

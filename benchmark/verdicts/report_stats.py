@@ -14,10 +14,10 @@ from db.query import unix
 from db.report_stats import StatsInputs, fixed_at, series_of, stats_inputs
 
 from ..analysis.report_stats import Grade, Median, ReportFacts, distance, grades, headline, overall
+from ..analysis.staleness import parse_age
 from ..contracts.escapes import aligned, printable
 
-DEFAULT_SINCE = "90d"
-DEFAULT_SINCE_S = 90 * 86400.0
+DEFAULT_SINCE = "90d"  # the window of `status`'s and the HTML report's headline, and `reports stats`' default
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,15 @@ def graded(session: Session, since_s: float | None, since: str | None, now: date
     return Graded(since, overall(found), grades(found))
 
 
-def headline_of(session: Session, now: datetime, since_s: float = DEFAULT_SINCE_S, since: str = DEFAULT_SINCE,
-                repository: str | None = None, branch: str | None = None) -> str:
-    """The one line `status` and the HTML report show: every report of the last 90 days, graded."""
-    return headline(graded(session, since_s, since, now, repository, branch).overall, since)
+def recent(session: Session, now: datetime, repository: str | None = None, branch: str | None = None) -> Graded:
+    """The reports of the DEFAULT_SINCE window before `now`, graded: what the headlines show."""
+    return graded(session, parse_age(DEFAULT_SINCE), DEFAULT_SINCE, now, repository, branch)
+
+
+def headline_of(session: Session, now: datetime, repository: str | None = None, branch: str | None = None) -> str:
+    """The one line `status` shows: every report of the window, graded ("none" when none)."""
+    g = recent(session, now, repository, branch)
+    return headline(g.overall, g.since)
 
 
 def as_text(g: Graded) -> str:
@@ -70,6 +75,9 @@ def _n(m: Median, spec: str = "g") -> str:
     return "-" if m.value is None else format(m.value, spec)
 
 
+MEDIANS = ("commits_to_report", "days_to_report", "commits_to_fix", "days_to_fix")
+
+
 def as_json(g: Graded) -> str:
     def one(x: Grade) -> dict[str, Any]:
         return {"detector": x.detector, "figure": x.figure, "reports": x.reports, "states": x.states,
@@ -77,6 +85,3 @@ def as_json(g: Graded) -> str:
                 **{k: {"median": getattr(x, k).value, "n": getattr(x, k).n} for k in MEDIANS}}
     return json.dumps({"format": "commitbench.report-stats/1", "since": g.since, "headline": headline(g.overall, g.since),
                        "overall": one(g.overall), "groups": [one(x) for x in g.groups]}, indent=2) + "\n"
-
-
-MEDIANS = ("commits_to_report", "days_to_report", "commits_to_fix", "days_to_fix")
