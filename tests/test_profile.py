@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,6 +110,16 @@ def test_run_options_pass_the_switch_on_both_ways():
     assert run_options(argparse.Namespace(profile=True)) == ["--profile"]
     assert run_options(argparse.Namespace(profile=False)) == ["--no-profile"]
     assert run_options(argparse.Namespace(profile=None)) == []
+
+
+def test_a_profile_dir_passed_on_is_absolute_and_a_file_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    import argparse
+
+    monkeypatch.chdir(tmp_path)
+    assert run_options(argparse.Namespace(profile_dir=Path("traces"))) == [f"--profile-dir={tmp_path / 'traces'}"]
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ConfigError, match=r"^--profile-dir a-file: not a directory$"):
+        run_options(argparse.Namespace(profile_dir=Path("a-file")))
 
 
 def test_the_runner_keeps_the_trace_beside_the_result(tmp_path):

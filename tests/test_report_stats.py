@@ -176,6 +176,7 @@ def test_status_shows_the_headline(every_end_state, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--since", "soon"], "--since: 'soon' is not an age"),
     (["--since", "0d"], "--since: '0d' is not an age"),
+    (["--since", "9" * 22 + "d"], "--since: '" + "9" * 22 + "d' is too long: at most 36500d, or all"),
     (["--branch", "two\nlines"], "--branch: invalid branch name"),
 ])
 def test_bad_input_is_one_line_and_exit_2(every_end_state, capsys, args, message):

@@ -195,6 +195,14 @@ def add_run_options(p: argparse.ArgumentParser, leave_out: tuple[str, ...] = ())
             mine._add_action(action)
 
 
+def profile_dir(given: Path) -> Path:
+    """--profile-dir, absolute; ConfigError where it names something that is not a directory
+    (run's own check, and ab's and bisect's before anything is set up)."""
+    if given.exists() and not given.is_dir():
+        raise ConfigError(f"--profile-dir {given}: not a directory")
+    return given.resolve()
+
+
 def run_options(args: argparse.Namespace) -> list[str]:
     """The run options given, back as arguments (paths made absolute: runs start elsewhere)."""
     out: list[str] = []
@@ -207,7 +215,9 @@ def run_options(args: argparse.Namespace) -> list[str]:
             continue
         if dest == "kinds":
             value = ",".join(value)
-        elif dest in ("config", "profile_dir") or (dest == "model" and Path(value).exists()):
+        elif dest == "profile_dir":
+            value = profile_dir(value)
+        elif dest == "config" or (dest == "model" and Path(value).exists()):
             value = Path(value).resolve()
         out.append(f"{flag}={value}")
     return out

@@ -43,6 +43,7 @@ EXIT_CODES = {  # what this command's exit codes mean: its --help and docs/refer
 
 FORMATS = ("text", "markdown", "json")
 MAX_REASON, MAX_LINK = 4000, 2048
+MAX_SINCE_S = 100 * 365 * 86400.0  # stats --since: longer is `all`
 MAX_WHO = 255
 
 
@@ -177,6 +178,9 @@ def _stats(args: argparse.Namespace) -> str:
         since_s = None if since == "all" else parse_age(since)
     except ValueError as e:
         raise CommandError(f"--since: {e}, or all", exitcodes.BAD_INPUT) from None
+    if since_s is not None and since_s > MAX_SINCE_S:  # a window before year 1 is no date
+        raise CommandError(f"--since: {since!r} is too long: at most {MAX_SINCE_S / 86400:.0f}d, or all",
+                           exitcodes.BAD_INPUT)
     branch = None if args.branch is None else _branch(args.branch)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     with reading(args) as session:

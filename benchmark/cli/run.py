@@ -19,7 +19,7 @@ from ..run import gitinfo
 from ..run.runner import RunRequest, Runner
 from ..analysis.validity import rules_from
 from ..run.storage import embedded
-from .common import OVERRIDES, add_benchmark_options, default_rules, output_problem
+from .common import OVERRIDES, add_benchmark_options, default_rules, output_problem, profile_dir
 from .errors import error
 from .table import Progress, print_outcome
 
@@ -125,9 +125,7 @@ def _profile_dir(given: Path | None, url: str, spool_dir: Path) -> Path:
     """Where traces go: --profile-dir, else `profiles/` beside the SQLite file (beside the
     result), else beside the spool directory."""
     if given is not None:
-        if given.exists() and not given.is_dir():
-            raise ConfigError(f"--profile-dir {given}: not a directory")
-        return given.resolve()
+        return profile_dir(given)
     parsed = parse_url(url)
     beside = Path(parsed.database).expanduser().parent if parsed.get_backend_name() == "sqlite" else spool_dir.parent
     return (beside / "profiles").resolve()
