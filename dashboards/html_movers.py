@@ -36,8 +36,11 @@ def movers_svg(movers: list[Mover], figure_delta_us: float | None, label: str) -
     scale = scale_for("s", max(right, left))
     step_ticks = nice_ticks(max(right, left) * scale.factor)
     step = step_ticks[1] - step_ticks[0]
-    reach_r = next((t for t in step_ticks if t >= right * scale.factor * (1 - 1e-9)), step_ticks[-1]) if right else 0
-    reach_l = next((t for t in step_ticks if t >= left * scale.factor * (1 - 1e-9)), step_ticks[-1]) if left else 0
+
+    def reach(v_s: float) -> float:  # the first tick at or past v_s (0 where nothing goes that way)
+        return next((t for t in step_ticks if t >= v_s * scale.factor * (1 - 1e-9)), step_ticks[-1]) if v_s else 0
+
+    reach_r, reach_l = reach(right), reach(left)
     span = (reach_r + reach_l) or step
     x0 = NAME_W + (LEFT_W if reach_l else 10)
     plot_w = W - x0 - RIGHT_W
