@@ -184,8 +184,9 @@ def env_changes_annotation() -> str:
 # -- variables -------------------------------------------------------------------------
 
 REPOSITORIES = "SELECT DISTINCT COALESCE(repository, '') FROM benchmarks ORDER BY 1"
+# an A/B job's runs (ab/<job>/base, ab/<job>/head) are its own report's, not a branch to plot
 BRANCHES = ("SELECT DISTINCT branch FROM benchmarks WHERE COALESCE(repository, '') = ${repository:sqlstring} "
-            "ORDER BY 1")
+            "AND substr(COALESCE(branch, ''), 1, 3) <> 'ab/' ORDER BY 1")
 GPUS = ("SELECT DISTINCT COALESCE(gpu_name, 'cpu') FROM benchmarks "
         "WHERE COALESCE(repository, '') = ${repository:sqlstring} ORDER BY 1")
 MODELS = ("SELECT DISTINCT model_id FROM benchmarks WHERE COALESCE(repository, '') = ${repository:sqlstring} "

@@ -7,6 +7,7 @@ revision sleeps in the eager decode step, which each side must measure in its ow
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -220,9 +221,11 @@ def test_ab_interleaves_both_revisions_each_running_its_own_code(tmp_path, env, 
     with sqlite3.connect(cb.sqlite_path) as db:
         runs = db.execute("SELECT benchmark_id, commit_id, branch, status, commit_message FROM benchmarks "
                           "ORDER BY started_at").fetchall()
+        job = runs[0][2].split("/")[1]  # the job's own branches: ab/<job>/base and ab/<job>/head
+        assert re.fullmatch(r"[0-9a-f]{8}", job)
         assert [(c, b, s) for _, c, b, s, _ in runs] == [
-            (base, "ab/base", "succeeded"), (head, "ab/head", "succeeded"),
-            (head, "ab/head", "succeeded"), (base, "ab/base", "succeeded")]
+            (base, f"ab/{job}/base", "succeeded"), (head, f"ab/{job}/head", "succeeded"),
+            (head, f"ab/{job}/head", "succeeded"), (base, f"ab/{job}/base", "succeeded")]
         assert runs[1][4] == "slow decode step"
         medians = {bid: m for bid, m in db.execute(
             "SELECT benchmark_id, median FROM metrics WHERE name = ?", (TTNT,))}
@@ -237,6 +240,7 @@ def test_ab_interleaves_both_revisions_each_running_its_own_code(tmp_path, env, 
     assert figure["verdict"] in ("regression", "noisy")
     assert doc["verdict"] == {8: "regression", 9: "insufficient"}[r.returncode], doc["verdict"]
     # --rounds 2: one look, after round 2, and the rounds it ran said in the report and the log
-    assert doc["ab"] == {"rounds": 2, "max_rounds": 2, "stopped": "2 round(s), the most allowed"}
+    assert doc["ab"] == {"rounds": 2, "max_rounds": 2, "stopped": "2 round(s), the most allowed",
+                         "branches": [f"ab/{job}/base", f"ab/{job}/head"]}
     assert "ab: A/B: 2 round(s) of at most 2; stopped: 2 round(s), the most allowed" in r.stderr
     assert "after 2 rounds" in figure["reason"]

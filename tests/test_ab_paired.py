@@ -19,13 +19,16 @@ BASE, HEAD = sha(100, "b"), sha(200, "d")
 TTNT = "time_to_next_token_secs"
 
 
-def ab_rounds(url: str, rounds: int, slowdown: float, seed: int = 3, process_cv: float = 0.003) -> None:
-    """`rounds` rounds as ab stores them: AB, BA, ... on branches ab/base and ab/head."""
-    rng, runs, hour = random.Random(seed), [], 20.0
+def ab_rounds(url: str, rounds: int, slowdown: float, seed: int = 3, process_cv: float = 0.003,
+              job: str | None = None, hour: float = 20.0) -> None:
+    """`rounds` rounds as ab stores them: AB, BA, ... on branches ab/base and ab/head (a job's
+    own, ab/<job>/base and ab/<job>/head, where `job` is given)."""
+    rng, runs = random.Random(seed), []
+    prefix = f"ab/{job}" if job else "ab"
     for r in range(rounds):
         for side in (("base", "head") if r % 2 == 0 else ("head", "base")):
             commit, level = (BASE, 0.010) if side == "base" else (HEAD, 0.010 * slowdown)
-            runs.append(run_of(commit, hour, level=level, branch=f"ab/{side}", rng=rng, process_cv=process_cv))
+            runs.append(run_of(commit, hour, level=level, branch=f"{prefix}/{side}", rng=rng, process_cv=process_cv))
             hour += 0.1
     store_all(url, runs)
 
@@ -174,4 +177,15 @@ def test_a_run_of_the_base_commit_stored_on_main_is_no_round(with_main):
     compared = flow.between(with_main, Request(BASE, HEAD), paired)
     f = figure(compared, "compiled_decode", TTNT)
     assert f.decision.rounds == 3 and f.comparison.base_runs == 3 and f.verdict == REGRESSION
+    assert abs(f.comparison.change - 0.10) < 0.02
+
+
+def test_an_earlier_ab_of_the_same_commits_is_no_round_of_this_one(with_main):
+    """A re-run job (or a second A/B of the same merge-base beside it) stores on branches of its
+    own: its 2 rounds are judged alone, not as rounds 11-12 after the earlier job's 10."""
+    ab_rounds(with_main, 10, slowdown=1.0, job="0123abcd")
+    ab_rounds(with_main, 2, slowdown=1.10, job="4567ef89", seed=4, hour=30.0)
+    paired = Paired(SequentialOptions(), prior_branch="main", branches=("ab/4567ef89/base", "ab/4567ef89/head"))
+    f = figure(flow.between(with_main, Request(BASE, HEAD), paired), "compiled_decode", TTNT)
+    assert f.decision.rounds == 2 and f.comparison.base_runs == 2 and f.verdict == REGRESSION
     assert abs(f.comparison.change - 0.10) < 0.02

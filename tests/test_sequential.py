@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import statistics
 
 import pytest
@@ -118,9 +119,11 @@ def test_the_spending_function_is_cumulative_and_spends_the_total_at_the_last_lo
     ({"min_rounds": 5, "max_rounds": 4}, "min_rounds: must be at most max_rounds (4), got 5"),
     ({"threshold": 2}, "threshold: must be a fraction in (0, 1)"),
     ({"gamma": float("nan")}, "gamma: must be a number from -20 to 20, got nan"),
+    ({"late_gamma": 30}, "late_gamma: must be a number from -20 to 20, got 30"),
+    ({"futility": 0.5}, "futility: must be a rate in [0, 0.5) (0: never), got 0.5"),
 ])
 def test_bad_options_name_the_field(kwargs, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         SequentialOptions(**kwargs)
 
 
@@ -162,3 +165,51 @@ def test_two_rounds_without_history_give_a_wide_but_finite_interval():
     d = decide(rounds([1.0, 1.0], [1.3, 1.0]), "lower", SequentialOptions())
     lo, hi = d.comparison.ci
     assert d.decision == MORE and math.isfinite(hi) and lo > -1 and hi <= 99.0 * 1.3
+
+
+# a shared runner: main's earlier base processes spread by ~4 %, where 10 rounds cannot show no_change
+NOISY_HISTORY = [run(1.0 + 0.04 * math.sin(2.1 * i + 0.3)) for i in range(10)]
+NOISY = [0.04 * math.sin(1.7 * i + 1.0) for i in range(10)]  # each process's own offset, about as spread
+
+
+def test_on_a_runner_too_noisy_for_no_change_an_unchanged_job_stops_early_as_futile():
+    base = [1.0 + e for e in NOISY]
+    head = [1.0 + NOISY[(i + 5) % 10] for i in range(10)]  # the same offsets, another order: no change
+    looks = [decide(rounds(base[:n], head[:n]), "lower", SequentialOptions(), NOISY_HISTORY) for n in range(2, 11)]
+    first_done = next(d for d in looks if d.decision == DONE)
+    assert first_done.rounds < 10 and first_done.comparison.verdict == "noisy"
+    assert "futility stop" in first_done.comparison.reason
+    assert first_done.stopped == "stopped early: 10 rounds would not decide it at this noise"
+    never = SequentialOptions(futility=0)
+    assert decide(rounds(base[:first_done.rounds], head[:first_done.rounds]), "lower", never,
+                  NOISY_HISTORY).decision == MORE
+
+
+def test_futility_never_ends_a_job_whose_change_the_last_look_would_likely_catch():
+    base = [1.0 + e for e in NOISY]
+    head = [1.12 * (1.0 + NOISY[(i + 5) % 10]) for i in range(10)]
+    for n in range(2, 11):
+        d = decide(rounds(base[:n], head[:n]), "lower", SequentialOptions(), NOISY_HISTORY)
+        assert "futility" not in d.comparison.reason
+        if d.decision == DONE:
+            break
+    assert d.comparison.verdict == "regression"
+
+
+def test_futility_never_fires_where_no_change_is_within_reach():
+    head = [b * (1 + 0.012 * (-1) ** i) for i, b in enumerate(QUIET_BASE)]  # rounds disagreeing by +-1.2 %
+    for n in range(2, 10):
+        d = decide(rounds(QUIET_BASE[:n], head[:n]), "lower", SequentialOptions(), HISTORY)
+        assert "futility" not in d.comparison.reason
+
+
+def test_where_main_history_puts_no_change_out_of_reach_the_alarm_spends_late():
+    base = [1.0 + e for e in NOISY]
+    head = [1.06 * (1.0 + NOISY[(i + 5) % 10]) for i in range(10)]
+    late = decide(rounds(base, head), "lower", SequentialOptions(), NOISY_HISTORY)
+    early = decide(rounds(base, head), "lower", SequentialOptions(late_gamma=-3.0), NOISY_HISTORY)
+    assert late.comparison.ci[1] - late.comparison.ci[0] < early.comparison.ci[1] - early.comparison.ci[0]
+    # on a quiet runner the usual shape stays: the same rounds give the same interval either way
+    q = rounds(QUIET_BASE, [1.01 * b for b in QUIET_BASE])
+    assert decide(q, "lower", SequentialOptions(), HISTORY).comparison.ci == \
+        decide(q, "lower", SequentialOptions(late_gamma=-3.0), HISTORY).comparison.ci

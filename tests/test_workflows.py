@@ -979,8 +979,8 @@ def _check_ab_job(pipeline: Pipeline, bench: Job, here: Path, merge_base: str, d
     assert code in ("0", "8", "9"), _explain(bench)
     # the A/B measured the merge-base against the head, one run of each a round
     new = _stored(db_url) - before
-    base = [c for _, b, c in new if b == "ab/base"]
-    head = [c for _, b, c in new if b == "ab/head"]
+    base = [c for _, b, c in new if re.fullmatch(r"ab/[0-9a-f]{8}/base", b or "")]
+    head = [c for _, b, c in new if re.fullmatch(r"ab/[0-9a-f]{8}/head", b or "")]
     assert set(base) == {merge_base} and set(head) == {pipeline.head} and len(base) == len(head) >= 1, new
     out = pipeline.out(here)
     ab_md, history_md, compare_md = ((out / n).read_text() for n in ("ab.md", "history.md", "compare.md"))

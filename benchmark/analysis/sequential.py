@@ -45,6 +45,22 @@ one-sided: its boundaries are exact for the statistic ``(mean - threshold) / se`
 drift when the change is at the threshold, ignoring the alarm stop (which only takes away paths),
 so the chance of an early no_change at the threshold is at most ``beta``.
 
+A runner too noisy for no_change. Where main's history says that even ``max_rounds`` rounds of
+processes as spread as its own could not show no_change (an unchanged job's last equivalence
+interval, from the history's sigma alone, is wider than the threshold), the looks can only
+alarm, so the alarm spends its rate late (``late_gamma``): the last look tests at 0.77 % of the
+0.8 % instead of 0.49 %, the power a single look at the end would have, while a change many
+times the noise still stops in the first looks. The shape is chosen from the history before the
+job's rounds, a design fixed in advance, so the rate spent stays ``alpha``. Futility, on such a
+runner only: at a look from half of ``max_rounds`` on, if the chance that the last look decides
+at all (an alarm, or an equivalence no_change), with the rounds to come like those so far
+(conditional power under the trend), is below ``futility`` (1 %), the job stops early with
+compare's verdict on the interval it has (noisy when it is wide) and says why. That only takes
+alarms away, so it spends no rate. It is kept from runners where no_change is within reach
+because there the trend of a few rounds misleads: on yardsticks/bench_ab.py's seed 1, futility
+judged on every runner cut no_change on the unchanged "everything" jobs (drift, neighbour, cold
+repetitions and outliers at once) from 96 % to 88 %, the rest ending noisy.
+
 At each look, with the interval oriented so that positive is worse:
 - the alarm interval (two-sided, at the look's nominal level) excludes 0: done, with compare's
   verdict on it (regression, improvement, or suspicious / no_change for a real change smaller
@@ -54,6 +70,8 @@ At each look, with the interval oriented so that positive is worse:
   done, no_change (an equivalence stop: the rounds rule out a change that matters);
 - else, at the last look (max_rounds, or the caller's budget ran out): done, with compare's
   verdict on the alarm interval (noisy when it is too wide: the interval and rounds are said);
+- else, on a runner too noisy for no_change (above), from half the rounds on, when the last look
+  would decide with a chance below ``futility``: done, the same way (a futility stop);
 - else more.
 When the rounds disagree far more than main's history says processes do (an F-test at 1 %),
 the reason says so: a machine that switches clock states per process is out of reach of a
@@ -65,6 +83,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 
 from benchmark.contracts.figures import DIRECTIONS
@@ -78,6 +97,7 @@ _OUTLIER_SIGMAS = 5.0  # a round's difference this many robust sigmas from the o
 _MIN_FOR_OUTLIERS = 4  # rounds needed before one can be called broken
 _WIDEST = math.log(100.0)  # an interval's half-width shown at most (x100 either way): wider says no more
 _DISAGREE_P = 0.01  # the F-test's level for "rounds disagree more than history says"
+_FUTILITY_FROM = 0.5  # a futility stop needs this share of max_rounds: a few rounds' trend misleads
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,8 @@ class SequentialOptions:
     max_rounds: int = 10
     noisy_width: float = 2.5  # compare's: the widest final interval, in thresholds, that is no_change
     gamma: float = -3.0       # Hwang-Shih-DeCani spending shape: > 0 spends early (Pocock-like), < 0 late
+    late_gamma: float = -12.0  # alpha's shape where main's history puts no_change out of reach (docstring)
+    futility: float = 0.01    # stop undecided when the chance of any decision by max_rounds is below this
 
     def __post_init__(self) -> None:
         CompareOptions(threshold=self.threshold, noisy_width=self.noisy_width)  # their checks
@@ -110,27 +132,34 @@ class SequentialOptions:
         for field, value in (("min_rounds", self.min_rounds), ("max_rounds", self.max_rounds)):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
                 raise ValueError(f"{field}: must be an integer from 1 to 100, got {value!r}")
-        if isinstance(self.gamma, bool) or not isinstance(self.gamma, (int, float)) or not -20 <= self.gamma <= 20:
-            raise ValueError(f"gamma: must be a number from -20 to 20, got {self.gamma!r}")
+        for field, value in (("gamma", self.gamma), ("late_gamma", self.late_gamma)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -20 <= value <= 20:
+                raise ValueError(f"{field}: must be a number from -20 to 20, got {value!r}")
+        if isinstance(self.futility, bool) or not isinstance(self.futility, (int, float)) \
+                or not 0 <= self.futility < 0.5:
+            raise ValueError(f"futility: must be a rate in [0, 0.5) (0: never), got {self.futility!r}")
         if self.min_rounds > self.max_rounds:
             raise ValueError(f"min_rounds: must be at most max_rounds ({self.max_rounds}), got {self.min_rounds}")
 
-    def spending(self, rounds: int, total: float) -> float:
+    def spending(self, rounds: int, total: float, gamma: float | None = None) -> float:
         """The share of `total` spent by the look after `rounds` rounds, cumulative: Hwang-Shih-
-        DeCani's ``total (1 - exp(-gamma t)) / (1 - exp(-gamma))`` at ``t = rounds / max_rounds``."""
+        DeCani's ``total (1 - exp(-gamma t)) / (1 - exp(-gamma))`` at ``t = rounds / max_rounds``
+        (`gamma`: the options' own unless given)."""
+        gamma = self.gamma if gamma is None else gamma
         t = min(rounds, self.max_rounds) / self.max_rounds
-        if self.gamma == 0:
+        if gamma == 0:
             return total * t
-        return total * -math.expm1(-self.gamma * t) / -math.expm1(-self.gamma)
+        return total * -math.expm1(-gamma * t) / -math.expm1(-gamma)
 
-    def nominal(self, rounds: int, total: float, two_sided: bool, final: bool = False) -> float:
+    def nominal(self, rounds: int, total: float, two_sided: bool, final: bool = False,
+                gamma: float | None = None) -> float:
         """The single-look rate of this look's exact group-sequential boundary (looks at every
         round from min_rounds; analysis/boundaries.py): the chance, with no change, of crossing
         first at this look is spending(rounds) - spending(rounds - 1). A `final` look before
         max_rounds (the budget ran out) spends all that is left of `total`."""
         k = min(rounds, self.max_rounds)
         looks = tuple(range(self.min_rounds, k + 1)) if k >= self.min_rounds else (k,)
-        cumulative = [self.spending(n, total) for n in looks]
+        cumulative = [self.spending(n, total, gamma) for n in looks]
         if final:
             cumulative[-1] = total
         return boundaries.nominal(boundaries.critical(looks, cumulative, two_sided)[-1], two_sided)
@@ -157,6 +186,9 @@ def decide(rounds: Sequence[Round], direction: str, options: SequentialOptions =
     logs = [(math.log(r.base.level()), math.log(r.head.level())) for r in paired]  # each level once: medians
     diffs = [h - b for b, h in logs]
     prior = run_noise([], [], hist) if hist else None
+    # the alarm's spending shape is chosen before the job's rounds, from main's history alone
+    late = prior is not None and prior.df > 0 and not _no_change_reachable(prior, options)
+    gamma = options.late_gamma if late else options.gamma
     kept, dropped = _drop_broken(diffs, math.sqrt(2) * prior.sigma if prior is not None else 0.0)
 
     def undecided(reason: str, change: float | None = None, verdict_: str = "noisy") -> Decision:
@@ -177,7 +209,7 @@ def decide(rounds: Sequence[Round], direction: str, options: SequentialOptions =
         return undecided(f"{_pct(change)} from {_rounds(n)}: the noise is unknown (needs 2+ rounds, or main's "
                          "history on this runner)", change)
     se = math.sqrt(var / n)
-    look_alpha = options.nominal(n_rounds, options.alpha, two_sided=True, final=last)
+    look_alpha = options.nominal(n_rounds, options.alpha, two_sided=True, final=last, gamma=gamma)
     half = t_quantile(1 - look_alpha / 2, df) * se
     cmp_options = CompareOptions(threshold=options.threshold, noisy_width=options.noisy_width)
     v, why = verdict(d, half, direction, cmp_options)
@@ -207,8 +239,51 @@ def decide(rounds: Sequence[Round], direction: str, options: SequentialOptions =
         stop = f"{_rounds(n_rounds)}, the most allowed" if n_rounds >= options.max_rounds else \
             f"the budget ran out after {_rounds(n_rounds)}"
         return Decision(DONE, comparison(v, half, 1 - look_alpha, why), n_rounds, stop)
+    # futility only where the history put no_change out of reach, and on half the rounds at least
+    chance = _decision_chance(d, var, df, n, n_rounds, options, gamma) \
+        if late and n_rounds >= _FUTILITY_FROM * options.max_rounds else 1.0
+    if chance < options.futility:
+        why_futile = (f"{why}; {_rounds(options.max_rounds)} would decide it with a chance of {chance:.1%} at "
+                      "this noise (a futility stop)")
+        return Decision(DONE, comparison(v, half, 1 - look_alpha, why_futile), n_rounds,
+                        f"stopped early: {_rounds(options.max_rounds)} would not decide it at this noise")
     return Decision(MORE, comparison("noisy", half, 1 - look_alpha, "not decided yet"), n_rounds,
                     "the interval reaches both 0 and the threshold")
+
+
+def _final_halves(var: float, df: float, n: int, options: SequentialOptions, gamma: float) -> tuple[float, float]:
+    """Half-widths of the last look's alarm interval and equivalence interval, for a round's
+    difference of variance `var` known to `df` degrees of freedom, over `n` rounds."""
+    se = math.sqrt(var / n)
+    a = options.nominal(options.max_rounds, options.alpha, two_sided=True, gamma=gamma)
+    b = options.nominal(options.max_rounds, options.beta, two_sided=False)
+    return t_quantile(1 - a / 2, df) * se, t_quantile(1 - b, df) * se
+
+
+def _no_change_reachable(prior: Noise, options: SequentialOptions) -> bool:
+    """Could max_rounds rounds of processes as noisy as main's history show no_change (an
+    unchanged job's equivalence interval within the threshold)? If not, the looks are for
+    alarms alone, and the alarm spends its rate late (late_gamma), where the power is."""
+    df = prior.df + options.max_rounds - 1
+    _, eq = _final_halves(2 * prior.sigma ** 2, df, options.max_rounds, options, options.gamma)
+    return eq < math.log1p(options.threshold)
+
+
+def _decision_chance(d: float, var: float, df: float, n: int, n_rounds: int, options: SequentialOptions,
+                     gamma: float) -> float:
+    """The chance that the last look decides (an alarm, or no_change by equivalence) if the rounds
+    to come are like those so far: their mean ``d`` and per-round variance ``var`` (conditional
+    power under the trend). The last look's mean is N(d, rest var / n_final^2) around it."""
+    rest = options.max_rounds - n_rounds
+    n_final = n + rest
+    alarm, eq = _final_halves(var, df + rest, n_final, options, gamma)
+    spread = math.sqrt(rest * var) / n_final
+    final = statistics.NormalDist(d, spread)
+    chance = 1 - final.cdf(alarm) + final.cdf(-alarm)
+    room = math.log1p(options.threshold) - eq  # |final mean| below this is an equivalence stop
+    if room > 0:
+        chance += final.cdf(room) - final.cdf(-room)
+    return chance
 
 
 def _drop_broken(diffs: list[float], prior_sigma: float) -> tuple[list[float], int]:
@@ -302,9 +377,7 @@ def from_json(obj: object, options: SequentialOptions) -> tuple[list[Round], lis
         raise ValueError("history: must be a list of run objects")
     hist = [run_from_json(h, f"history[{i}]") for i, h in enumerate(history)]
     min_rounds = min(options.min_rounds, max_rounds)
-    return parsed, hist, direction, SequentialOptions(
-        threshold=options.threshold, alpha=options.alpha, beta=options.beta, min_rounds=min_rounds,
-        max_rounds=max_rounds, noisy_width=options.noisy_width, gamma=options.gamma)
+    return parsed, hist, direction, dataclasses.replace(options, min_rounds=min_rounds, max_rounds=max_rounds)
 
 
 def to_json(id: object, d: Decision) -> dict:

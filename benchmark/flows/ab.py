@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import statistics
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -32,7 +33,14 @@ from .errors import Failure, bad_input
 from .measure import Measurer, check_run_config, profiled, repository_name, round_order, stop_code
 from .store import absolute_url
 
-BRANCHES = {"base": "ab/base", "head": "ab/head"}
+
+
+def job_branches() -> dict[str, str]:
+    """Where one A/B job stores its runs: branches of its own (ab/<job>/base, ab/<job>/head), so
+    its rounds are its own even when the database holds an earlier A/B of the same commits (a
+    re-run job) or another job of the same base is running beside it."""
+    job = uuid.uuid4().hex[:8]
+    return {"base": f"ab/{job}/base", "head": f"ab/{job}/head"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class Plan:
     db_url: str
     options: list[str]  # passed to every `commitbench run`
     compare: compare.Request
+    branches: dict[str, str] = field(default_factory=job_branches)  # this job's own (job_branches)
 
 
 @dataclass
@@ -131,7 +140,7 @@ def _cache(plan: Plan, side: Side) -> tuple[list[str], dict[str, str]]:
 def _look(plan: Plan, final: bool) -> compare.Compared:
     paired = Paired(SequentialOptions(min_rounds=plan.rounds.min, max_rounds=plan.rounds.max), final=final,
                     prior_branch=plan.prior_branch, warm_after_first=plan.side_cache,
-                    branches=(BRANCHES["base"], BRANCHES["head"]))
+                    branches=(plan.branches["base"], plan.branches["head"]))
     return compare.between(plan.db_url, plan.compare, paired)
 
 
@@ -153,7 +162,9 @@ def _stopped(compared: compare.Compared, r: int, rounds: Rounds, budget_out: boo
         counts: dict[str, int] = {}
         for _, f in report.gating_measured:
             counts[f.verdict] = counts.get(f.verdict, 0) + 1
-        return "every gating figure decided (" + ", ".join(f"{n} {v}" for v, n in counts.items()) + ")"
+        # noisy before the last round is a futility stop (analysis/sequential.py): say what it means
+        futile = f": {rounds.max} rounds would not decide them at this noise" if "noisy" in counts else ""
+        return "every gating figure decided (" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f"{futile})"
     if budget_out and r < rounds.max:
         return "the budget left no time for another round"
     return f"{rounds.max} round(s), the most allowed"
@@ -177,7 +188,7 @@ def _rounds(plan: Plan, signals: Signals, measurer: Measurer, say: Callable[[str
             for _, label in round_order(r)[-2:]:
                 side = sides[label]
                 say(f"round {r}/{plan.rounds.max}: {label} ({side.revision.short}) ...")
-                code = measurer.measure(side, BRANCHES[label], *_cache(plan, side))
+                code = measurer.measure(side, plan.branches[label], *_cache(plan, side))
                 if signals.received is not None:
                     return Outcome()
                 if (stop := stop_code(code)) is not None:
@@ -191,7 +202,8 @@ def _rounds(plan: Plan, signals: Signals, measurer: Measurer, say: Callable[[str
             compared = _look(plan, final=budget_out or r == plan.rounds.max)
             say(_progress(r, compared))
             if compared.report.decided or budget_out or r == plan.rounds.max:
-                compared.ab = compare.Rounds(r, plan.rounds.max, _stopped(compared, r, plan.rounds, budget_out))
+                compared.ab = compare.Rounds(r, plan.rounds.max, _stopped(compared, r, plan.rounds, budget_out),
+                                             (plan.branches["base"], plan.branches["head"]))
                 say(f"ab: {compared.ab.line()}; mean round {statistics.fmean(durations):.0f} s")
                 return Outcome(compared=compared)
     raise AssertionError("the last round always ends the rounds")

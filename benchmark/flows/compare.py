@@ -62,14 +62,18 @@ class Rounds:
     rounds: int
     max_rounds: int
     stopped: str
+    branches: tuple[str, str] | None = None  # where the job stored its base and head runs
 
     def line(self) -> str:
-        return f"A/B: {self.rounds} round(s) of at most {self.max_rounds}; stopped: {self.stopped}"
+        where = f"; runs on {self.branches[0]} and {self.branches[1]}" if self.branches else ""
+        return f"A/B: {self.rounds} round(s) of at most {self.max_rounds}; stopped: {self.stopped}{where}"
 
     def annotate(self, shown: str, fmt: str) -> str:
         if fmt == "json":
             doc = json.loads(shown)
             doc["ab"] = {"rounds": self.rounds, "max_rounds": self.max_rounds, "stopped": self.stopped}
+            if self.branches:
+                doc["ab"]["branches"] = list(self.branches)
             return json.dumps(doc, indent=2) + "\n"
         lines = shown.split("\n")
         if fmt == "markdown":  # the marker, then the title: the line goes under the title
