@@ -32,6 +32,7 @@ from db.reader import READER_ROLE
 from db.store import Store
 from grafana_sql import TimeRange, Variable, render
 from helpers import FAST, child_env, cli_in_process, run_cli, run_uid
+from verdict_data import run_of, sha, store_all
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -615,5 +616,23 @@ def test_environment_changes_are_annotated_as_the_pure_function_lists_them(pg_ur
                 validity = {r["commit"]: r["validity"] for r in g.run(latest["targets"][0]["rawSql"]).mappings()}
                 assert validity["00000004"] == "INVALID: throttle: hw_slowdown in 2 of 9 samples"
                 assert validity["00000003"] == "not evaluated"
+    finally:
+        engine.dispose()
+
+
+def test_the_branch_list_leaves_out_the_branches_of_ab_jobs(sqlite_url):
+    """An A/B job stores on ab/<job>/base and ab/<job>/head: its report's, not branches to plot
+    (one pair a job would crowd the list). The variable's own query on a real SQLite file."""
+    store_all(sqlite_url, [run_of(sha(1, "a"), 1, branch="main", repository=REPO),
+                           run_of(sha(1, "a"), 2, branch="ab/0123abcd/base", repository=REPO),
+                           run_of(sha(2, "b"), 3, branch="ab/0123abcd/head", repository=REPO),
+                           run_of(sha(3, "c"), 4, branch="abc", repository=REPO)])
+    query = next(v["query"] for v in dashboards()["overview"]["templating"]["list"] if v["name"] == "branch")
+    repo = Variable(name="repository", current=[REPO], options=[REPO], multi=False, include_all=False)
+    sql = render(query, [repo], TimeRange(NOW - timedelta(days=1), NOW), 60)
+    engine = sa.create_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            assert [r[0] for r in conn.exec_driver_sql(sql)] == ["abc", "main"]
     finally:
         engine.dispose()
