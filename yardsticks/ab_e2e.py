@@ -3,12 +3,14 @@
     python -m yardsticks.ab_e2e [--repeats 3] [--model tiny-llama] [--prior 10] [--workdir DIR]
 
 Builds, in a temporary directory, a copy of this working tree as a git repository (the code
-under test is commitbench itself) with two heads on top of its first commit:
+under test is commitbench itself): a commit "earlier", a day old, then "base" (empty, the same
+code), and two heads on top of base:
 - "slower": the eager decode step busy-waits for 3 % of its own duration after computing (a
   slowdown proportional to the step, like slower code, not a fixed sleep);
 - "unchanged": a commit that changes nothing measured.
-Then it stores `--prior` runs of the base on branch `main` (main's earlier runs on this
-runner: the A/B's noise prior) and runs `commitbench ab` `--repeats` times against each head,
+Then it stores `--prior` runs of "earlier" on branch `main` (main's earlier runs on this
+runner, the A/B's noise prior: the history is the runs before the base commit, so runs of base
+itself would not count) and runs `commitbench ab` `--repeats` times against each head,
 printing for each the verdict of the gating decode figure, the rounds used, why they stopped,
 and the wall time, then a markdown table. One intra-op thread per process (OMP_NUM_THREADS=1),
 so the decode step is not spread over cores other jobs share. Run it on an otherwise idle
@@ -54,7 +56,10 @@ def fixture(path: Path, changes: dict[str, str | None] | None = None) -> tuple[s
             (path / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, path / name)
     git(path, "add", "--all")
-    git(path, "commit", "-q", "-m", "base")
+    day_ago = f"@{int(time.time()) - 86400} +0000"  # main's earlier commit: the A/B's prior is measured on it
+    subprocess.run(["git", "-C", str(path), "commit", "-q", "-m", "earlier"], capture_output=True, check=True,
+                   env={**os.environ, "GIT_AUTHOR_DATE": day_ago, "GIT_COMMITTER_DATE": day_ago})
+    git(path, "commit", "-q", "--allow-empty", "-m", "base")
     base = git(path, "rev-parse", "HEAD")
     text = (path / DECODE).read_text()
     if text.count(STEP) != 1:
@@ -84,9 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "--new-tokens", "32", "--prompt-length", "16", "--sample-interval-ms", "0"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DATABASE_URL": db}
     cli = [sys.executable, "-m", "benchmark.cli"]
+    earlier, earlier_time = git(repo, "log", "-1", "--format=%H %ct", f"{base}^").split()
     print(f"fixture {repo}, database {db}; base {base[:8]}; load {os.getloadavg()}", flush=True)
     for i in range(args.prior):
-        subprocess.run([*cli, "run", "--branch", "main", "--commit", base, "--message", "base", *run_opts],
+        subprocess.run([*cli, "run", "--branch", "main", "--commit", earlier, "--message", "earlier",
+                        f"--commit-time={earlier_time}", *run_opts],
                        cwd=repo, env=env, check=True, capture_output=True)
         print(f"prior run {i + 1}/{args.prior} stored", flush=True)
     rows = []
