@@ -80,10 +80,10 @@ process-level test in 10 rounds, and its telemetry (the device readings) shows t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Sequence
-import dataclasses
 from dataclasses import dataclass
 
 from benchmark.contracts.figures import DIRECTIONS
