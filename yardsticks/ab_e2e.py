@@ -39,8 +39,9 @@ SLOWER = ("    import time\n\n    start = time.perf_counter()\n    out = _forwar
 FIGURE = "eager_time_to_next_token_secs"
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True,
+                          env=None if env is None else {**os.environ, **env}).stdout.strip()
 
 
 def fixture(path: Path, changes: dict[str, str | None] | None = None) -> tuple[str, dict[str, str]]:
@@ -57,8 +58,7 @@ def fixture(path: Path, changes: dict[str, str | None] | None = None) -> tuple[s
             shutil.copy2(ROOT / name, path / name)
     git(path, "add", "--all")
     day_ago = f"@{int(time.time()) - 86400} +0000"  # main's earlier commit: the A/B's prior is measured on it
-    subprocess.run(["git", "-C", str(path), "commit", "-q", "-m", "earlier"], capture_output=True, check=True,
-                   env={**os.environ, "GIT_AUTHOR_DATE": day_ago, "GIT_COMMITTER_DATE": day_ago})
+    git(path, "commit", "-q", "-m", "earlier", env={"GIT_AUTHOR_DATE": day_ago, "GIT_COMMITTER_DATE": day_ago})
     git(path, "commit", "-q", "--allow-empty", "-m", "base")
     base = git(path, "rev-parse", "HEAD")
     text = (path / DECODE).read_text()

@@ -34,7 +34,6 @@ from .measure import Measurer, check_run_config, profiled, repository_name, roun
 from .store import absolute_url
 
 
-
 def job_branches() -> dict[str, str]:
     """Where one A/B job stores its runs: branches of its own (ab/<job>/base, ab/<job>/head), so
     its rounds are its own even when the database holds an earlier A/B of the same commits (a
@@ -76,6 +75,11 @@ class Plan:
     options: list[str]  # passed to every `commitbench run`
     compare: compare.Request
     branches: dict[str, str] = field(default_factory=job_branches)  # this job's own (job_branches)
+
+    @property
+    def branch_pair(self) -> tuple[str, str]:
+        """(base's, head's): as Paired and the rounds line take them."""
+        return self.branches["base"], self.branches["head"]
 
 
 @dataclass
@@ -140,7 +144,7 @@ def _cache(plan: Plan, side: Side) -> tuple[list[str], dict[str, str]]:
 def _look(plan: Plan, final: bool) -> compare.Compared:
     paired = Paired(SequentialOptions(min_rounds=plan.rounds.min, max_rounds=plan.rounds.max), final=final,
                     prior_branch=plan.prior_branch, warm_after_first=plan.side_cache,
-                    branches=(plan.branches["base"], plan.branches["head"]))
+                    branches=plan.branch_pair)
     return compare.between(plan.db_url, plan.compare, paired)
 
 
@@ -203,7 +207,7 @@ def _rounds(plan: Plan, signals: Signals, measurer: Measurer, say: Callable[[str
             say(_progress(r, compared))
             if compared.report.decided or budget_out or r == plan.rounds.max:
                 compared.ab = compare.Rounds(r, plan.rounds.max, _stopped(compared, r, plan.rounds, budget_out),
-                                             (plan.branches["base"], plan.branches["head"]))
+                                             plan.branch_pair)
                 say(f"ab: {compared.ab.line()}; mean round {statistics.fmean(durations):.0f} s")
                 return Outcome(compared=compared)
     raise AssertionError("the last round always ends the rounds")
